@@ -1,0 +1,3 @@
+from feeds.cli import main
+
+raise SystemExit(main())

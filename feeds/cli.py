@@ -1,0 +1,155 @@
+"""Command line: ``feeds build`` and ``feeds check``.
+
+The only module that configures logging and asks for the current time, and the one place
+that maps errors to exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import enum
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from feeds import __version__, config, pipeline
+from feeds.errors import ConfigError, FeedsError
+from feeds.models import Severity
+
+log = logging.getLogger("feeds")
+
+
+class Exit(enum.IntEnum):
+    OK = 0  # everything read and written
+    INPUT_ERRORS = 1  # some posts or feeds had errors; every other feed was written
+    FATAL = 2  # nothing could be done (config unusable, bad usage, internal error)
+    INTERRUPTED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", type=Path,
+                        default=Path(os.environ.get("FEEDS_CONFIG", "config.yaml")),
+                        help="config file (default: $FEEDS_CONFIG or ./config.yaml)")
+    common.add_argument("--posts", type=Path, action="append", metavar="DIR",
+                        help="posts folder, instead of posts.dirs in the config (repeatable)")
+    common.add_argument("--output", type=Path, metavar="DIR",
+                        help="output folder, instead of output.dir in the config")
+    loud = common.add_mutually_exclusive_group()
+    loud.add_argument("-v", "--verbose", action="count", default=0,
+                      help="print a summary line (-vv: debug log)")
+    loud.add_argument("-q", "--quiet", action="store_true",
+                      help="print errors only (no warnings, no progress)")
+    common.add_argument("--traceback", action="store_true",
+                        help="print the full traceback of a fatal error")
+
+    p = argparse.ArgumentParser(prog="feeds", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"feeds {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("build", parents=[common], help="write every feed from the posts",
+                   description="Write one RSS and one Atom feed per category, and one of "
+                               "everything. Silent on success unless -v.")
+    sub.add_parser("check", parents=[common], help="check the config and every post; "
+                                                   "write nothing",
+                   description="Validate the config and every post; report problems; "
+                               "write nothing.")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, *, stderr: TextIO | None = None,
+         stdout: TextIO | None = None) -> int:
+    err = stderr or sys.stderr
+    out = stdout or sys.stdout
+    args = _parser().parse_args(argv)
+    _configure_logging(args.verbose, args.quiet, err)
+    try:
+        return int(_run(args, out, err))
+    except ConfigError as e:
+        print(f"feeds: config error: {e}", file=err)
+        return int(Exit.FATAL)
+    except FeedsError as e:
+        print(f"feeds: {type(e).__name__}: {e}", file=err)
+        if args.traceback:
+            traceback.print_exc(file=err)
+        return int(Exit.FATAL)
+    except KeyboardInterrupt:
+        print("feeds: interrupted", file=err)
+        return int(Exit.INTERRUPTED)
+    except Exception as e:
+        print(f"feeds: internal error: {type(e).__name__}: {e} "
+              f"(please report it; --traceback shows where)", file=err)
+        if args.traceback:
+            traceback.print_exc(file=err)
+        return int(Exit.FATAL)
+
+
+def _configure_logging(verbose: int, quiet: bool, err: TextIO) -> None:
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("feeds: %(levelname)s: %(name)s: %(message)s"))
+    root = logging.getLogger("feeds")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR if quiet else logging.WARNING)
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
+    started = time.monotonic()
+    cfg = config.load(args.config).with_overrides(posts=args.posts, output=args.output)
+    now = dt.datetime.now(cfg.site.tz)
+    progress = _ProgressBar(err) if err.isatty() and not args.quiet else None
+    report = pipeline.run_once(cfg, now, write=args.command == "build",
+                               progress=progress)
+    if progress:
+        progress.close()
+
+    for problem in report.problems.items:
+        if problem.severity is Severity.ERROR or not args.quiet:
+            print(str(problem), file=err)
+    errors = len(report.problems.errors)
+    warnings = len(report.problems.items) - errors
+    seconds = time.monotonic() - started
+    if args.command == "check":
+        print(f"{args.config}: {report.posts_found} posts, {report.feeds_planned} feeds "
+              f"({' + '.join(cfg.feeds.formats)} each); {errors} errors, {warnings} warnings",
+              file=out)
+    elif args.verbose:
+        print(f"feeds: {report.feeds_planned} feeds from {report.posts_found} posts: "
+              f"{len(report.files_written)} files written, {len(report.files_unchanged)} "
+              f"unchanged, {errors} errors, {warnings} warnings in {seconds:.2f} s "
+              f"→ {cfg.output_dir}", file=err)
+    return Exit.OK if report.ok else Exit.INPUT_ERRORS
+
+
+class _ProgressBar:
+    """A one-line progress bar on a terminal, for long builds; nothing under cron."""
+
+    def __init__(self, stream: TextIO, min_total: int = 500) -> None:
+        self.stream = stream
+        self.min_total = min_total
+        self.shown = False
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < self.min_total:
+            return
+        now = time.monotonic()
+        if done != total and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 30
+        filled = width * done // total
+        self.stream.write(f"\rreading posts [{'#' * filled}{'.' * (width - filled)}] "
+                          f"{done}/{total}")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()

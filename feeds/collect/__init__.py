@@ -1,0 +1,1 @@
+"""Collectors: the only modules that read inputs from the outside world."""

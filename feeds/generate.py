@@ -1,0 +1,212 @@
+"""Pure feed generation: select, sort and limit entries per feed, then serialize with feedgen.
+
+Nothing here reads the clock: a feed's ``updated``/``lastBuildDate`` is its newest entry's
+time, so identical input gives byte-identical output. This is the only feedgen user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+from urllib.parse import quote
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from feeds import __version__
+from feeds.config import Config
+from feeds.models import Author, Entry, Problems
+
+ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
+
+
+class Selectable(Protocol):
+    @property
+    def link(self) -> str: ...
+    @property
+    def published(self) -> dt.datetime: ...
+    @property
+    def categories(self) -> tuple[str, ...]: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+
+T = TypeVar("T", bound=Selectable)
+
+
+@dataclass(frozen=True)
+class FeedPlan:
+    """One feed to write (in each configured format): what it is and where it goes."""
+
+    kind: str  # "category", "tag" or "all"
+    name: str  # the category or tag as written in posts; "" for the feed of everything
+    slug: str
+    title: str
+    description: str
+    page_url: str  # the HTML page this feed mirrors (RSS <link>, Atom rel=alternate)
+    paths: dict[str, str]  # format → path relative to the output folder
+
+    @property
+    def label(self) -> str:
+        return "all" if self.kind == "all" else f"{self.kind} {self.name!r}"
+
+
+def newest_first(items: Iterable[T]) -> list[T]:
+    """Newest first; ties broken by link so the order never depends on file order."""
+    return sorted(items, key=lambda e: (-e.published.timestamp(), e.link))
+
+
+def plan(cfg: Config, items: Sequence[T], problems: Problems) -> list[tuple[FeedPlan, list[T]]]:
+    """Every feed the items call for, each with all its items, newest first.
+
+    The caller takes the first ``max_items`` that it can render.
+
+    Every category found in the items gets a feed unless ``categories.only`` restricts them;
+    tags get feeds when ``feeds.tag_feeds`` is on. Two feeds that would be written to the same
+    file are both refused (an error each), never one overwriting the other.
+    """
+    fc = cfg.feeds
+    by_category: dict[str, list[T]] = {}
+    by_tag: dict[str, list[T]] = {}
+    for item in items:
+        for c in item.categories:
+            by_category.setdefault(c, []).append(item)
+        if fc.tag_feeds:
+            for t in item.tags:
+                by_tag.setdefault(t, []).append(item)
+
+    plans: list[tuple[FeedPlan, list[T]]] = []
+    if fc.all_feed and items:
+        plans.append((_plan_all(cfg), newest_first(items)))
+    for kind, groups, group_cfg in (("category", by_category, cfg.categories),
+                                    ("tag", by_tag, cfg.tags)):
+        names = sorted(groups)
+        if group_cfg.only:
+            wanted = set(group_cfg.only)
+            for name in group_cfg.only:
+                if name not in groups and (kind == "category" or fc.tag_feeds):
+                    problems.warn(str(cfg.path), f"{kind} {name!r} is listed in "
+                                                 f"{kind}s.only but no post has it")
+            names = [n for n in names if n in wanted]
+        for name in names:
+            plans.append((_plan_group(cfg, kind, name), newest_first(groups[name])))
+    return _refuse_collisions(plans, problems)
+
+
+def _plan_all(cfg: Config) -> FeedPlan:
+    site = cfg.site
+    return FeedPlan(kind="all", name="", slug="", title=site.title,
+                    description=site.description, page_url=site.url + "/",
+                    paths={f: cfg.feeds.all_path.format(format=f) for f in cfg.feeds.formats})
+
+
+def _plan_group(cfg: Config, kind: str, name: str) -> FeedPlan:
+    fc = cfg.feeds
+    if kind == "category":
+        meta = cfg.categories.meta.get(name)
+        slug, path_t, page_t = cfg.category_slug(name), fc.category_path, fc.category_page
+    else:
+        meta = cfg.tags.meta.get(name)
+        slug, path_t, page_t = cfg.tag_slug(name), fc.tag_path, fc.tag_page
+    shown = meta.title if meta and meta.title else name
+    page = page_t.format(slug=quote(slug, safe=""))
+    return FeedPlan(
+        kind=kind, name=name, slug=slug,
+        title=fc.title_template.format(name=shown, site=cfg.site.title),
+        description=meta.description if meta and meta.description
+        else f"{cfg.site.title}：{shown}",
+        page_url=cfg.site.url + page if page.startswith("/") else page,
+        paths={f: path_t.format(slug=slug, format=f) for f in fc.formats},
+    )
+
+
+def _refuse_collisions(plans: list[tuple[FeedPlan, list[T]]],
+                       problems: Problems) -> list[tuple[FeedPlan, list[T]]]:
+    owners: dict[str, list[FeedPlan]] = {}
+    for p, _ in plans:
+        for path in p.paths.values():
+            owners.setdefault(path.casefold(), []).append(p)
+    bad: set[int] = set()
+    for path, who in owners.items():
+        if len(who) > 1:
+            names = " and ".join(p.label for p in who)
+            problems.error(path, f"{names} would both be written to this file; neither is "
+                                 f"written (give one a slug under categories.meta or tags.meta)")
+            bad.update(id(p) for p in who)
+    return [(p, e) for p, e in plans if id(p) not in bad]
+
+
+# --------------------------------------------------------------------------- feedgen
+
+
+class _ViaFeed(BaseExtension):  # type: ignore[misc]
+    pass
+
+
+class _ViaEntry(BaseEntryExtension):  # type: ignore[misc]
+    """Atom ``<link rel="via">``: feedgen 1.0 drops ``rel`` from entry links."""
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+
+    def extend_atom(self, entry: etree._Element) -> etree._Element:
+        if self.url:
+            etree.SubElement(entry, "link", rel="via", href=self.url)
+        return entry
+
+
+def self_url(cfg: Config, path: str) -> str:
+    return cfg.output_url + quote(path, safe="/")
+
+
+def render(cfg: Config, feed: FeedPlan, entries: Sequence[Entry], fmt: str) -> bytes:
+    """Serialize one feed in ``fmt`` ("rss" or "atom"). ``entries`` are newest first."""
+    if not entries:
+        raise ValueError(f"{feed.label}: a feed needs at least one entry")
+    fg = FeedGenerator()
+    fg.load_extension("dc", atom=False, rss=True)  # RSS <author> needs an e-mail; dc:creator not
+    fg.register_extension("via", _ViaFeed, _ViaEntry, atom=True, rss=False)
+    this = self_url(cfg, feed.paths[fmt])
+    fg.id(this)
+    fg.title(feed.title)
+    fg.subtitle(feed.description)
+    fg.language(cfg.site.language)
+    fg.generator("feeds", __version__)
+    # feedgen uses the last link added as the RSS <link>: the page, not the feed itself.
+    fg.link(href=this, rel="self", type=ATOM_TYPE if fmt == "atom" else RSS_TYPE)
+    fg.link(href=feed.page_url, rel="alternate", type="text/html")
+    fg.author(_person(cfg.site.author or Author(name=cfg.site.title)))
+    fg.updated(max(e.updated for e in entries))
+    for e in entries:
+        fe = fg.add_entry(order="append")
+        fe.guid(e.id, permalink=e.id == e.link)
+        fe.title(e.title)
+        fe.link(href=e.link, rel="alternate", type="text/html")
+        fe.published(e.published)
+        fe.updated(e.updated)
+        if e.summary:
+            # Atom <summary> is plain text; RSS <description> is HTML, so escape it there.
+            fe.summary(e.summary if fmt == "atom" else html.escape(e.summary, quote=False))
+        fe.content(e.content_html, type="html")
+        for a in e.authors:
+            fe.author(_person(a))
+            fe.dc.dc_creator(a.name)
+        for name in (*e.categories, *e.tags):
+            fe.category(term=name)
+        fe.via.url = e.source_link
+    data: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
+    return data
+
+
+def _person(a: Author) -> dict[str, str]:
+    out = {"name": a.name}
+    if a.email:
+        out["email"] = a.email
+    if a.uri:
+        out["uri"] = a.uri
+    return out

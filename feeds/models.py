@@ -1,0 +1,121 @@
+"""The shared entry model and the collectors' raw outputs. Invariants are checked on creation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str | None = None
+    uri: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("author name must not be empty")
+
+
+def _check_aware(name: str, value: dt.datetime) -> None:
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"{name} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
+
+
+def _check_absolute(name: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{name} must be an absolute http(s) URL, got {url!r}")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a feed, from any source, ready to be generated.
+
+    Every datetime is timezone-aware (in the site timezone once normalized).
+    """
+
+    id: str
+    title: str
+    link: str
+    published: dt.datetime
+    updated: dt.datetime
+    summary: str
+    content_html: str
+    authors: tuple[Author, ...] = ()
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    source_link: str | None = None
+    origin: str = ""  # where it came from, for messages (a file path or a URL)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("entry id must not be empty")
+        if not self.title.strip():
+            raise ValueError("entry title must not be empty")
+        _check_absolute("entry link", self.link)
+        if self.source_link is not None:
+            _check_absolute("entry source link", self.source_link)
+        _check_aware("published", self.published)
+        _check_aware("updated", self.updated)
+        for group in (self.categories, self.tags):
+            if not isinstance(group, tuple) or not all(isinstance(g, str) and g for g in group):
+                raise ValueError("categories and tags must be tuples of non-empty strings")
+
+
+@dataclass(frozen=True)
+class RawPost:
+    """A Jekyll post as read from disk: front matter as YAML gave it, body untouched."""
+
+    path: Path
+    slug: str  # from the file name, after the date
+    file_date: tuple[int, int, int]
+    ext: str  # ".md", ".markdown" or ".html"
+    meta: dict[str, Any]
+    lines: dict[tuple[str | int, ...], int]  # front-matter key path → line in the file
+    body: str
+
+    def line(self, key: str) -> int | None:
+        return self.lines.get((key,))
+
+
+class Severity(Enum):
+    WARNING = "warning"  # repaired; the input was used
+    ERROR = "error"  # the input was skipped (or a feed not written)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with one input, reported and not fatal to the run."""
+
+    severity: Severity
+    where: str  # a file path, or a category/feed name
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        place = self.where if self.line is None else f"{self.where}:{self.line}"
+        return f"{place}: {self.severity.value}: {self.message}"
+
+
+@dataclass
+class Problems:
+    """Collects problems as a run goes; order is the order of discovery."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def warn(self, where: str, message: str, line: int | None = None) -> None:
+        self.items.append(Problem(Severity.WARNING, where, message, line))
+
+    def error(self, where: str, message: str, line: int | None = None) -> None:
+        self.items.append(Problem(Severity.ERROR, where, message, line))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.severity is Severity.ERROR]

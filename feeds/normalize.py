@@ -1,0 +1,261 @@
+"""Raw collector output → ``Entry``. Pure: no I/O, ``now`` is passed in.
+
+Posts go through two steps so that the costly one runs only for posts that land in a feed:
+``prepare`` reads the front matter (title, dates, categories, permalink), ``render`` turns
+the body into sanitized HTML and a summary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from feeds import content, timeutil
+from feeds.config import Config
+from feeds.errors import DateError
+from feeds.models import Author, Entry, Problems, RawPost
+from feeds.textutil import excerpt, has_xml_invalid, plain_text, slugify, xml_safe
+
+log = logging.getLogger(__name__)
+
+_URL_SAFE = "/:@!$&'()*+,;=-._~"
+_PLACEHOLDER = re.compile(r":([a-z_]+)")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class PostInfo:
+    """What a post's front matter says, checked; enough to sort and select posts."""
+
+    raw: RawPost
+    title: str
+    link: str
+    published: dt.datetime
+    updated: dt.datetime
+    authors: tuple[Author, ...]
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    summary: str | None  # front matter excerpt/description, as plain text
+
+    @property
+    def where(self) -> str:
+        return str(self.raw.path)
+
+
+def prepare(raw: RawPost, cfg: Config, now: dt.datetime, problems: Problems) -> PostInfo | None:
+    """Check a post's front matter. ``None`` when the post is skipped (the reason recorded,
+    except for unpublished, draft and future posts, which are skipped on purpose)."""
+    where = str(raw.path)
+    meta = raw.meta
+    if meta.get("published") is False or meta.get("draft") is True:
+        log.debug("skip unpublished post=%s", where)
+        return None
+    tz = cfg.site.tz
+
+    title = _text_field(raw, "title", problems)
+    if title is None:
+        return None
+
+    try:
+        if meta.get("date") is not None:
+            published = timeutil.parse_date(meta["date"], tz)
+        else:
+            published = timeutil.date_from_filename(*raw.file_date, tz)
+    except DateError as e:
+        problems.error(where, f"date: {e}; post skipped", raw.line("date"))
+        return None
+    if published > now and not cfg.posts.future:
+        log.debug("skip future post=%s date=%s", where, published.isoformat())
+        return None
+
+    updated = published
+    for key in ("last_modified_at", "updated"):
+        if meta.get(key) is not None:
+            try:
+                updated = max(timeutil.parse_date(meta[key], tz), published)
+            except DateError as e:
+                problems.warn(where, f"{key}: {e}; using the post date", raw.line(key))
+            break
+
+    categories = _names(raw, ("category", "categories"), problems)
+    tags = _names(raw, ("tag", "tags"), problems)
+    if categories is None or tags is None:
+        return None
+    if not categories:
+        problems.warn(where, "no categories: the post appears only in the feed of everything",
+                      raw.line("categories") or raw.line("category"))
+
+    authors = _authors(raw, problems)
+    if authors is None:
+        return None
+    if not authors and cfg.site.author:
+        authors = (cfg.site.author,)
+
+    summary = None
+    for key in ("excerpt", "description"):
+        if meta.get(key) is not None:
+            text = _text_field(raw, key, problems)
+            if text is not None:
+                summary = excerpt(plain_text(text), cfg.feeds.summary_length)
+            break
+
+    path = permalink_path(raw, cfg, published, categories, problems)
+    if path is None:
+        return None
+    link = cfg.site.url + quote(path, safe=_URL_SAFE)
+    return PostInfo(raw=raw, title=title, link=link, published=published, updated=updated,
+                    authors=authors, categories=categories, tags=tags, summary=summary)
+
+
+def render(info: PostInfo, cfg: Config, problems: Problems) -> Entry | None:
+    """Render a prepared post's body into an ``Entry``."""
+    raw = info.raw
+    body = raw.body
+    if has_xml_invalid(body):
+        problems.warn(info.where, "body contains control characters XML cannot carry; removed")
+        body = xml_safe(body)
+    trailer = content.split_trailer(
+        body,
+        source_link=cfg.posts.source_link,
+        drop_nav=cfg.posts.drop_nav_links,
+        nav_prefix=cfg.posts.nav_link_prefix,
+    )
+    html = trailer.body if raw.ext == ".html" else content.render_markdown(trailer.body)
+    active = content.has_active_content(html)
+    if active:
+        problems.warn(info.where, f"body contains active content ({active!r}); removed it")
+    html = content.sanitize(html, info.link)
+    summary = info.summary
+    if summary is None:
+        summary = excerpt(plain_text(html), cfg.feeds.summary_length)
+    if trailer.source_link:
+        html += content.source_paragraph(trailer.source_link)
+    try:
+        return Entry(
+            id=info.link,
+            title=info.title,
+            link=info.link,
+            published=info.published,
+            updated=info.updated,
+            summary=summary,
+            content_html=html,
+            authors=info.authors,
+            categories=info.categories,
+            tags=info.tags,
+            source_link=trailer.source_link,
+            origin=info.where,
+        )
+    except (TypeError, ValueError) as e:  # an invariant the checks above missed
+        problems.error(info.where, f"cannot make a feed entry: {e}; post skipped")
+        return None
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def _text_field(raw: RawPost, key: str, problems: Problems) -> str | None:
+    """A one-line text field: scalars are turned into text (with a warning), lists and
+    mappings refused; XML-invalid characters removed; whitespace folded."""
+    where, line = str(raw.path), raw.line(key)
+    value = raw.meta.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if key == "title":
+            problems.error(where, "missing title; post skipped", line)
+        return None
+    if isinstance(value, list | dict):
+        problems.error(where, f"{key}: must be text, not a "
+                              f"{'list' if isinstance(value, list) else 'mapping'}; post skipped",
+                       line)
+        return None
+    if not isinstance(value, str):
+        problems.warn(where, f"{key}: {value!r} is not text; used it as {str(value)!r} "
+                             f"(quote it in the front matter)", line)
+        value = str(value).lower() if isinstance(value, bool) else str(value)
+    if has_xml_invalid(value):
+        problems.warn(where, f"{key}: contains control characters XML cannot carry; removed",
+                      line)
+        value = xml_safe(value)
+    return " ".join(value.split())
+
+
+def _names(raw: RawPost, keys: tuple[str, str], problems: Problems) -> tuple[str, ...] | None:
+    """Jekyll's category/categories (or tag/tags): a space-separated string or a list."""
+    where = str(raw.path)
+    out: list[str] = []
+    for key in keys:
+        value = raw.meta.get(key)
+        line = raw.line(key)
+        if value is None:
+            continue
+        items: list[Any] = value.split() if isinstance(value, str) else (
+            value if isinstance(value, list) else [value])
+        for i, item in enumerate(items):
+            if isinstance(item, list | dict) or item is None:
+                problems.error(where, f"{key}: item {i + 1} must be a name, not "
+                                      f"{'empty' if item is None else type(item).__name__}; "
+                                      f"post skipped", raw.lines.get((key, i), line))
+                return None
+            name = xml_safe(str(item)).strip()
+            if name:
+                out.append(name)
+    return tuple(dict.fromkeys(out))
+
+
+def _authors(raw: RawPost, problems: Problems) -> tuple[Author, ...] | None:
+    value = raw.meta.get("author", raw.meta.get("authors"))
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
+            email, uri = item.get("email"), item.get("uri", item.get("url"))
+            out.append(Author(name=xml_safe(item["name"]).strip(),
+                              email=email if isinstance(email, str) else None,
+                              uri=uri if isinstance(uri, str) else None))
+        elif isinstance(item, str | int | float) and str(item).strip():
+            out.append(Author(name=xml_safe(str(item)).strip()))
+        else:
+            problems.warn(str(raw.path), f"author: cannot read {item!r}; ignored",
+                          raw.line("author") or raw.line("authors"))
+    return tuple(out)
+
+
+def permalink_path(raw: RawPost, cfg: Config, published: dt.datetime,
+                   categories: tuple[str, ...], problems: Problems) -> str | None:
+    """The post's URL path, from front matter ``permalink`` or the configured pattern, with
+    Jekyll's placeholders (``:categories``, ``:year``, ``:title``, ``:output_ext``, …)."""
+    custom = raw.meta.get("permalink")
+    if custom is not None:
+        if not isinstance(custom, str) or not custom.strip():
+            problems.error(str(raw.path), "permalink: must be a path such as /news/x.html; "
+                                          "post skipped", raw.line("permalink"))
+            return None
+        pattern = custom.strip()
+    else:
+        pattern = cfg.posts.permalink
+    slug_value = raw.meta.get("slug")
+    title = str(slug_value) if isinstance(slug_value, str | int) and str(slug_value) else raw.slug
+    d = published
+    values = {
+        "year": f"{d.year:04d}", "short_year": f"{d.year % 100:02d}",
+        "month": f"{d.month:02d}", "i_month": str(d.month),
+        "short_month": _MONTHS[d.month - 1][:3], "long_month": _MONTHS[d.month - 1],
+        "day": f"{d.day:02d}", "i_day": str(d.day),
+        "y_day": f"{d.timetuple().tm_yday:03d}", "week": f"{d.isocalendar()[1]:02d}",
+        "short_day": _DAYS[d.weekday()][:3], "long_day": _DAYS[d.weekday()],
+        "hour": f"{d.hour:02d}", "minute": f"{d.minute:02d}", "second": f"{d.second:02d}",
+        "title": title, "slug": slugify(title) or title, "name": raw.slug,
+        "categories": "/".join(c.lower() for c in categories),
+        "output_ext": ".html",
+    }
+    out = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), pattern)
+    while "//" in out:
+        out = out.replace("//", "/")
+    return out if out.startswith("/") else "/" + out

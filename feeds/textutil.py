@@ -1,0 +1,63 @@
+"""Small pure text helpers: slugs, XML-safe text, plain-text excerpts."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+# Characters XML 1.0 forbids (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Jekyll's "default" slugify mode: runs of anything but letters and digits become one '-'.
+_NON_ALNUM = re.compile(r"[\W_]+")
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK_END = re.compile(r"</(?:p|div|li|h[1-6]|blockquote|pre|tr|table)>|<br\s*/?>", re.I)
+_DROPPED = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.I | re.S)
+_SPACE = re.compile(r"\s+")
+
+
+def slugify(name: str) -> str:
+    """Jekyll's default slug: lower-case, non-alphanumerics → '-', Unicode letters kept.
+
+    ``"中国发展网 新闻"`` → ``"中国发展网-新闻"``; ``"R&D News"`` → ``"r-d-news"``.
+    """
+    text = unicodedata.normalize("NFC", name)
+    return _NON_ALNUM.sub("-", text).strip("-").lower()
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry."""
+    return _XML_INVALID.sub("", text)
+
+
+def has_xml_invalid(text: str) -> bool:
+    return _XML_INVALID.search(text) is not None
+
+
+def plain_text(fragment: str) -> str:
+    """Visible text of an HTML fragment, whitespace folded (block ends become a space)."""
+    text = _DROPPED.sub("", fragment)
+    text = _BLOCK_END.sub(" ", text)
+    text = _TAG.sub("", text)
+    return _SPACE.sub(" ", html.unescape(text)).strip()
+
+
+def excerpt(text: str, length: int) -> str:
+    """The first ``length`` characters of ``text`` (a CJK character counts one), with '…'
+    when cut. Cuts after a sentence end in the last fifth when there is one."""
+    text = _SPACE.sub(" ", text).strip()
+    if length <= 0:
+        return ""
+    if len(text) <= length:
+        return text
+    cut = text[:length]
+    floor = length - length // 5
+    best = max(cut.rfind(p) for p in "。！？；.!?;")
+    if best >= floor:
+        return cut[: best + 1]
+    if cut[-1].isascii() and cut[-1].isalnum() and text[length].isascii():
+        # do not split a Latin word or a number in two
+        space = cut.rfind(" ")
+        if space >= floor:
+            cut = cut[:space]
+    return cut.rstrip(" ，、,:：") + "…"

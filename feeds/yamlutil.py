@@ -1,0 +1,104 @@
+"""YAML with line numbers, for the config file and for post front matter.
+
+PyYAML's ``safe_load`` forgets where each value came from, silently keeps the last of two
+duplicate keys, and turns some timestamps into datetimes but leaves ``+0800`` ones as strings.
+Here every value keeps the line of its key, duplicate keys are an error, and timestamps stay
+strings so that ``timeutil.parse_date`` is the one place that reads dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+Path = tuple[str | int, ...]
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """Safe loader (libyaml when present) that does not resolve timestamps."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class YamlError(Exception):
+    """A YAML document that cannot be read; ``line`` is 1-based, relative to the text."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded YAML document and the line where each key (by path) was written."""
+
+    value: Any
+    lines: dict[Path, int]
+
+    def line(self, path: Path) -> int | None:
+        """The line of ``path``, or of its nearest parent that has one."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+
+def load(text: str) -> Document:
+    """Parse one YAML document. An empty document is ``None``."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        lines: dict[Path, int] = {}
+        if node is None:
+            return Document(None, lines)
+        lines[()] = node.start_mark.line + 1
+        return Document(_build(loader, node, (), lines), lines)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problem = e.problem or str(e)
+        if e.context and e.context not in problem:
+            problem = f"{e.context}: {problem}"
+        raise YamlError(f"invalid YAML: {problem}", mark.line + 1 if mark else None) from e
+    except yaml.YAMLError as e:
+        raise YamlError(f"invalid YAML: {e}", None) from e
+    finally:
+        loader.dispose()
+
+
+def _build(loader: Any, node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # YAML merge keys (<<)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlError("a mapping key must be a plain value", key_node.start_mark.line + 1)
+            key = str(loader.construct_object(key_node))
+            if key in out:
+                raise YamlError(f"duplicate key {key!r} (first at line {lines[(*path, key)]})",
+                                key_node.start_mark.line + 1)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            out[key] = _build(loader, value_node, (*path, key), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for i, item in enumerate(node.value):
+            lines[(*path, i)] = item.start_mark.line + 1
+            items.append(_build(loader, item, (*path, i), lines))
+        return items
+    if node.tag == _TIMESTAMP:  # an explicit !!timestamp tag: keep the text
+        return str(node.value)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, yaml.constructor.ConstructorError) as e:
+        raise YamlError(f"invalid value {node.value!r}: {e}", node.start_mark.line + 1) from e
