@@ -1,0 +1,130 @@
+"""Test helpers: a temporary Jekyll site, the CLI as a subprocess, and outside validators."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import feedparser
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+ATOM_RNC = SHARED / "specs" / "atom.rnc"
+REAL_POSTS = SHARED / "examples" / "_posts"
+REAL_POST = REAL_POSTS / "2022-06-09-25100f8fd1580674.md"
+
+BASE_CONFIG = """\
+site:
+  title: 测试站
+  url: https://news.example.com
+  description: 测试用的新闻站
+  author: {name: 编辑部}
+posts:
+  dirs: [_posts]
+output:
+  dir: out
+"""
+
+
+@dataclass
+class Site:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def posts(self) -> Path:
+        return self.root / "_posts"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    def write_config(self, extra: str = "", base: str = BASE_CONFIG) -> None:
+        self.config.write_text(base + textwrap.dedent(extra), encoding="utf-8")
+
+    def post(self, name: str, text: str | bytes) -> Path:
+        path = self.posts / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def outputs(self) -> dict[str, bytes]:
+        return {str(p.relative_to(self.out)): p.read_bytes()
+                for p in sorted(self.out.rglob("*")) if p.is_file()}
+
+
+def make_site(tmp: Path, extra_config: str = "") -> Site:
+    site = Site(tmp)
+    site.posts.mkdir(parents=True, exist_ok=True)
+    site.write_config(extra_config)
+    return site
+
+
+def post_text(title: str, date: str, categories: str = "news", tags: str = "",
+              body: str = "<p>正文。</p>", extra: str = "") -> str:
+    lines = ["---", "layout: post", f"title: {title}", f"date: {date}",
+             f"categories: {categories}"]
+    if tags:
+        lines.append(f"tags: {tags}")
+    if extra:
+        lines.append(extra.strip("\n"))
+    lines.append("---")
+    return "\n".join(lines) + "\n" + body + "\n"
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None,
+            env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m feeds`` as a real subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "feeds", *map(str, args)], cwd=cwd,
+                          env=full_env, capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+def require_shared() -> None:
+    if not ATOM_RNC.is_file() or not REAL_POST.is_file():
+        pytest.fail(f"the shared folder is missing: expected {SHARED} beside the repository "
+                    f"(with specs/atom.rnc and examples/_posts)")
+
+
+def jing(paths: list[Path]) -> None:
+    """Validate Atom files against RFC 4287's RELAX NG schema with jing (never skipped)."""
+    require_shared()
+    exe = shutil.which("jing")
+    if exe is None:
+        pytest.fail("jing is not installed: run scripts/test, which installs it")
+    assert paths, "no Atom files to validate"
+    proc = subprocess.run([exe, "-c", str(ATOM_RNC), *map(str, paths)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, f"jing found errors:\n{proc.stdout}{proc.stderr}"
+
+
+def parse_feed(path: Path) -> feedparser.FeedParserDict:
+    """Parse with feedparser and insist on a clean parse (bozo == 0)."""
+    parsed = feedparser.parse(path.read_bytes())
+    assert parsed.bozo == 0, f"{path}: bozo {parsed.get('bozo_exception')!r}"
+    return parsed
+
+
+def check_all_outputs(out: Path) -> list[Path]:
+    """Every Atom file validates with jing, every feed parses cleanly. Returns the files."""
+    files = sorted(p for p in out.rglob("*.xml"))
+    assert files, f"no feeds in {out}"
+    for f in files:
+        parse_feed(f)
+    jing([f for f in files if f.name.endswith(".atom.xml")])
+    return files

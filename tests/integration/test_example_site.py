@@ -1,0 +1,72 @@
+"""The shipped example site (config.yaml + example/_posts) builds valid feeds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from feeds import config, pipeline
+from tests.helpers import ROOT, check_all_outputs, parse_feed
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("example")
+    cfg = config.load(ROOT / "config.yaml").with_overrides(output=target)
+    report = pipeline.run_once(cfg, NOW)
+    assert report.ok and report.problems.items == [], report.problems.items
+    return target
+
+
+def test_every_feed_validates(out: Path) -> None:
+    files = check_all_outputs(out)
+    assert len(files) == 2 * (1 + 4 + 9)  # all + 4 categories + 9 tags, two formats each
+
+
+def test_dates_of_every_kind_come_out_in_shanghai_time(out: Path) -> None:
+    raw = (out / "all.atom.xml").read_text(encoding="utf-8")
+    for stamp in ("2022-06-10T09:15:00+08:00",   # naive in the front matter
+                  "2022-06-08T00:00:00+08:00",   # date only
+                  "2022-06-11T08:00:00+08:00",   # ISO 8601 with +08:00
+                  "2022-06-12T16:20:00+08:00",   # "+0800" string
+                  "2022-06-07T00:00:00+08:00"):  # no date: the file name's
+        assert f"<published>{stamp}</published>" in raw
+
+
+def test_all_feed_is_newest_first_and_complete(out: Path) -> None:
+    feed = parse_feed(out / "all.rss.xml")
+    dates = [e.published_parsed for e in feed.entries]
+    assert len(dates) == 6 and dates == sorted(dates, reverse=True)
+
+
+def test_chinese_category_and_tag_paths(out: Path) -> None:
+    feed = parse_feed(out / "caijing.atom.xml")  # 财经 with its configured ASCII slug
+    assert feed.feed.title == "财经 - 财经新闻聚合"
+    assert {ln.rel: ln.href for ln in feed.feed.links}["alternate"] == \
+        "https://finews.withounder.com/category/caijing.html"
+    tag = parse_feed(out / "tags" / "中国发展网新闻.atom.xml")  # Unicode file name
+    assert len(tag.entries) == 2
+    self_link = {ln.rel: ln.href for ln in tag.feed.links}["self"]
+    assert self_link == ("https://finews.withounder.com/feeds/tags/"
+                         "%E4%B8%AD%E5%9B%BD%E5%8F%91%E5%B1%95%E7%BD%91%E6%96%B0%E9%97%BB.atom.xml")
+
+
+def test_markdown_post_is_rendered_with_absolute_urls(out: Path) -> None:
+    feed = parse_feed(out / "xinhuawang.atom.xml")
+    html = feed.entries[0].content[0].value
+    assert "<strong>持续加大</strong>" in html and "<h2>主要举措</h2>" in html
+    assert 'src="https://finews.withounder.com/images/2022/06/zhaopinhui.jpg"' in html
+    assert 'href="https://www.mohrss.gov.cn/"' in html
+    assert "返回首页" not in html
+    assert feed.entries[0].author == "新华网记者"
+
+
+def test_excerpt_from_front_matter_wins(out: Path) -> None:
+    feed = parse_feed(out / "zhongguofazhanwang.atom.xml")
+    newest = feed.entries[0]
+    assert newest.summary == "数字经济与实体经济深度融合，企业研发投入持续增长。"
+    assert newest.title == "数字经济赋能实体经济：R&D 投入持续增长 <观察>"

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+
+from feeds import yamlutil
+
+
+def test_dates_stay_text_and_lines_are_kept() -> None:
+    doc = yamlutil.load("title: 标题\ndate: 2022-06-09 14:36:33 +0800\nd2: 2022-06-09\n"
+                        "tags: [a, b]\n")
+    assert doc.value["date"] == "2022-06-09 14:36:33 +0800"
+    assert doc.value["d2"] == "2022-06-09"
+    assert doc.lines[("date",)] == 2 and doc.lines[("tags", 1)] == 4
+    assert doc.line(("tags", 1, "nope")) == 4
+
+
+def test_impossible_date_is_not_a_crash() -> None:
+    assert yamlutil.load("date: 2024-02-30\n").value == {"date": "2024-02-30"}
+
+
+def test_duplicate_keys_are_errors() -> None:
+    with pytest.raises(yamlutil.YamlError) as info:
+        yamlutil.load("a: 1\nb: 2\na: 3\n")
+    assert info.value.line == 3 and "first at line 1" in info.value.message
+
+
+def test_syntax_error_line() -> None:
+    with pytest.raises(yamlutil.YamlError) as info:
+        yamlutil.load("a: 1\nb: \"unclosed\n")
+    assert info.value.line is not None and info.value.line >= 2
+
+
+def test_merge_keys() -> None:
+    doc = yamlutil.load("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n")
+    assert doc.value["other"] == {"x": 1, "y": 2}
