@@ -65,10 +65,14 @@ def load(text: str) -> Document:
         lines[()] = node.start_mark.line + 1
         return Document(_build(loader, node, (), lines), lines)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
+        # Point at where the broken construct starts (an unclosed quote or bracket), and
+        # say where the parser noticed when that is another line.
+        mark = e.context_mark or e.problem_mark
         problem = e.problem or str(e)
         if e.context and e.context not in problem:
             problem = f"{e.context}: {problem}"
+        if e.problem_mark and mark and e.problem_mark.line != mark.line:
+            problem += f" (noticed at line {e.problem_mark.line + 1})"
         raise YamlError(f"invalid YAML: {problem}", mark.line + 1 if mark else None) from e
     except yaml.YAMLError as e:
         raise YamlError(f"invalid YAML: {e}", None) from e

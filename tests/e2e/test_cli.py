@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import (REAL_POST, ROOT, check_all_outputs, make_site, post_text,
-                           require_shared, run_cli)
+from tests.helpers import (
+    REAL_POST,
+    ROOT,
+    check_all_outputs,
+    make_site,
+    post_text,
+    require_shared,
+    run_cli,
+)
 
 
 def test_example_config_builds_silently_and_validates(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def test_errors_name_file_line_and_key(tmp_path: Path, text: str, line: int, key
 
 def test_broken_yaml(tmp_path: Path) -> None:
     e = error(tmp_path, MINIMAL + "feeds: [unclosed\n")
-    assert e.line == 5 and "invalid YAML" in str(e)
+    assert e.line == 4 and "invalid YAML" in str(e)
 
 
 def test_duplicate_key(tmp_path: Path) -> None:
