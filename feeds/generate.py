@@ -83,15 +83,15 @@ def plan(cfg: Config, items: Sequence[T], problems: Problems) -> list[tuple[Feed
     plans: list[tuple[FeedPlan, list[T]]] = []
     if fc.all_feed and items:
         plans.append((_plan_all(cfg), newest_first(items)))
-    for kind, groups, group_cfg in (("category", by_category, cfg.categories),
-                                    ("tag", by_tag, cfg.tags)):
+    for kind, key, groups, group_cfg in (("category", "categories", by_category, cfg.categories),
+                                         ("tag", "tags", by_tag, cfg.tags)):
         names = sorted(groups)
         if group_cfg.only:
             wanted = set(group_cfg.only)
             for name in group_cfg.only:
                 if name not in groups and (kind == "category" or fc.tag_feeds):
                     problems.warn(str(cfg.path), f"{kind} {name!r} is listed in "
-                                                 f"{kind}s.only but no post has it")
+                                                 f"{key}.only but no post has it")
             names = [n for n in names if n in wanted]
         for name in names:
             plans.append((_plan_group(cfg, kind, name), newest_first(groups[name])))

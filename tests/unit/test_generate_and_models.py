@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from feeds import config, generate, yamlutil
+from feeds.models import Entry, Problems
+
+SH = dt.timezone(dt.timedelta(hours=8))
+
+
+def entry(i: int, day: int, cats: tuple[str, ...] = ("a",)) -> Entry:
+    when = dt.datetime(2022, 6, day, 12, tzinfo=SH)
+    return Entry(id=f"https://x.example/{i}", title=f"标题{i}", link=f"https://x.example/{i}",
+                 published=when, updated=when, summary="摘要", content_html="<p>x</p>",
+                 categories=cats)
+
+
+def cfg_with(extra: str = "") -> config.Config:
+    doc = yamlutil.load("site:\n  title: 站\n  url: https://x.example\n" + extra)
+    return config.parse(doc, Path("config.yaml"))
+
+
+def test_entry_refuses_naive_dates_and_relative_links() -> None:
+    good = entry(1, 1)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Entry(**{**good.__dict__, "published": dt.datetime(2022, 1, 1)})  # noqa: DTZ001
+    with pytest.raises(ValueError, match="absolute"):
+        Entry(**{**good.__dict__, "link": "/relative.html"})
+    with pytest.raises(ValueError, match="title"):
+        Entry(**{**good.__dict__, "title": "  "})
+
+
+def test_plan_orders_newest_first_with_stable_ties() -> None:
+    items = [entry(3, 2), entry(1, 5), entry(2, 2), entry(4, 9, ("b",))]
+    plans = generate.plan(cfg_with(), items, Problems())
+    by_label = {p.label: [e.id[-1] for e in es] for p, es in plans}
+    assert by_label == {"all": ["4", "1", "2", "3"], "category 'a'": ["1", "2", "3"],
+                        "category 'b'": ["4"]}
+
+
+def test_only_restricts_and_warns_about_missing() -> None:
+    problems = Problems()
+    plans = generate.plan(cfg_with("categories:\n  only: [b, ghost]\n"),
+                          [entry(1, 1), entry(2, 2, ("b",))], problems)
+    assert [p.label for p, _ in plans] == ["all", "category 'b'"]
+    assert "'ghost' is listed in categories.only but no post has it" in str(problems.items[0])
+
+
+def test_render_limits_and_is_deterministic() -> None:
+    cfg = cfg_with("feeds:\n  max_items: 2\n")
+    items = [entry(i, i) for i in range(1, 6)]
+    feed, ordered = generate.plan(cfg, items, Problems())[0]
+    one = generate.render(cfg, feed, ordered[:2], "atom")
+    assert one == generate.render(cfg, feed, ordered[:2], "atom")
+    assert b"<updated>2022-06-05T12:00:00+08:00</updated>" in one
+    rss = generate.render(cfg, feed, ordered[:2], "rss")
+    assert b"<lastBuildDate>Sun, 05 Jun 2022 12:00:00 +0800</lastBuildDate>" in rss
+    assert rss.index(b"x.example/5<") < rss.index(b"x.example/4<")

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feeds import config, normalize, yamlutil
+from feeds.models import Author, Problems, RawPost
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> config.Config:
+    path = tmp_path / "config.yaml"
+    doc = yamlutil.load("site:\n  title: 站\n  url: https://news.example.com\n"
+                        "  author: 编辑部\nfeeds:\n  summary_length: 10\n")
+    return config.parse(doc, path)
+
+
+def raw(meta: dict[str, Any], body: str = "正文", name: str = "2022-06-09-hello-world.md"
+        ) -> RawPost:
+    return RawPost(path=Path(name), slug=name[11:].rsplit(".", 1)[0], file_date=(2022, 6, 9),
+                   ext="." + name.rsplit(".", 1)[1], meta=meta,
+                   lines={(k,): i + 2 for i, k in enumerate(meta)}, body=body)
+
+
+def prepare(cfg: config.Config, meta: dict[str, Any], **kw: Any
+            ) -> tuple[normalize.PostInfo | None, Problems]:
+    problems = Problems()
+    return normalize.prepare(raw(meta, **kw), cfg, NOW, problems), problems
+
+
+def test_categories_and_tags_as_string_or_list(cfg: config.Config) -> None:
+    info, problems = prepare(cfg, {"title": "t", "category": "a", "categories": "b a c",
+                                   "tags": ["x", 2024, "x"]})
+    assert info is not None and problems.items == []
+    assert info.categories == ("a", "b", "c")
+    assert info.tags == ("x", "2024")
+
+
+def test_permalink_placeholders(cfg: config.Config) -> None:
+    info, _ = prepare(cfg, {"title": "t", "categories": "News Tech", "date": "2022-06-09 08:05"})
+    assert info is not None
+    assert info.link == "https://news.example.com/news/tech/2022/06/09/hello-world.html"
+    cfg2 = config.Config(**{**cfg.__dict__, "posts": config.PostsConfig(
+        dirs=(), permalink="/:year/:i_month/:i_day/:hour:minute/:slug/")})
+    info2, _ = prepare(cfg2, {"title": "t", "date": "2022-06-09 08:05", "slug": "Hi There"})
+    assert info2 is not None and info2.link == "https://news.example.com/2022/6/9/0805/hi-there/"
+
+
+def test_chinese_permalink_is_percent_encoded(cfg: config.Config) -> None:
+    info, _ = prepare(cfg, {"title": "t", "categories": "财经"}, name="2022-06-09-新闻.md")
+    assert info is not None
+    assert info.link == ("https://news.example.com/%E8%B4%A2%E7%BB%8F/2022/06/09/"
+                         "%E6%96%B0%E9%97%BB.html")
+
+
+def test_front_matter_permalink_wins(cfg: config.Config) -> None:
+    info, _ = prepare(cfg, {"title": "t", "permalink": "/a/b c.html"})
+    assert info is not None and info.link == "https://news.example.com/a/b%20c.html"
+
+
+def test_updated_dates(cfg: config.Config) -> None:
+    info, _ = prepare(cfg, {"title": "t", "date": "2022-06-09 10:00 +0800",
+                            "last_modified_at": "2022-06-10 10:00 +0800"})
+    assert info is not None and info.updated.isoformat() == "2022-06-10T10:00:00+08:00"
+    info, problems = prepare(cfg, {"title": "t", "date": "2022-06-09", "updated": "soon"})
+    assert info is not None and info.updated == info.published
+    assert "updated: unreadable date" in str(problems.items[0])
+
+
+def test_authors(cfg: config.Config) -> None:
+    info, _ = prepare(cfg, {"title": "t"})
+    assert info is not None and info.authors == (Author("编辑部"),)
+    info, _ = prepare(cfg, {"title": "t", "author": [{"name": "甲", "email": "a@b.c"}, "乙"]})
+    assert info is not None and info.authors == (Author("甲", "a@b.c"), Author("乙"))
+
+
+def test_unpublished_draft_and_future_are_skipped_quietly(cfg: config.Config) -> None:
+    for meta in ({"title": "t", "published": False}, {"title": "t", "draft": True},
+                 {"title": "t", "date": "2030-01-01"}):
+        info, problems = prepare(cfg, meta)
+        assert info is None and problems.items == []
+
+
+def test_render_summary_and_source_link(cfg: config.Config) -> None:
+    body = "第一句话很长很长。第二句更长更长更长\n\n<https://orig.example/a?x=1&y=2>\n\n[返回首页](/)\n"
+    info, _ = prepare(cfg, {"title": "t", "categories": "a"}, body=body)
+    assert info is not None
+    entry = normalize.render(info, cfg, Problems())
+    assert entry is not None
+    assert entry.summary == "第一句话很长很长。"
+    assert entry.source_link == "https://orig.example/a?x=1&y=2"
+    assert entry.content_html.endswith(
+        '<p><a href="https://orig.example/a?x=1&amp;y=2">https://orig.example/a?x=1&amp;y=2'
+        "</a></p>\n")
+    assert "返回首页" not in entry.content_html
+    assert entry.published.tzinfo is not None and entry.updated.tzinfo is not None
+
+
+def test_html_posts_are_not_markdown_rendered(cfg: config.Config) -> None:
+    info, _ = prepare(cfg, {"title": "t"}, body="*不是强调*", name="2022-06-09-p.html")
+    assert info is not None
+    entry = normalize.render(info, cfg, Problems())
+    assert entry is not None and entry.content_html == "*不是强调*"
