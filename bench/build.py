@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Benchmark ``feeds build`` on a generated corpus; prints figures, asserts nothing.
+
+    .venv/bin/python bench/build.py [--posts 10000] [--categories 20] [--runs 3]
+
+The corpus comes from ../shared/tools/gen_corpus.py (deterministic). Each run is a fresh
+``python -m feeds build`` subprocess (cold: empty output folder; then a rebuild with nothing
+changed). Peak memory is the child's max RSS. A floor is timed too: reading every post's bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GEN = ROOT.parent / "shared" / "tools" / "gen_corpus.py"
+WORK = ROOT / "bench" / "work"
+
+CONFIG = """\
+site:
+  title: 基准测试
+  url: https://bench.example.com
+posts:
+  dirs: [_posts]
+output:
+  dir: output
+"""
+
+
+def run_build(corpus: Path) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of one ``feeds build`` in a fresh process."""
+    script = ("import resource, runpy, sys; sys.argv = ['feeds', 'build', '-c', sys.argv[1]]\n"
+              "try:\n    runpy.run_module('feeds', run_name='__main__')\n"
+              "except SystemExit as e:\n    code = e.code\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+              "sys.exit(code)\n")
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", script, str(corpus / "config.yaml")],
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    seconds = time.perf_counter() - start
+    lines = proc.stderr.strip().splitlines()
+    if proc.returncode not in (0, 1) or not lines:
+        sys.exit(f"build failed ({proc.returncode}):\n{proc.stderr}")
+    return seconds, int(lines[-1]) / 1024
+
+
+def floor(corpus: Path) -> float:
+    start = time.perf_counter()
+    total = 0
+    for p in (corpus / "_posts").iterdir():
+        total += len(p.read_bytes())
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--posts", type=int, default=10_000)
+    ap.add_argument("--categories", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    corpus = WORK / f"corpus-{a.posts}-{a.categories}"
+    if not (corpus / "_posts").is_dir():
+        subprocess.run([sys.executable, str(GEN), str(corpus), "--posts", str(a.posts),
+                        "--categories", str(a.categories), "--seed", "1"], check=True)
+    (corpus / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    print(f"corpus: {a.posts} posts, {a.categories} categories; {os.cpu_count()} cores; "
+          f"Python {sys.version.split()[0]}")
+    print(f"floor (read every post's bytes, warm cache): {floor(corpus):.3f} s")
+    cold, warm = [], []
+    for _ in range(a.runs):
+        shutil.rmtree(corpus / "output", ignore_errors=True)
+        cold.append(run_build(corpus))
+        warm.append(run_build(corpus))
+    for label, runs in (("cold build (empty output)", cold), ("rebuild, nothing changed", warm)):
+        best = min(s for s, _ in runs)
+        peak = max(m for _, m in runs)
+        print(f"{label}: best {best:.2f} s of {a.runs}, {a.posts / best:,.0f} posts/s, "
+              f"peak RSS {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
