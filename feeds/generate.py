@@ -194,8 +194,11 @@ def render(cfg: Config, feed: FeedPlan, entries: Sequence[Entry], fmt: str) -> b
             fe.summary(e.summary if fmt == "atom" else html.escape(e.summary, quote=False))
         fe.content(e.content_html, type="html")
         for a in e.authors:
-            fe.author(_person(a))
-            fe.dc.dc_creator(a.name)
+            fe.author(_person(a))  # RSS <author> only when there is an e-mail address
+            if not a.email:
+                # RSS <author> must be an e-mail; a name alone goes in dc:creator. Never
+                # both: the W3C validator warns about duplicate item semantics.
+                fe.dc.dc_creator(a.name)
         for name in (*e.categories, *e.tags):
             fe.category(term=name)
         fe.via.url = e.source_link

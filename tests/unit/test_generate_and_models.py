@@ -59,3 +59,16 @@ def test_render_limits_and_is_deterministic() -> None:
     rss = generate.render(cfg, feed, ordered[:2], "rss")
     assert b"<lastBuildDate>Sun, 05 Jun 2022 12:00:00 +0800</lastBuildDate>" in rss
     assert rss.index(b"x.example/5<") < rss.index(b"x.example/4<")
+
+
+def test_rss_author_with_email_or_dc_creator_never_both() -> None:
+    from feeds.models import Author
+
+    cfg = cfg_with()
+    e1 = Entry(**{**entry(1, 1).__dict__, "authors": (Author("甲", "jia@x.example"),)})
+    e2 = Entry(**{**entry(2, 2).__dict__, "authors": (Author("乙"),)})
+    feed, ordered = generate.plan(cfg, [e1, e2], Problems())[0]
+    rss = generate.render(cfg, feed, ordered, "rss").decode()
+    items = rss.split("<item>")[1:]
+    assert "<dc:creator>乙</dc:creator>" in items[0] and "<author>" not in items[0]
+    assert "<author>jia@x.example (甲)</author>" in items[1] and "dc:creator" not in items[1]
