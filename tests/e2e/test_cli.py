@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from feeds import cli
 from tests.helpers import (
     REAL_POST,
     ROOT,
@@ -113,3 +115,20 @@ def test_quiet_hides_warnings_not_errors(tmp_path: Path) -> None:
 def test_python_dash_m_and_version() -> None:
     proc = run_cli("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("feeds ")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    for i in range(600):
+        site.post(f"2022-01-01-p{i:03d}.md", post_text(f"第{i}篇", "2022-01-01", "a"))
+    tty, out = _Terminal(), io.StringIO()
+    assert cli.main(["build", "-c", str(site.config)], stderr=tty, stdout=out) == 0
+    assert "reading posts [" in tty.getvalue() and "600/600" in tty.getvalue()
+    plain = io.StringIO()
+    assert cli.main(["build", "-c", str(site.config)], stderr=plain, stdout=out) == 0
+    assert plain.getvalue() == ""
