@@ -83,6 +83,53 @@ class CategoriesConfig:
 
 
 @dataclass(frozen=True)
+class Route:
+    """Send a source's entry to ``to`` when every condition given matches."""
+
+    to: str
+    category: str | None = None  # one of the entry's own categories/tags, exactly
+    title: str | None = None  # a keyword in the entry's title (case-insensitive)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    id: str
+    url: str  # http(s) URL, or file:// URL for a local file
+    categories: tuple[str, ...] = ()
+    routes: tuple[Route, ...] = ()
+    timezone: str | None = None  # for naive dates; None: the site's
+    title: str | None = None  # overrides the feed's own title
+    enabled: bool = True
+    interval: int = 1800  # seconds between fetches
+    allow_networks: tuple[str, ...] = ()  # CIDRs allowed besides public addresses
+    line: int | None = None  # where it is in the config, for messages
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    connect_timeout: float = 10.0
+    deadline: float = 30.0  # whole request, headers and body, wall clock
+    max_bytes: int = 15 * 1024 * 1024  # decompressed body
+    max_redirects: int = 5
+    user_agent: str = ""
+    concurrency: int = 8
+    per_host: int = 2
+    allow_networks: tuple[str, ...] = ()
+    backoff_cap: int = 24 * 3600
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    state_dir: Path
+    max_age_days: int = 0  # 0: keep entries whatever their age
+    max_per_source: int = 1000
+
+    @property
+    def path(self) -> Path:
+        return self.state_dir / "feeds.sqlite3"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     site: SiteConfig
@@ -92,6 +139,12 @@ class Config:
     feeds: FeedsConfig
     categories: CategoriesConfig
     tags: CategoriesConfig
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    store: StoreConfig = field(default_factory=lambda: StoreConfig(Path("state")))
+    sources: tuple[SourceConfig, ...] = ()
+
+    def source_zone(self, source: SourceConfig) -> timeutil.Zone:
+        return timeutil.zone(source.timezone or self.site.timezone)
 
     def with_overrides(self, *, posts: list[Path] | None = None,
                        output: Path | None = None) -> Config:
@@ -244,7 +297,8 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
     r = _Reader(doc, str(path))
     if doc.value is None:
         raise r.error((), "the config file is empty; it needs at least site.title and site.url")
-    r.section((), {"site", "posts", "output", "feeds", "categories", "tags"})
+    r.section((), {"site", "posts", "output", "feeds", "categories", "tags", "state",
+                   "fetch", "sources"})
     base = path.parent
 
     # site
@@ -327,8 +381,15 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
 
     categories = _groups(r, "categories")
     tags = _groups(r, "tags")
+    store = _store(r, base)
+    if output_dir.resolve() in (store.state_dir.resolve(), *store.state_dir.resolve().parents):
+        raise r.error(("state", "dir"), "must be outside the output folder (it is not for "
+                                        "publishing)")
+    fetch = _fetch(r)
+    sources = _sources(r, base)
     cfg = Config(path=path, site=site, posts=posts, output_dir=output_dir,
-                 output_url=output_url, feeds=feeds, categories=categories, tags=tags)
+                 output_url=output_url, feeds=feeds, categories=categories, tags=tags,
+                 fetch=fetch, store=store, sources=sources)
     _check_slugs(r, cfg)
     return cfg
 
@@ -418,3 +479,135 @@ def _check_slugs(r: _Reader, cfg: Config) -> None:
                               f"{name!r} and {seen[slug]!r} would both be written to the "
                               f"feed files for slug {slug!r}; give one of them another slug")
             seen[slug] = name
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def _duration(r: _Reader, path: yamlutil.Path, default: float, *, minimum: float) -> float:
+    """Seconds, from a number or a string like ``90s``, ``30m``, ``2h``, ``1d``."""
+    if not r.has(path):
+        return default
+    value = r.raw(path)
+    m = _DURATION.match(str(value)) if not isinstance(value, bool) else None
+    if m is None:
+        raise r.error(path, f"must be a duration such as 90s, 30m, 2h or 1d, not {_kind(value)}")
+    seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds < minimum:
+        raise r.error(path, f"must be at least {minimum:g} s")
+    return seconds
+
+
+def _networks(r: _Reader, path: yamlutil.Path) -> tuple[str, ...]:
+    import ipaddress
+
+    out = r.strings(path, ())
+    for i, text in enumerate(out):
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError as e:
+            raise r.error((*path, i), f"not a network such as 127.0.0.0/8: {e}") from e
+    return out
+
+
+def _store(r: _Reader, base: Path) -> StoreConfig:
+    r.section(("state",), {"dir", "max_age_days", "max_entries_per_source"})
+    return StoreConfig(
+        state_dir=base / r.string(("state", "dir"), "state"),
+        max_age_days=r.integer(("state", "max_age_days"), 0, minimum=0),
+        max_per_source=r.integer(("state", "max_entries_per_source"), 1000, minimum=1),
+    )
+
+
+def _fetch(r: _Reader) -> FetchConfig:
+    from feeds import __version__
+
+    d = FetchConfig()
+    r.section(("fetch",), {"connect_timeout", "deadline", "max_bytes", "max_redirects",
+                           "user_agent", "concurrency", "per_host", "allow_networks",
+                           "backoff_cap"})
+    return FetchConfig(
+        connect_timeout=_duration(r, ("fetch", "connect_timeout"), d.connect_timeout,
+                                  minimum=0.1),
+        deadline=_duration(r, ("fetch", "deadline"), d.deadline, minimum=0.1),
+        max_bytes=r.integer(("fetch", "max_bytes"), d.max_bytes, minimum=1024),
+        max_redirects=r.integer(("fetch", "max_redirects"), d.max_redirects, minimum=0),
+        user_agent=r.string(("fetch", "user_agent"),
+                            f"feeds/{__version__} (feed aggregator; +{r.raw(('site', 'url'))})"),
+        concurrency=r.integer(("fetch", "concurrency"), d.concurrency, minimum=1),
+        per_host=r.integer(("fetch", "per_host"), d.per_host, minimum=1),
+        allow_networks=_networks(r, ("fetch", "allow_networks")),
+        backoff_cap=int(_duration(r, ("fetch", "backoff_cap"), d.backoff_cap, minimum=60)),
+    )
+
+
+def _sources(r: _Reader, base: Path) -> tuple[SourceConfig, ...]:
+    raw = r.raw(("sources",))
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise r.error(("sources",), f"must be a list of sources, not {_kind(raw)}")
+    out: list[SourceConfig] = []
+    seen: dict[str, int | None] = {}
+    for i in range(len(raw)):
+        p: yamlutil.Path = ("sources", i)
+        r.section(p, {"id", "url", "path", "categories", "routes", "timezone", "title",
+                      "enabled", "interval", "allow_networks"})
+        sid = r.string((*p, "id"), required=True)
+        if not _SOURCE_ID.match(sid):
+            raise r.error((*p, "id"), f"must be lower-case letters, digits, '-' or '_', "
+                                      f"not {sid!r}")
+        if sid in seen:
+            raise r.error((*p, "id"), f"duplicate source id {sid!r} (first at line {seen[sid]})")
+        seen[sid] = r.doc.line(p)
+        if r.has((*p, "url")) == r.has((*p, "path")):
+            raise r.error(p, "give exactly one of url (http/https) or path (a local file)")
+        if r.has((*p, "url")):
+            url = r.string((*p, "url"))
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise r.error((*p, "url"), f"must be an absolute http(s) URL, not {url!r}")
+        else:
+            url = (base / r.string((*p, "path"))).resolve().as_uri()
+        tzname = r.optional_string((*p, "timezone"))
+        if tzname is not None:
+            try:
+                timeutil.zone(tzname)
+            except DateError as e:
+                raise r.error((*p, "timezone"), str(e)) from e
+        routes = _routes(r, (*p, "routes"))
+        categories = r.strings((*p, "categories"), ())
+        if not categories and not routes:
+            raise r.error(p, f"source {sid!r} needs categories or routes: where should its "
+                             f"entries go?")
+        out.append(SourceConfig(
+            id=sid, url=url, categories=categories, routes=routes,
+            timezone=tzname, title=r.optional_string((*p, "title")),
+            enabled=r.boolean((*p, "enabled"), True),
+            interval=int(_duration(r, (*p, "interval"), 1800, minimum=60)),
+            allow_networks=_networks(r, (*p, "allow_networks")),
+            line=r.doc.line(p),
+        ))
+    return tuple(out)
+
+
+def _routes(r: _Reader, path: yamlutil.Path) -> tuple[Route, ...]:
+    raw = r.raw(path)
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise r.error(path, f"must be a list of routes, not {_kind(raw)}")
+    out = []
+    for i in range(len(raw)):
+        p = (*path, i)
+        r.section(p, {"to", "category", "title"})
+        route = Route(to=r.string((*p, "to"), required=True),
+                      category=r.optional_string((*p, "category")),
+                      title=r.optional_string((*p, "title")))
+        if route.category is None and route.title is None:
+            raise r.error(p, "a route needs a condition: category (the entry's own category "
+                             "or tag) or title (a keyword)")
+        out.append(route)
+    return tuple(out)

@@ -1,8 +1,33 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from tests.server import LocalServer
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite tests/golden/expected from the current output")
+
+
+@pytest.fixture
+def http_server() -> Iterator[LocalServer]:
+    """A real HTTP server on 127.0.0.1 (port chosen by the OS), stopped after the test."""
+    server = LocalServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def second_server() -> Iterator[LocalServer]:
+    server = LocalServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
