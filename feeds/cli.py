@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import enum
+import json
 import logging
 import os
 import sys
@@ -21,6 +22,7 @@ from typing import TextIO
 from feeds import __version__, config, pipeline
 from feeds.errors import ConfigError, FeedsError
 from feeds.models import Severity
+from feeds.store import Store
 
 log = logging.getLogger("feeds")
 
@@ -52,9 +54,21 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="feeds", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"feeds {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("build", parents=[common], help="write every feed from the posts",
-                   description="Write one RSS and one Atom feed per category, and one of "
-                               "everything. Silent on success unless -v.")
+    build = sub.add_parser("build", parents=[common], help="fetch due sources, write every feed",
+                           description="Fetch the external sources that are due, then write "
+                                       "one RSS and one Atom feed per category, and one of "
+                                       "everything. Silent on success unless -v.")
+    build.add_argument("--no-fetch", action="store_true",
+                       help="build from the posts and the stored entries only")
+    fetch = sub.add_parser("fetch", parents=[common], help="fetch due sources into the store",
+                           description="Fetch the external sources that are due and store "
+                                       "their entries; write no feed.")
+    fetch.add_argument("--all", action="store_true",
+                       help="fetch every enabled source, due or not")
+    status = sub.add_parser("status", parents=[common], help="show each source's health",
+                            description="Each source's last success, error count, stored "
+                                        "entries and next attempt.")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("check", parents=[common], help="check the config and every post; "
                                                    "write nothing",
                    description="Validate the config and every post; report problems; "
@@ -102,11 +116,17 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     started = time.monotonic()
     cfg = config.load(args.config).with_overrides(posts=args.posts, output=args.output)
     now = dt.datetime.now(cfg.site.tz)
-    progress = _ProgressBar(err) if err.isatty() and not args.quiet else None
-    report = pipeline.run_once(cfg, now, write=args.command == "build",
-                               progress=progress)
-    if progress:
-        progress.close()
+    if args.command == "status":
+        return _status(cfg, now, args.json, out)
+    if args.command == "fetch":
+        report = pipeline.fetch(cfg, now, force=args.all)
+    else:
+        progress = _ProgressBar(err) if err.isatty() and not args.quiet else None
+        report = pipeline.run_once(cfg, now, write=args.command == "build",
+                                   progress=progress,
+                                   fetch_sources=not getattr(args, "no_fetch", False))
+        if progress:
+            progress.close()
 
     for problem in report.problems.items:
         if problem.severity is Severity.ERROR or not args.quiet:
@@ -118,12 +138,69 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
         print(f"{args.config}: {report.posts_found} posts, {report.feeds_planned} feeds "
               f"({' + '.join(cfg.feeds.formats)} each); {errors} errors, {warnings} warnings",
               file=out)
+    elif args.command == "fetch" and args.verbose:
+        counts = {k: sum(1 for o in report.sources if o.status == k)
+                  for k in ("ok", "not-modified", "error", "gone")}
+        print(f"feeds: fetched {len(report.sources)} sources: {counts['ok']} ok, "
+              f"{counts['not-modified']} not modified, {counts['error']} failed, "
+              f"{counts['gone']} gone; {sum(o.new for o in report.sources)} new entries "
+              f"in {seconds:.2f} s", file=err)
     elif args.verbose:
-        print(f"feeds: {report.feeds_planned} feeds from {report.posts_found} posts: "
+        print(f"feeds: {report.feeds_planned} feeds from {report.posts_found} posts and "
+              f"{report.aggregated} aggregated entries ({len(report.sources)} sources fetched): "
               f"{len(report.files_written)} files written, {len(report.files_unchanged)} "
               f"unchanged, {errors} errors, {warnings} warnings in {seconds:.2f} s "
               f"→ {cfg.output_dir}", file=err)
     return Exit.OK if report.ok else Exit.INPUT_ERRORS
+
+
+def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) -> Exit:
+    """Each configured source's health, from the store."""
+    states = Store(cfg.store.path)
+    try:
+        known = states.states()
+    finally:
+        states.close()
+    rows = []
+    for s in cfg.sources:
+        st = known.get(s.id)
+        fresh = st is not None and st.url == s.url
+        rows.append({
+            "id": s.id,
+            "url": s.url,
+            "enabled": s.enabled,
+            "state": ("disabled" if not s.enabled else "new" if not fresh or st is None
+                      else "gone" if st.gone else "failing" if st.consecutive_errors
+                      else "ok"),
+            "last_success": _iso(st.last_success if fresh and st else None, cfg),
+            "errors": st.consecutive_errors if fresh and st else 0,
+            "entries": st.entries if st else 0,
+            "next_attempt": _iso(st.next_attempt if fresh and st else None, cfg),
+            "last_error": st.last_error if fresh and st else None,
+        })
+    if as_json:
+        json.dump({"now": now.isoformat(), "sources": rows}, out, ensure_ascii=False, indent=1)
+        out.write("\n")
+    else:
+        head = ("SOURCE", "STATE", "LAST SUCCESS", "ERRORS", "ENTRIES", "NEXT ATTEMPT")
+        table = [head] + [(r["id"], r["state"], r["last_success"] or "never", str(r["errors"]),
+                           str(r["entries"]), r["next_attempt"] or "now") for r in rows]
+        widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+        for row in table:
+            out.write("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
+                      .rstrip() + "\n")
+        for r in rows:
+            if r["last_error"]:
+                out.write(f"{r['id']}: last error: {r['last_error']}\n")
+        if not rows:
+            out.write("no sources configured\n")
+    return Exit.OK
+
+
+def _iso(value: dt.datetime | None, cfg: config.Config) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(cfg.site.tz).strftime("%Y-%m-%d %H:%M:%S%z")
 
 
 class _ProgressBar:

@@ -61,10 +61,12 @@ def newest_first(items: Iterable[T]) -> list[T]:
     return sorted(items, key=lambda e: (-e.published.timestamp(), e.link))
 
 
-def plan(cfg: Config, items: Sequence[T], problems: Problems) -> list[tuple[FeedPlan, list[T]]]:
+def plan(cfg: Config, items: Sequence[T], problems: Problems,
+         everything: Sequence[T] | None = None) -> list[tuple[FeedPlan, list[T]]]:
     """Every feed the items call for, each with all its items, newest first.
 
-    The caller takes the first ``max_items`` that it can render.
+    The caller takes the first ``max_items`` that it can render. The feed of everything
+    holds ``everything`` when given (aggregated entries de-duplicated), else ``items``.
 
     Every category found in the items gets a feed unless ``categories.only`` restricts them;
     tags get feeds when ``feeds.tag_feeds`` is on. Two feeds that would be written to the same
@@ -81,8 +83,9 @@ def plan(cfg: Config, items: Sequence[T], problems: Problems) -> list[tuple[Feed
                 by_tag.setdefault(t, []).append(item)
 
     plans: list[tuple[FeedPlan, list[T]]] = []
-    if fc.all_feed and items:
-        plans.append((_plan_all(cfg), newest_first(items)))
+    every = items if everything is None else everything
+    if fc.all_feed and every:
+        plans.append((_plan_all(cfg), newest_first(every)))
     for kind, key, groups, group_cfg in (("category", "categories", by_category, cfg.categories),
                                          ("tag", "tags", by_tag, cfg.tags)):
         names = sorted(groups)
@@ -144,20 +147,48 @@ def _refuse_collisions(plans: list[tuple[FeedPlan, list[T]]],
 # --------------------------------------------------------------------------- feedgen
 
 
-class _ViaFeed(BaseExtension):  # type: ignore[misc]
+class _ExtraFeed(BaseExtension):  # type: ignore[misc]
     pass
 
 
-class _ViaEntry(BaseEntryExtension):  # type: ignore[misc]
-    """Atom ``<link rel="via">``: feedgen 1.0 drops ``rel`` from entry links."""
+class _ExtraEntry(BaseEntryExtension):  # type: ignore[misc]
+    """What feedgen 1.0 cannot write correctly: it drops ``rel`` from entry links (so
+    ``via`` and ``enclosure`` links would become duplicate alternates), writes Atom
+    ``<source>`` without ``rel="self"``, and keeps only the last RSS enclosure."""
 
     def __init__(self) -> None:
-        self.url: str | None = None
+        self.entry: Entry | None = None
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
-        if self.url:
-            etree.SubElement(entry, "link", rel="via", href=self.url)
+        e = self.entry
+        if e is None:
+            return entry
+        if e.source_link:
+            etree.SubElement(entry, "link", rel="via", href=e.source_link)
+        for enc in e.enclosures:
+            link = etree.SubElement(entry, "link", rel="enclosure", href=enc.url, type=enc.type)
+            if enc.length > 0:
+                link.set("length", str(enc.length))
+        if e.source:
+            src = etree.SubElement(entry, "source")
+            etree.SubElement(src, "id").text = e.source.url
+            etree.SubElement(src, "title").text = e.source.title
+            etree.SubElement(src, "link", rel="self", href=e.source.url)
+            if e.source.link:
+                etree.SubElement(src, "link", rel="alternate", href=e.source.link)
         return entry
+
+    def extend_rss(self, item: etree._Element) -> etree._Element:
+        e = self.entry
+        if e is None:
+            return item
+        if e.enclosures:  # RSS 2.0 allows one enclosure per item: the first
+            enc = e.enclosures[0]
+            etree.SubElement(item, "enclosure", url=enc.url, length=str(max(enc.length, 0)),
+                             type=enc.type)
+        if e.source:
+            etree.SubElement(item, "source", url=e.source.url).text = e.source.title
+        return item
 
 
 def self_url(cfg: Config, path: str) -> str:
@@ -170,7 +201,7 @@ def render(cfg: Config, feed: FeedPlan, entries: Sequence[Entry], fmt: str) -> b
         raise ValueError(f"{feed.label}: a feed needs at least one entry")
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)  # RSS <author> needs an e-mail; dc:creator not
-    fg.register_extension("via", _ViaFeed, _ViaEntry, atom=True, rss=False)
+    fg.register_extension("extra", _ExtraFeed, _ExtraEntry, atom=True, rss=True)
     this = self_url(cfg, feed.paths[fmt])
     fg.id(this)
     fg.title(feed.title)
@@ -201,7 +232,7 @@ def render(cfg: Config, feed: FeedPlan, entries: Sequence[Entry], fmt: str) -> b
                 fe.dc.dc_creator(a.name)
         for name in (*e.categories, *e.tags):
             fe.category(term=name)
-        fe.via.url = e.source_link
+        fe.extra.entry = e
     data: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
     return data
 

@@ -35,6 +35,23 @@ def _check_absolute(name: str, url: str) -> None:
 
 
 @dataclass(frozen=True)
+class Enclosure:
+    url: str
+    length: int = 0
+    type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """The feed an aggregated entry came from (RSS ``<source>``, Atom ``<source>``)."""
+
+    id: str  # the source's id in the config
+    title: str
+    url: str  # the feed's own URL
+    link: str | None = None  # the publisher's site
+
+
+@dataclass(frozen=True)
 class Entry:
     """One item of a feed, from any source, ready to be generated.
 
@@ -53,6 +70,8 @@ class Entry:
     tags: tuple[str, ...] = ()
     source_link: str | None = None
     origin: str = ""  # where it came from, for messages (a file path or a URL)
+    enclosures: tuple[Enclosure, ...] = ()
+    source: SourceRef | None = None  # set for entries aggregated from other feeds
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -64,6 +83,8 @@ class Entry:
             _check_absolute("entry source link", self.source_link)
         _check_aware("published", self.published)
         _check_aware("updated", self.updated)
+        for enc in self.enclosures:
+            _check_absolute("enclosure URL", enc.url)
         for group in (self.categories, self.tags):
             if not isinstance(group, tuple) or not all(isinstance(g, str) and g for g in group):
                 raise ValueError("categories and tags must be tuples of non-empty strings")
@@ -83,6 +104,33 @@ class RawPost:
 
     def line(self, key: str) -> int | None:
         return self.lines.get((key,))
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One entry as the feed gave it (values are feedparser's, dates still text)."""
+
+    guid: str | None
+    title: str | None
+    title_is_html: bool
+    link: str | None
+    published: str | None
+    updated: str | None
+    summary_html: str | None
+    content_html: str | None
+    authors: tuple[tuple[str, str | None, str | None], ...]  # name, email, uri
+    tags: tuple[str, ...]
+    enclosures: tuple[tuple[str, int, str], ...]  # url, length, type
+
+
+@dataclass(frozen=True)
+class RawFeed:
+    url: str  # final URL
+    title: str | None
+    link: str | None
+    language: str | None
+    items: tuple[RawItem, ...]
+    warning: str | None = None  # a recoverable problem feedparser reported
 
 
 class Severity(Enum):

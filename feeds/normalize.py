@@ -8,22 +8,34 @@ the body into sanitized HTML and a summary.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 from feeds import content, timeutil
-from feeds.config import Config
+from feeds.config import Config, SourceConfig
 from feeds.errors import DateError
-from feeds.models import Author, Entry, Problems, RawPost
+from feeds.models import (
+    Author,
+    Enclosure,
+    Entry,
+    Problems,
+    RawFeed,
+    RawItem,
+    RawPost,
+    SourceRef,
+)
 from feeds.textutil import excerpt, has_xml_invalid, plain_text, slugify, xml_safe
 
 log = logging.getLogger(__name__)
 
 _URL_SAFE = "/:@!$&'()*+,;=-._~"
 _PLACEHOLDER = re.compile(r":([a-z_]+)")
+_ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+_HTTP = re.compile(r"^https?://[^/\s]+", re.I)
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -259,3 +271,124 @@ def permalink_path(raw: RawPost, cfg: Config, published: dt.datetime,
     while "//" in out:
         out = out.replace("//", "/")
     return out if out.startswith("/") else "/" + out
+
+
+# --------------------------------------------------------------------------- remote entries
+
+EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)  # before this a date is taken as missing
+FUTURE_SLACK = dt.timedelta(days=1)  # more than this ahead of now: clamped to first seen
+
+
+@dataclass(frozen=True)
+class RemoteItem:
+    """A source's entry with its stable id, before dates are settled against first-seen."""
+
+    id: str
+    raw: RawItem
+
+
+def remote_ids(source_id: str, site_url: str, items: tuple[RawItem, ...]) -> list[RemoteItem]:
+    """Stable ids: guid/atom:id, else the link, else a hash of title and date; a second
+    entry with the same id in one document gets ``#2`` (``#3`` …) so none is lost. An id that
+    is not an absolute URI is made one (a ``tag:`` URI), as Atom requires."""
+    out: list[RemoteItem] = []
+    seen: dict[str, int] = {}
+    host = urlsplit(site_url).hostname or "localhost"
+    for item in items:
+        base = item.guid or item.link
+        if not base:
+            digest = hashlib.sha256(f"{item.title}\0{item.published or item.updated}"
+                                    .encode()).hexdigest()[:24]
+            base = f"sha256:{digest}"
+        if not _ABSOLUTE_URI.match(base) or base.startswith("sha256:"):
+            base = f"tag:{host},2024:{source_id}/{quote(base, safe='')}"
+        n = seen.get(base, 0) + 1
+        seen[base] = n
+        out.append(RemoteItem(id=base if n == 1 else f"{base}#{n}", raw=item))
+    return out
+
+
+def remote_entry(item: RemoteItem, feed: RawFeed, source: SourceConfig, cfg: Config,
+                 first_seen: dt.datetime, problems: Problems) -> Entry | None:
+    """A source's entry → ``Entry``: text titles, sanitized absolute HTML, site-time dates.
+
+    A missing or implausibly old date becomes ``first_seen``; one more than a day ahead of
+    ``first_seen`` is clamped to it. Categories are left empty: routing happens at build time,
+    so a config change applies to entries already stored.
+    """
+    raw = item.raw
+    where = f"source {source.id!r} ({feed.url})"
+    site_tz = cfg.site.tz
+    tz = cfg.source_zone(source)
+    china = timeutil.is_china_zone(tz) or (feed.language or "").lower().startswith("zh")
+
+    def date(text: str | None, label: str) -> dt.datetime | None:
+        value = timeutil.parse_feed_date(text, tz, china=china)
+        if text and value is None:
+            problems.warn(where, f"entry {item.id}: unreadable {label} date {text!r}; "
+                                 f"using the time it was first seen")
+        if value is not None and value < EARLIEST:
+            problems.warn(where, f"entry {item.id}: {label} date {text!r} is implausibly old; "
+                                 f"using the time it was first seen")
+            return None
+        if value is not None and value > first_seen + FUTURE_SLACK:
+            problems.warn(where, f"entry {item.id}: {label} date {text!r} is in the future; "
+                                 f"using the time it was first seen")
+            return None
+        return value
+
+    published = date(raw.published, "published") or date(raw.updated, "updated") or first_seen
+    updated = date(raw.updated, "updated") if raw.updated else None
+    published = timeutil.to_zone(published, site_tz)
+    updated = max(timeutil.to_zone(updated, site_tz), published) if updated else published
+
+    base = feed.link if feed.link and _HTTP.match(feed.link) else feed.url
+    link = urljoin(feed.url, raw.link) if raw.link else None
+    if not link or not _HTTP.match(link):
+        if raw.link:
+            problems.warn(where, f"entry {item.id}: link {raw.link!r} is not http(s); "
+                                 f"linking to the source's site instead")
+        link = base if _HTTP.match(base) else cfg.site.url + "/"
+
+    title_text = raw.title or ""
+    if raw.title_is_html or "<" in title_text:
+        title_text = plain_text(title_text)
+    title = " ".join(xml_safe(title_text).split())
+    html_in = raw.content_html or raw.summary_html or ""
+    html_in = xml_safe(html_in)
+    content_html = content.sanitize(html_in, link) if html_in else ""
+    summary_src = raw.summary_html or raw.content_html or ""
+    summary = excerpt(plain_text(xml_safe(summary_src)), cfg.feeds.summary_length)
+    if not title:
+        title = excerpt(summary, 60) or "(无标题)"
+    enclosures = tuple(Enclosure(url=u, length=n, type=t) for u, n, t in raw.enclosures
+                       if _HTTP.match(u))
+    try:
+        return Entry(
+            id=item.id, title=title, link=link, published=published, updated=updated,
+            summary=summary, content_html=content_html,
+            authors=tuple(Author(name=xml_safe(n), email=e, uri=u) for n, e, u in raw.authors
+                          if xml_safe(n).strip()),
+            categories=(), tags=tuple(t for t in (xml_safe(t).strip() for t in raw.tags) if t),
+            origin=source.id, enclosures=enclosures,
+            source=SourceRef(id=source.id, title=source.title or feed.title or source.id,
+                             url=feed.url if _HTTP.match(feed.url) else base,
+                             link=feed.link if feed.link and _HTTP.match(feed.link) else None),
+        )
+    except (TypeError, ValueError) as e:
+        problems.warn(where, f"entry {item.id}: skipped: {e}")
+        return None
+
+
+def route(entry: Entry, source: SourceConfig) -> tuple[str, ...]:
+    """The categories a source's entry goes to: the source's own, plus every matching route."""
+    out = list(source.categories)
+    own = set(entry.tags)
+    title = entry.title.casefold()
+    for r in source.routes:
+        if r.category is not None and r.category not in own:
+            continue
+        if r.title is not None and r.title.casefold() not in title:
+            continue
+        out.append(r.to)
+    return tuple(dict.fromkeys(out))

@@ -11,11 +11,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from feeds import generate, normalize
+from feeds import aggregate, generate, normalize
 from feeds.collect import posts as post_collector
 from feeds.config import Config
 from feeds.errors import WriteError
 from feeds.models import Entry, Problems
+from feeds.store import Store
 from feeds.write import remove_stale_temps, write_if_changed
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ class Report:
     files_written: list[str] = field(default_factory=list)
     files_unchanged: list[str] = field(default_factory=list)
     problems: Problems = field(default_factory=Problems)
+    sources: list[aggregate.SourceOutcome] = field(default_factory=list)
+    aggregated: int = 0  # stored entries of external sources that went into the build
 
     @property
     def ok(self) -> bool:
@@ -59,22 +62,53 @@ def collect_posts(cfg: Config, now: dt.datetime, problems: Problems,
     return infos
 
 
+def fetch(cfg: Config, now: dt.datetime, *, force: bool = False,
+          report: Report | None = None) -> Report:
+    """Fetch the due external sources (every enabled one with ``force``) into the store."""
+    report = report or Report()
+    if not cfg.sources:
+        return report
+    with Store(cfg.store.path) as store:
+        report.sources = aggregate.fetch_round(cfg, store, now, report.problems, force=force)
+        dropped = store.prune(now, max_age_days=cfg.store.max_age_days,
+                              max_per_source=cfg.store.max_per_source)
+        if dropped:
+            log.info("retention dropped=%d", dropped)
+    return report
+
+
 def run_once(cfg: Config, now: dt.datetime, *, write: bool = True,
-             progress: Progress | None = None) -> Report:
-    """Build every feed from the posts. With ``write=False`` (``feeds check``) every post is
-    rendered, to surface every problem, and nothing is written."""
+             progress: Progress | None = None, fetch_sources: bool = True,
+             force_fetch: bool = False) -> Report:
+    """Fetch the due sources, then build every feed from the posts and the stored entries.
+
+    With ``write=False`` (``feeds check``) nothing is fetched or written and every post is
+    rendered, to surface every problem.
+    """
     if now.tzinfo is None:
         raise ValueError("run_once needs an aware 'now'")
     report = Report()
     problems = report.problems
+    routed: list[Entry] = []
+    everything: list[Entry] = []
+    if write and cfg.sources:
+        if fetch_sources:
+            fetch(cfg, now, force=force_fetch, report=report)
+        with Store(cfg.store.path) as store:
+            routed, everything = aggregate.stored_entries(cfg, store)
+        report.aggregated = len(everything)
     infos = collect_posts(cfg, now, problems, progress)
     report.posts_found = len(infos)
-    plans = generate.plan(cfg, infos, problems)
+    items: list[normalize.PostInfo | Entry] = [*infos, *routed]
+    every: list[normalize.PostInfo | Entry] = [*infos, *everything]
+    plans = generate.plan(cfg, items, problems, everything=every)
     report.feeds_planned = len(plans)
 
     rendered: dict[str, Entry | None] = {}
 
-    def entry_for(info: normalize.PostInfo) -> Entry | None:
+    def entry_for(info: normalize.PostInfo | Entry) -> Entry | None:
+        if isinstance(info, Entry):
+            return info
         if info.link not in rendered:
             rendered[info.link] = normalize.render(info, cfg, problems)
         return rendered[info.link]
@@ -90,8 +124,8 @@ def run_once(cfg: Config, now: dt.datetime, *, write: bool = True,
     limit = cfg.feeds.max_items
     for feed, candidates in plans:
         entries: list[Entry] = []
-        for info in candidates:
-            entry = entry_for(info)
+        for candidate in candidates:
+            entry = entry_for(candidate)
             if entry is not None:
                 entries.append(entry)
                 if len(entries) == limit:

@@ -8,6 +8,7 @@ Every datetime that leaves this module is timezone-aware and expressed in the si
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import re
 
 import pytz
@@ -117,3 +118,44 @@ def rfc822(value: dt.datetime) -> str:
               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
     return (f"{days[value.weekday()]}, {value.day:02d} {months[value.month - 1]} "
             f"{value:%Y %H:%M:%S %z}")
+
+
+# Zones whose "CST" is China Standard Time (+08:00), not US Central (-06:00).
+_CHINA_ZONES = {"Asia/Shanghai", "Asia/Chongqing", "Asia/Chungking", "Asia/Harbin",
+                "Asia/Urumqi", "Asia/Kashgar", "PRC", "Asia/Taipei", "ROC", "Asia/Macau",
+                "Asia/Hong_Kong"}
+_CST = re.compile(r"\bCST\b")
+_NO_ZONE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?\s*$")  # RFC 822 date ending at the time
+
+
+def is_china_zone(tz: Zone) -> bool:
+    return str(tz) in _CHINA_ZONES
+
+
+def parse_feed_date(text: str | None, naive_tz: Zone, *, china: bool) -> dt.datetime | None:
+    """A date as feeds write it (RFC 822 in RSS, RFC 3339 in Atom, and the usual deviations).
+
+    Dates without a zone are wall-clock times in ``naive_tz`` (the source's). ``CST`` means
+    China Standard Time (+08:00) when ``china`` is set, US Central otherwise. Returns an aware
+    datetime, or None when the text is not a date we can read.
+    """
+    if not text or not text.strip():
+        return None
+    text = " ".join(text.split())
+    if china and _CST.search(text):
+        text = _CST.sub("+0800", text)
+    parsed = email.utils.parsedate_tz(text)
+    if parsed is not None:
+        offset = parsed[9]
+        try:
+            naive = dt.datetime(*parsed[:6])  # noqa: DTZ001 - made aware just below
+        except ValueError:
+            return None
+        if offset is None or _NO_ZONE.search(text):  # parsedate_tz says 0 for "no zone"
+            return localize(naive, naive_tz)
+        return naive.replace(tzinfo=dt.timezone(dt.timedelta(seconds=offset)))
+    try:
+        value = parse_date(text, naive_tz)
+    except DateError:
+        return None
+    return value

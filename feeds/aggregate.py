@@ -1,0 +1,271 @@
+"""External feeds: the fetch round (fetch → parse → normalize → store), backoff, and the
+stored entries routed and de-duplicated for the output.
+
+A failing source is a value (its error recorded in the store), never an exception that ends
+the round: every other source is still fetched and every category still written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import random
+import re
+import threading
+import time
+import unicodedata
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from feeds import normalize, timeutil
+from feeds.collect import remote
+from feeds.collect.http import Fetcher, FetchError, FetchResult
+from feeds.config import Config, SourceConfig
+from feeds.models import Entry, Problems, RawFeed
+from feeds.store import SourceState, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    source_id: str
+    url: str
+    status: str  # "ok", "not-modified", "error", "gone"
+    new: int = 0
+    changed: int = 0
+    entries: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+
+
+# ----------------------------------------------------------------------------- scheduling
+
+
+def due(cfg: Config, states: dict[str, SourceState], now: dt.datetime, *,
+        force: bool = False) -> list[SourceConfig]:
+    """Enabled sources whose next attempt has come (all enabled ones with ``force``)."""
+    out = []
+    for s in cfg.sources:
+        if not s.enabled:
+            continue
+        st = states.get(s.id)
+        if force or st is None or st.url != s.url or st.next_attempt is None \
+                or st.next_attempt <= now:
+            out.append(s)
+    return out
+
+
+def backoff(source: SourceConfig, errors: int, cap: int, retry_after: float | None) -> float:
+    """Seconds until the next attempt after ``errors`` consecutive failures: the source's
+    interval doubled per failure, ±25 % jitter (stable per source and count), capped; never
+    sooner than the server's ``Retry-After``."""
+    base = float(min(cap, source.interval * (1 << min(max(errors - 1, 0), 30))))
+    jitter = random.Random(f"{source.id}:{errors}").uniform(0.75, 1.25)  # noqa: S311
+    delay = min(cap, base * jitter)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, cap))
+    return delay
+
+
+def _interleave_hosts(sources: list[SourceConfig]) -> list[SourceConfig]:
+    """Round-robin over hosts, so one host's sources do not fill every worker at once."""
+    by_host: dict[str, list[SourceConfig]] = defaultdict(list)
+    for s in sources:
+        by_host[urlsplit(s.url).netloc].append(s)
+    out: list[SourceConfig] = []
+    queues = list(by_host.values())
+    while queues:
+        for q in queues:
+            out.append(q.pop(0))
+        queues = [q for q in queues if q]
+    return out
+
+
+# ----------------------------------------------------------------------------- fetch round
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    result: FetchResult
+    feed: RawFeed | None  # None when not modified
+    seconds: float
+
+
+def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems, *,
+                force: bool = False, fetcher: Fetcher | None = None) -> list[SourceOutcome]:
+    """Fetch every due source concurrently (per-host limit), store what came back."""
+    states = store.states()
+    todo = _interleave_hosts(due(cfg, states, now, force=force))
+    if not todo:
+        return []
+    per_host: dict[str, threading.Semaphore] = defaultdict(
+        lambda: threading.Semaphore(cfg.fetch.per_host))
+    lock = threading.Lock()
+
+    def work(f: Fetcher, s: SourceConfig) -> _Fetched | Exception:
+        host = urlsplit(s.url).netloc
+        with lock:
+            sem = per_host[host]
+        start = time.monotonic()
+        with sem:
+            st = states.get(s.id)
+            same = st is not None and st.url == s.url
+            try:
+                res = f.fetch(s.url, etag=st.etag if same and st else None,
+                              last_modified=st.last_modified if same and st else None,
+                              allow_networks=s.allow_networks)
+                feed = None if res.not_modified else remote.parse(res)
+            except Exception as e:  # a source's failure is a value
+                if not isinstance(e, FetchError | remote.ParseError):
+                    log.exception("source=%s unexpected failure", s.id)
+                return e
+        return _Fetched(res, feed, time.monotonic() - start)
+
+    own = fetcher is None
+    f = fetcher or Fetcher(cfg.fetch)
+    try:
+        with ThreadPoolExecutor(max_workers=cfg.fetch.concurrency,
+                                thread_name_prefix="fetch") as pool:
+            futures = [(s, pool.submit(work, f, s)) for s in todo]
+            results = [(s, fut.result()) for s, fut in futures]
+    finally:
+        if own:
+            f.__exit__(None, None, None)
+
+    network_down = len(results) >= 2 and all(
+        isinstance(r, FetchError) and r.network for _, r in results)
+    if network_down:
+        problems.warn("sources", "every source failed to connect: the network looks down; "
+                                 "error counts are left as they were")
+    order = {s.id: i for i, s in enumerate(cfg.sources)}
+    outcomes = []
+    for s, r in sorted(results, key=lambda sr: order[sr[0].id]):
+        outcomes.append(_record(cfg, store, s, states.get(s.id), r, now, problems,
+                                network_down))
+    return outcomes
+
+
+def _record(cfg: Config, store: Store, s: SourceConfig, st: SourceState | None,
+            r: _Fetched | Exception, now: dt.datetime, problems: Problems,
+            network_down: bool) -> SourceOutcome:
+    where = f"source {s.id!r} ({s.url})"
+    if isinstance(r, Exception):
+        message = getattr(r, "message", None) or f"{type(r).__name__}: {r}"
+        gone = isinstance(r, FetchError) and r.gone
+        errors = (st.consecutive_errors if st and st.url == s.url else 0) + \
+            (0 if network_down else 1)
+        retry = r.retry_after if isinstance(r, FetchError) else None
+        delay = cfg.fetch.backoff_cap if gone else backoff(s, max(errors, 1),
+                                                            cfg.fetch.backoff_cap, retry)
+        if network_down:
+            delay = s.interval
+        store.save_error(s.id, s.url, now, message=message, count=not network_down,
+                         next_attempt=now + dt.timedelta(seconds=delay), gone=gone)
+        if gone:
+            problems.warn(where, f"{message}; marked gone, retried once a day; remove the "
+                                 f"source or fix its URL")
+        else:
+            problems.error(where, f"fetch failed: {message}; retry in {_human(delay)}")
+        return SourceOutcome(s.id, s.url, "gone" if gone else "error", error=message)
+    nxt = now + dt.timedelta(seconds=s.interval)
+    if r.feed is None:
+        store.save_not_modified(s.id, s.url, now, etag=r.result.etag,
+                                last_modified=r.result.last_modified, next_attempt=nxt)
+        return SourceOutcome(s.id, s.url, "not-modified", seconds=r.seconds)
+    feed = r.feed
+    if feed.warning:
+        problems.warn(where, feed.warning)
+    items = normalize.remote_ids(s.id, cfg.site.url, feed.items)
+    seen = store.first_seen(s.id, (i.id for i in items))
+    pairs = []
+    for item in items:
+        first = seen.get(item.id, now)
+        entry = normalize.remote_entry(item, feed, s, cfg, first, problems)
+        if entry is not None:
+            pairs.append((entry, first))
+    saved = store.save_success(s.id, s.url, now, etag=r.result.etag,
+                               last_modified=r.result.last_modified,
+                               title=s.title or feed.title, entries=pairs, next_attempt=nxt)
+    log.info("source=%s entries=%d new=%d changed=%d", s.id, len(pairs), saved.new,
+             saved.changed)
+    return SourceOutcome(s.id, s.url, "ok", new=saved.new, changed=saved.changed,
+                         entries=len(pairs), seconds=r.seconds)
+
+
+def _human(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+# ----------------------------------------------------------------------------- output
+
+_TRACKING = re.compile(r"^(utm_\w+|spm|from|fbclid|gclid)$", re.I)
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def canonical_link(url: str) -> str:
+    """The same article's URL written differently compares equal (scheme, case of the host,
+    default port, fragment, tracking parameters, trailing slash)."""
+    p = urlsplit(url)
+    host = (p.hostname or "").lower()
+    if p.port and p.port not in (80, 443):
+        host += f":{p.port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(p.query, keep_blank_values=True)
+                       if not _TRACKING.match(k)])
+    return urlunsplit(("", host, p.path.rstrip("/") or "/", query, ""))
+
+
+def title_key(title: str) -> str:
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", title).casefold())
+
+
+def stored_entries(cfg: Config, store: Store) -> tuple[list[Entry], list[Entry]]:
+    """Stored entries of the configured, enabled sources, routed into categories and
+    de-duplicated: (entries with their categories, entries for the feed of everything).
+
+    The same article from two sources (same canonical link, or the same title within a day)
+    appears once per category, and once in the feed of everything, from the source listed
+    first in the config.
+    """
+    tz = cfg.site.tz
+    sources = [s for s in cfg.sources if s.enabled]
+    by_source: dict[str, list[Entry]] = defaultdict(list)
+    for e in store.entries(s.id for s in sources):
+        by_source[e.origin].append(e)
+    seen_links: dict[str, set[str]] = defaultdict(set)
+    seen_titles: dict[str, dict[str, list[dt.datetime]]] = defaultdict(lambda: defaultdict(list))
+    routed: list[Entry] = []
+    everything: list[Entry] = []
+    day = dt.timedelta(days=1)
+
+    def first_in(group: str, link: str, tkey: str, when: dt.datetime) -> bool:
+        if link in seen_links[group] or (tkey and any(abs(when - t) <= day
+                                                      for t in seen_titles[group][tkey])):
+            return False
+        seen_links[group].add(link)
+        if tkey:
+            seen_titles[group][tkey].append(when)
+        return True
+
+    for s in sources:
+        for e in by_source.get(s.id, []):
+            e = dataclasses.replace(e, published=timeutil.to_zone(e.published, tz),
+                                    updated=timeutil.to_zone(e.updated, tz))
+            link, tkey = canonical_link(e.link), title_key(e.title)
+            cats = tuple(c for c in normalize.route(e, s)
+                         if first_in("category:" + c, link, tkey, e.published))
+            e = dataclasses.replace(e, categories=cats)
+            if cats:
+                routed.append(e)
+            if first_in("all", link, tkey, e.published):
+                everything.append(e)
+    return routed, everything
+
+

@@ -1,0 +1,311 @@
+"""SQLite store: aggregated entries and each source's fetch state. One file, outside the
+output folder (``state.dir/feeds.sqlite3``), in WAL mode; one transaction per source.
+
+Entries are keyed by (source, id), keep the time they were first seen and a content hash, and
+are updated in place when the source edits them. They stay after they drop off the source's
+feed (until retention removes them), so the output keeps its history and survives the source
+going down. A file that is not ours is refused, never overwritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from feeds.errors import FeedsError
+from feeds.models import Author, Enclosure, Entry, SourceRef
+
+log = logging.getLogger(__name__)
+
+APPLICATION_ID = 0x46454544  # "FEED", in the SQLite header: marks the file as ours
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE sources (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    last_fetch TEXT,
+    last_success TEXT,
+    consecutive_errors INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt TEXT,
+    gone INTEGER NOT NULL DEFAULT 0,
+    title TEXT
+);
+CREATE TABLE entries (
+    source_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    published TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (source_id, entry_id)
+);
+CREATE INDEX entries_by_source_published ON entries (source_id, published DESC);
+"""
+
+
+class StoreError(FeedsError):
+    """The store cannot be used (locked, not ours, damaged). The message names the file."""
+
+
+@dataclass(frozen=True)
+class SourceState:
+    id: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_fetch: dt.datetime | None = None
+    last_success: dt.datetime | None = None
+    consecutive_errors: int = 0
+    last_error: str | None = None
+    next_attempt: dt.datetime | None = None
+    gone: bool = False
+    title: str | None = None
+    entries: int = 0
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    new: int
+    changed: int
+
+
+def _ts(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).isoformat()
+
+
+def _dt(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+class Store:
+    def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
+        self.path = path
+        self.timeout = timeout
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"{path.parent}: cannot create the state folder: "
+                             f"{e.strerror or e}") from e
+        existed = path.exists() and path.stat().st_size > 0
+        try:
+            self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None,
+                                       check_same_thread=False)
+        except sqlite3.Error as e:
+            raise StoreError(f"{path}: cannot open the store: {e}") from e
+        try:
+            self._prepare(existed)
+        except sqlite3.DatabaseError as e:
+            self._db.close()
+            raise self._error(e) from e
+        except StoreError:
+            self._db.close()
+            raise
+
+    def _error(self, e: sqlite3.Error) -> StoreError:
+        text = str(e)
+        if "locked" in text or "busy" in text:
+            return StoreError(f"{self.path}: the store is locked by another process "
+                              f"(waited {self.timeout:g} s); try again later")
+        if "not a database" in text or "malformed" in text:
+            return StoreError(f"{self.path}: not a usable feeds store ({text}); it was left "
+                              f"untouched: move it away or set state.dir to another folder")
+        return StoreError(f"{self.path}: store error: {text}")
+
+    def _prepare(self, existed: bool) -> None:
+        db = self._db
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if existed and (app_id != APPLICATION_ID or tables == 0) and (tables or app_id):
+            raise StoreError(f"{self.path}: not a feeds store (another program's SQLite "
+                             f"file); it was left untouched: move it away or set state.dir")
+        if app_id == APPLICATION_ID and version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: written by a newer feeds (schema {version}, this "
+                             f"one knows {SCHEMA_VERSION}); upgrade feeds")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        if tables == 0:
+            with self.transaction():
+                for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
+                    db.execute(statement)
+                db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        else:
+            db.execute("SELECT id FROM sources LIMIT 1").fetchall()  # checks the file reads
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise self._error(e) from e
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise self._error(e) from e
+
+    # ---------------------------------------------------------------- sources
+
+    def states(self) -> dict[str, SourceState]:
+        try:
+            rows = self._db.execute(
+                "SELECT s.*, (SELECT count(*) FROM entries e WHERE e.source_id = s.id) "
+                "FROM sources s").fetchall()
+        except sqlite3.Error as e:
+            raise self._error(e) from e
+        out = {}
+        for r in rows:
+            out[r[0]] = SourceState(id=r[0], url=r[1], etag=r[2], last_modified=r[3],
+                                    last_fetch=_dt(r[4]), last_success=_dt(r[5]),
+                                    consecutive_errors=r[6], last_error=r[7],
+                                    next_attempt=_dt(r[8]), gone=bool(r[9]), title=r[10],
+                                    entries=r[11])
+        return out
+
+    def _upsert_source(self, db: sqlite3.Connection, source_id: str, url: str) -> None:
+        db.execute("INSERT INTO sources (id, url) VALUES (?, ?) ON CONFLICT(id) DO UPDATE "
+                   "SET url = excluded.url", (source_id, url))
+
+    def save_success(self, source_id: str, url: str, now: dt.datetime, *,
+                     etag: str | None, last_modified: str | None, title: str | None,
+                     entries: Iterable[tuple[Entry, dt.datetime]],
+                     next_attempt: dt.datetime) -> SaveResult:
+        """Store a successful fetch and its entries (each with its first-seen time)."""
+        new = changed = 0
+        with self.transaction() as db:
+            self._upsert_source(db, source_id, url)
+            db.execute("UPDATE sources SET etag=?, last_modified=?, last_fetch=?, "
+                       "last_success=?, consecutive_errors=0, last_error=NULL, "
+                       "next_attempt=?, gone=0, title=? WHERE id=?",
+                       (etag, last_modified, _ts(now), _ts(now), _ts(next_attempt), title,
+                        source_id))
+            for entry, first_seen in entries:
+                data = json.dumps(_entry_to_json(entry), ensure_ascii=False, sort_keys=True)
+                digest = hashlib.sha256(data.encode()).hexdigest()
+                row = db.execute("SELECT content_hash FROM entries WHERE source_id=? AND "
+                                 "entry_id=?", (source_id, entry.id)).fetchone()
+                if row is None:
+                    new += 1
+                    db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               (source_id, entry.id, _ts(first_seen), _ts(now),
+                                _ts(entry.published), digest, data))
+                elif row[0] != digest:
+                    changed += 1
+                    db.execute("UPDATE entries SET last_seen=?, published=?, content_hash=?, "
+                               "data=? WHERE source_id=? AND entry_id=?",
+                               (_ts(now), _ts(entry.published), digest, data, source_id,
+                                entry.id))
+                else:
+                    db.execute("UPDATE entries SET last_seen=? WHERE source_id=? AND "
+                               "entry_id=?", (_ts(now), source_id, entry.id))
+        return SaveResult(new, changed)
+
+    def save_not_modified(self, source_id: str, url: str, now: dt.datetime, *,
+                          etag: str | None, last_modified: str | None,
+                          next_attempt: dt.datetime) -> None:
+        with self.transaction() as db:
+            self._upsert_source(db, source_id, url)
+            db.execute("UPDATE sources SET etag=coalesce(?, etag), "
+                       "last_modified=coalesce(?, last_modified), last_fetch=?, "
+                       "last_success=?, consecutive_errors=0, last_error=NULL, next_attempt=?, "
+                       "gone=0 WHERE id=?",
+                       (etag, last_modified, _ts(now), _ts(now), _ts(next_attempt), source_id))
+
+    def save_error(self, source_id: str, url: str, now: dt.datetime, *, message: str,
+                   next_attempt: dt.datetime, count: bool, gone: bool = False) -> None:
+        """Record a failed fetch. ``count=False`` keeps the error count as it is (used when
+        every source failed at once: the network, not the source, is down)."""
+        with self.transaction() as db:
+            self._upsert_source(db, source_id, url)
+            db.execute("UPDATE sources SET last_fetch=?, last_error=?, next_attempt=?, "
+                       "consecutive_errors = consecutive_errors + ?, gone=? WHERE id=?",
+                       (_ts(now), message, _ts(next_attempt), 1 if count else 0, int(gone),
+                        source_id))
+
+    # ---------------------------------------------------------------- entries
+
+    def first_seen(self, source_id: str, ids: Iterable[str]) -> dict[str, dt.datetime]:
+        out: dict[str, dt.datetime] = {}
+        wanted = list(ids)
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for entry_id, seen in self._db.execute(
+                    f"SELECT entry_id, first_seen FROM entries WHERE source_id=? AND "  # noqa: S608
+                    f"entry_id IN ({marks})", (source_id, *chunk)):
+                out[entry_id] = dt.datetime.fromisoformat(seen)
+        return out
+
+    def entries(self, source_ids: Iterable[str]) -> list[Entry]:
+        """Every stored entry of these sources."""
+        out = []
+        try:
+            for sid in source_ids:
+                for (data,) in self._db.execute("SELECT data FROM entries WHERE source_id=? "
+                                                "ORDER BY published DESC, entry_id", (sid,)):
+                    out.append(_entry_from_json(json.loads(data)))
+        except sqlite3.Error as e:
+            raise self._error(e) from e
+        return out
+
+    def prune(self, now: dt.datetime, *, max_age_days: int, max_per_source: int) -> int:
+        """Retention: drop entries older than ``max_age_days`` (0: no limit) and all but the
+        newest ``max_per_source`` of each source. Returns how many were dropped."""
+        with self.transaction() as db:
+            before = db.total_changes
+            if max_age_days > 0:
+                cutoff = _ts(now - dt.timedelta(days=max_age_days))
+                db.execute("DELETE FROM entries WHERE published < ?", (cutoff,))
+            db.execute("DELETE FROM entries WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
+                       "row_number() OVER (PARTITION BY source_id ORDER BY published DESC, "
+                       "entry_id) AS n FROM entries) WHERE n > ?)", (max_per_source,))
+            return db.total_changes - before
+
+
+def _entry_to_json(e: Entry) -> dict[str, Any]:
+    data = dataclasses.asdict(e)
+    data["published"] = e.published.isoformat()
+    data["updated"] = e.updated.isoformat()
+    return data
+
+
+def _entry_from_json(d: dict[str, Any]) -> Entry:
+    src = d.get("source")
+    return Entry(
+        id=d["id"], title=d["title"], link=d["link"],
+        published=dt.datetime.fromisoformat(d["published"]),
+        updated=dt.datetime.fromisoformat(d["updated"]),
+        summary=d["summary"], content_html=d["content_html"],
+        authors=tuple(Author(**a) for a in d.get("authors", [])),
+        categories=tuple(d.get("categories", [])), tags=tuple(d.get("tags", [])),
+        source_link=d.get("source_link"), origin=d.get("origin", ""),
+        enclosures=tuple(Enclosure(**x) for x in d.get("enclosures", [])),
+        source=SourceRef(**src) if src else None,
+    )
