@@ -121,6 +121,7 @@ class RawItem:
     authors: tuple[tuple[str, str | None, str | None], ...]  # name, email, uri
     tags: tuple[str, ...]
     enclosures: tuple[tuple[str, int, str], ...]  # url, length, type
+    base: str | None = None  # base URL of the content (xml:base, else the document's URL)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ _URL_SAFE = "/:@!$&'()*+,;=-._~"
 _PLACEHOLDER = re.compile(r":([a-z_]+)")
 _ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _HTTP = re.compile(r"^https?://[^/\s]+", re.I)
+_ID_SCHEMES = {"http", "https", "urn", "tag"}  # ids kept as they are; others made tag: URIs
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -295,12 +296,13 @@ def remote_ids(source_id: str, site_url: str, items: tuple[RawItem, ...]) -> lis
     seen: dict[str, int] = {}
     host = urlsplit(site_url).hostname or "localhost"
     for item in items:
-        base = item.guid or item.link
+        base = item.guid or (item.link if item.link and _HTTP.match(item.link) else None)
         if not base:
             digest = hashlib.sha256(f"{item.title}\0{item.published or item.updated}"
                                     .encode()).hexdigest()[:24]
             base = f"sha256:{digest}"
-        if not _ABSOLUTE_URI.match(base) or base.startswith("sha256:"):
+        scheme = base.split(":", 1)[0].lower() if _ABSOLUTE_URI.match(base) else ""
+        if scheme not in _ID_SCHEMES:
             base = f"tag:{host},2024:{source_id}/{quote(base, safe='')}"
         n = seen.get(base, 0) + 1
         seen[base] = n
@@ -343,7 +345,7 @@ def remote_entry(item: RemoteItem, feed: RawFeed, source: SourceConfig, cfg: Con
     updated = max(timeutil.to_zone(updated, site_tz), published) if updated else published
 
     base = feed.link if feed.link and _HTTP.match(feed.link) else feed.url
-    link = urljoin(feed.url, raw.link) if raw.link else None
+    link = urljoin(raw.base or feed.url, raw.link) if raw.link else None
     if not link or not _HTTP.match(link):
         if raw.link:
             problems.warn(where, f"entry {item.id}: link {raw.link!r} is not http(s); "
@@ -356,7 +358,8 @@ def remote_entry(item: RemoteItem, feed: RawFeed, source: SourceConfig, cfg: Con
     title = " ".join(xml_safe(title_text).split())
     html_in = raw.content_html or raw.summary_html or ""
     html_in = xml_safe(html_in)
-    content_html = content.sanitize(html_in, link) if html_in else ""
+    doc_base = next((u for u in (raw.base, feed.url) if u and _HTTP.match(u)), base)
+    content_html = content.sanitize(html_in, doc_base) if html_in else ""
     summary_src = raw.summary_html or raw.content_html or ""
     summary = excerpt(plain_text(xml_safe(summary_src)), cfg.feeds.summary_length)
     if not title:

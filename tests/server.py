@@ -3,6 +3,7 @@ recorded. Started and stopped by the ``http_server`` fixture (tests/conftest.py)
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import threading
 import time
@@ -48,19 +49,17 @@ class LocalServer:
         class _H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_GET(self) -> None:
                 server.requests.append(Request(self.path, {k.lower(): v for k, v in
                                                            self.headers.items()}))
                 handler = server.routes.get(self.path.split("?", 1)[0])
                 if handler is None:
                     send(self, 404, b"not here", "text/plain")
                     return
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     handler(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self.httpd = _QuietServer(("127.0.0.1", 0), _H)

@@ -43,8 +43,11 @@ def parse(result: FetchResult) -> RawFeed:
     content_type = result.headers.get("content-type", "application/xml")
     body, content_type, recoded = _fix_gbk(body, head, content_type)
     headers = {"content-type": content_type, "content-location": url}
+    # feedparser neither sanitizes nor resolves URLs here: nh3 does both later, against the
+    # base feedparser reports (xml:base, else the document's URL). feedparser's resolver
+    # would turn an entity-encoded "javascript:" href into a relative http URL.
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False,
-                              resolve_relative_uris=True)
+                              resolve_relative_uris=False)
     version = parsed.get("version") or ""
     entries = parsed.get("entries") or []
     warning = None
@@ -107,12 +110,14 @@ def _text(value: Any) -> str | None:
 
 def _item(e: Any) -> RawItem:
     content = None
+    base = None
     for c in e.get("content") or []:
         if c.get("value"):
-            content = c["value"]
+            content, base = c["value"], c.get("base")
             if "html" in (c.get("type") or ""):
                 break
     summary = e.get("summary")
+    base = base or (e.get("summary_detail") or {}).get("base")
     title_detail = e.get("title_detail") or {}
     authors = []
     for a in e.get("authors") or []:
@@ -142,4 +147,5 @@ def _item(e: Any) -> RawItem:
         tags=tuple(dict.fromkeys(t["term"].strip() for t in e.get("tags") or []
                                  if isinstance(t.get("term"), str) and t["term"].strip())),
         enclosures=tuple(enclosures),
+        base=_text(base),
     )

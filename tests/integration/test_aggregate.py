@@ -50,8 +50,8 @@ def site(tmp_path: Path, http_server: LocalServer) -> Site:
     return s
 
 
-def build(site: Site, now: dt.datetime = T0, **kw: bool) -> pipeline.Report:
-    return pipeline.run_once(config.load(site.config), now, **kw)
+def build(site: Site, now: dt.datetime = T0, *, force_fetch: bool = False) -> pipeline.Report:
+    return pipeline.run_once(config.load(site.config), now, force_fetch=force_fetch)
 
 
 def test_entries_arrive_in_their_categories_with_site_time(site: Site) -> None:
@@ -222,14 +222,14 @@ def test_store_refuses_foreign_and_damaged_files(tmp_path: Path) -> None:
     assert foreign.read_bytes() == before
     junk = tmp_path / "junk.sqlite3"
     junk.write_bytes(b"this is not sqlite at all" * 100)
-    with pytest.raises(StoreError, match="junk.sqlite3: not a usable feeds store"):
+    with pytest.raises(StoreError, match=r"junk\.sqlite3: not a usable feeds store"):
         Store(junk)
     assert junk.read_bytes() == b"this is not sqlite at all" * 100
     good = tmp_path / "state" / "feeds.sqlite3"  # the state folder is created
     Store(good).close()
     truncated = tmp_path / "truncated.sqlite3"
     truncated.write_bytes(good.read_bytes()[:100])
-    with pytest.raises(StoreError, match="truncated.sqlite3"):
+    with pytest.raises(StoreError, match=r"truncated\.sqlite3"):
         Store(truncated)
 
 
@@ -240,9 +240,9 @@ def test_locked_store_gives_a_clear_error_after_a_bounded_wait(tmp_path: Path) -
     holder.execute("BEGIN EXCLUSIVE")
     try:
         store = Store(path, timeout=0.3)
-        with pytest.raises(StoreError, match="locked by another process"):
-            with store.transaction():
-                pass
+        with pytest.raises(StoreError, match="locked by another process"), \
+                store.transaction():
+            pass
         store.close()
     except StoreError as e:  # locked already while opening: just as clear
         assert "locked" in str(e)

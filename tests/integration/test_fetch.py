@@ -47,7 +47,7 @@ def test_conditional_get_gives_304(http_server: LocalServer) -> None:
 
 def test_loopback_refused_unless_allowed(http_server: LocalServer) -> None:
     http_server.routes["/a.xml"] = srv.static(RSS)
-    with fetcher() as f, pytest.raises(FetchError, match="127.0.0.1, a private, loopback"):
+    with fetcher() as f, pytest.raises(FetchError, match=r"127\.0\.0\.1, a private, loopback"):
         f.fetch(http_server.url("/a.xml"))
     assert http_server.requests == []  # refused before connecting
 
