@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="posts folder, instead of posts.dirs in the config (repeatable)")
     common.add_argument("--output", type=Path, metavar="DIR",
                         help="output folder, instead of output.dir in the config")
+    common.add_argument("--state", type=Path, metavar="DIR",
+                        help="state folder (the store), instead of state.dir in the config")
     loud = common.add_mutually_exclusive_group()
     loud.add_argument("-v", "--verbose", action="count", default=0,
                       help="print a summary line (-vv: debug log)")
@@ -114,7 +116,8 @@ def _configure_logging(verbose: int, quiet: bool, err: TextIO) -> None:
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     started = time.monotonic()
-    cfg = config.load(args.config).with_overrides(posts=args.posts, output=args.output)
+    cfg = config.load(args.config).with_overrides(posts=args.posts, output=args.output,
+                                                  state=args.state)
     now = dt.datetime.now(cfg.site.tz)
     if args.command == "status":
         return _status(cfg, now, args.json, out)

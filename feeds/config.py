@@ -147,7 +147,7 @@ class Config:
         return timeutil.zone(source.timezone or self.site.timezone)
 
     def with_overrides(self, *, posts: list[Path] | None = None,
-                       output: Path | None = None) -> Config:
+                       output: Path | None = None, state: Path | None = None) -> Config:
         from dataclasses import replace
 
         cfg = self
@@ -155,6 +155,8 @@ class Config:
             cfg = replace(cfg, posts=replace(cfg.posts, dirs=tuple(posts)))
         if output is not None:
             cfg = replace(cfg, output_dir=output)
+        if state is not None:
+            cfg = replace(cfg, store=replace(cfg.store, state_dir=state))
         return cfg
 
     def category_slug(self, name: str) -> str:

@@ -171,9 +171,11 @@ class _ExtraEntry(BaseEntryExtension):  # type: ignore[misc]
                 link.set("length", str(enc.length))
         if e.source:
             src = etree.SubElement(entry, "source")
-            etree.SubElement(src, "id").text = e.source.url
+            if e.source.url or e.source.link:
+                etree.SubElement(src, "id").text = e.source.url or e.source.link
             etree.SubElement(src, "title").text = e.source.title
-            etree.SubElement(src, "link", rel="self", href=e.source.url)
+            if e.source.url:
+                etree.SubElement(src, "link", rel="self", href=e.source.url)
             if e.source.link:
                 etree.SubElement(src, "link", rel="alternate", href=e.source.link)
         return entry
@@ -186,7 +188,7 @@ class _ExtraEntry(BaseEntryExtension):  # type: ignore[misc]
             enc = e.enclosures[0]
             etree.SubElement(item, "enclosure", url=enc.url, length=str(max(enc.length, 0)),
                              type=enc.type)
-        if e.source:
+        if e.source and e.source.url:  # RSS <source> needs the feed's URL
             etree.SubElement(item, "source", url=e.source.url).text = e.source.title
         return item
 

@@ -47,7 +47,7 @@ class SourceRef:
 
     id: str  # the source's id in the config
     title: str
-    url: str  # the feed's own URL
+    url: str | None  # the feed's own public URL (None for a local file)
     link: str | None = None  # the publisher's site
 
 

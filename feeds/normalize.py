@@ -375,7 +375,7 @@ def remote_entry(item: RemoteItem, feed: RawFeed, source: SourceConfig, cfg: Con
             categories=(), tags=tuple(t for t in (xml_safe(t).strip() for t in raw.tags) if t),
             origin=source.id, enclosures=enclosures,
             source=SourceRef(id=source.id, title=source.title or feed.title or source.id,
-                             url=feed.url if _HTTP.match(feed.url) else base,
+                             url=feed.url if _HTTP.match(feed.url) else None,
                              link=feed.link if feed.link and _HTTP.match(feed.link) else None),
         )
     except (TypeError, ValueError) as e:

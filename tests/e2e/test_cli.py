@@ -23,7 +23,8 @@ from tests.helpers import (
 
 def test_example_config_builds_silently_and_validates(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = run_cli("build", "--config", ROOT / "config.yaml", "--output", out)
+    proc = run_cli("build", "--config", ROOT / "config.yaml", "--output", out,
+                   "--state", tmp_path / "state")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and proc.stderr == ""  # silent under cron (no TTY)
     check_all_outputs(out)
@@ -31,13 +32,16 @@ def test_example_config_builds_silently_and_validates(tmp_path: Path) -> None:
 
 def test_two_builds_leave_files_byte_identical_and_untouched(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert run_cli("build", "-c", ROOT / "config.yaml", "--output", out).returncode == 0
+    state = tmp_path / "state"
+    assert run_cli("build", "-c", ROOT / "config.yaml", "--output", out, "--state",
+                   state).returncode == 0
     first = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*.xml")}
     for p in first:  # make any rewrite visible even on a coarse-mtime filesystem
         os.utime(p, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
-    proc = run_cli("build", "-c", ROOT / "config.yaml", "--output", out, "-v")
+    proc = run_cli("build", "-c", ROOT / "config.yaml", "--output", out, "--state", state,
+                   "-v")
     assert proc.returncode == 0
-    assert "0 files written, 28 unchanged" in proc.stderr
+    assert "0 files written, 32 unchanged" in proc.stderr
     second = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*.xml")}
     assert second.keys() == first.keys()
     for p, (data, mtime) in second.items():
@@ -97,7 +101,7 @@ def test_check_writes_nothing_and_reports(tmp_path: Path) -> None:
     assert "1 posts, 2 feeds (rss + atom each); 1 errors, 0 warnings" in proc.stdout
     assert "2022-01-02-bad.md:4: error: date: impossible date '2022-02-30'" in proc.stderr
     assert not site.out.exists()
-    proc = run_cli("check", "-c", ROOT / "config.yaml")
+    proc = run_cli("check", "-c", ROOT / "config.yaml", "--state", tmp_path / "state")
     assert proc.returncode == 0, proc.stderr
 
 

@@ -25,13 +25,14 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 
 def test_example_site_matches_golden_files(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    cfg = config.load(ROOT / "config.yaml").with_overrides(output=tmp_path)
+    cfg = config.load(ROOT / "config.yaml").with_overrides(output=tmp_path / "out",
+                                                           state=tmp_path / "state")
     report = pipeline.run_once(cfg, NOW)
     assert report.ok
-    got = _tree(tmp_path)
+    got = _tree(tmp_path / "out")
     if request.config.getoption("--update-golden"):
         shutil.rmtree(EXPECTED, ignore_errors=True)
-        shutil.copytree(tmp_path, EXPECTED)
+        shutil.copytree(tmp_path / "out", EXPECTED)
         pytest.skip("golden files rewritten; review them with git diff")
     assert EXPECTED.is_dir(), "no golden files yet: run with --update-golden"
     want = _tree(EXPECTED)

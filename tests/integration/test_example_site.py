@@ -16,7 +16,8 @@ NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("example")
-    cfg = config.load(ROOT / "config.yaml").with_overrides(output=target)
+    state = tmp_path_factory.mktemp("state")
+    cfg = config.load(ROOT / "config.yaml").with_overrides(output=target, state=state)
     report = pipeline.run_once(cfg, NOW)
     assert report.ok and report.problems.items == [], report.problems.items
     return target
@@ -24,7 +25,7 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_feed_validates(out: Path) -> None:
     files = check_all_outputs(out)
-    assert len(files) == 2 * (1 + 4 + 9)  # all + 4 categories + 9 tags, two formats each
+    assert len(files) == 2 * (1 + 4 + 11)  # all + 4 categories + 11 tags, two formats each
 
 
 def test_dates_of_every_kind_come_out_in_shanghai_time(out: Path) -> None:
@@ -40,7 +41,7 @@ def test_dates_of_every_kind_come_out_in_shanghai_time(out: Path) -> None:
 def test_all_feed_is_newest_first_and_complete(out: Path) -> None:
     feed = parse_feed(out / "all.rss.xml")
     dates = [e.published_parsed for e in feed.entries]
-    assert len(dates) == 6 and dates == sorted(dates, reverse=True)
+    assert len(dates) == 8 and dates == sorted(dates, reverse=True)  # 6 posts + 2 aggregated
 
 
 def test_chinese_category_and_tag_paths(out: Path) -> None:
@@ -70,3 +71,12 @@ def test_excerpt_from_front_matter_wins(out: Path) -> None:
     newest = feed.entries[0]
     assert newest.summary == "数字经济与实体经济深度融合，企业研发投入持续增长。"
     assert newest.title == "数字经济赋能实体经济：R&D 投入持续增长 <观察>"
+
+
+def test_aggregated_local_source(out: Path) -> None:
+    renmin = parse_feed(out / "renminwang.atom.xml")
+    assert [e.title for e in renmin.entries][:1] == ["多地出台措施提振消费"]
+    raw = (out / "caijing.atom.xml").read_text(encoding="utf-8")
+    assert "<title>A股收盘：三大指数集体上涨</title>" in raw  # routed by its own category 股市
+    assert "<published>2022-06-10T15:05:00+08:00</published>" in raw  # CST in a Chinese feed
+    assert "<title>人民网财经</title>" in raw  # Atom <source>
