@@ -16,7 +16,7 @@ import threading
 import time
 import unicodedata
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -127,26 +127,34 @@ def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
 
     own = fetcher is None
     f = fetcher or Fetcher(cfg.fetch)
+    order = {s.id: i for i, s in enumerate(cfg.sources)}
+    done: dict[str, SourceOutcome] = {}
+    failed: list[tuple[SourceConfig, Exception]] = []
     try:
         with ThreadPoolExecutor(max_workers=cfg.fetch.concurrency,
                                 thread_name_prefix="fetch") as pool:
-            futures = [(s, pool.submit(work, f, s)) for s in todo]
-            results = [(s, fut.result()) for s, fut in futures]
+            futures = {pool.submit(work, f, s): s for s in todo}
+            # Store each success while the other fetches go on; failures wait for the end,
+            # when it is known whether every source failed (the network is down).
+            for fut in as_completed(futures):
+                s, r = futures[fut], fut.result()
+                if isinstance(r, Exception):
+                    failed.append((s, r))
+                else:
+                    done[s.id] = _record(cfg, store, s, states.get(s.id), r, now, problems,
+                                         False)
     finally:
         if own:
             f.__exit__(None, None, None)
 
-    network_down = len(results) >= 2 and all(
-        isinstance(r, FetchError) and r.network for _, r in results)
+    network_down = len(failed) >= 2 and not done and all(
+        isinstance(r, FetchError) and r.network for _, r in failed)
     if network_down:
         problems.warn("sources", "every source failed to connect: the network looks down; "
                                  "error counts are left as they were")
-    order = {s.id: i for i, s in enumerate(cfg.sources)}
-    outcomes = []
-    for s, r in sorted(results, key=lambda sr: order[sr[0].id]):
-        outcomes.append(_record(cfg, store, s, states.get(s.id), r, now, problems,
-                                network_down))
-    return outcomes
+    for s, r in sorted(failed, key=lambda sr: order[sr[0].id]):
+        done[s.id] = _record(cfg, store, s, states.get(s.id), r, now, problems, network_down)
+    return sorted(done.values(), key=lambda o: order[o.source_id])
 
 
 def _record(cfg: Config, store: Store, s: SourceConfig, st: SourceState | None,

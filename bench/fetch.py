@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Benchmark ``feeds fetch`` against local feeds; prints figures, asserts nothing.
+
+    .venv/bin/python bench/fetch.py [--feeds 200] [--items 50] [--hosts 8]
+
+Feeds come from ../shared/tools/gen_corpus.py (RSS and Atom, mixed time zones). The benchmark
+serves them itself on 127.0.0.1 … 127.0.0.N (one server per loopback address, so the per-host
+limit applies as it would to N publishers), with ETag support, then runs ``feeds fetch --all``
+twice in a fresh process each: cold (empty store) and again (every feed answers 304).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GEN = ROOT.parent / "shared" / "tools" / "gen_corpus.py"
+WORK = ROOT / "bench" / "work"
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[int, int] = {}
+
+    def add(self, status: int) -> None:
+        with self.lock:
+            self.counts[status] = self.counts.get(status, 0) + 1
+
+
+def serve(host: str, folder: Path, counter: Counter) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            path = folder / self.path.lstrip("/")
+            if not path.is_file():
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                counter.add(404)
+                return
+            body = path.read_bytes()
+            etag = '"' + hashlib.sha1(body).hexdigest() + '"'  # noqa: S324 - an ETag
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                counter.add(304)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml; charset=utf-8")
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            counter.add(200)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer((host, 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+def run_fetch(config: Path) -> tuple[float, float, int]:
+    script = ("import resource, runpy, sys; sys.argv = ['feeds', 'fetch', '--all', '-c', "
+              "sys.argv[1]]\ntry:\n    runpy.run_module('feeds', run_name='__main__')\n"
+              "except SystemExit as e:\n    code = e.code\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+              "sys.exit(code)\n")
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True,
+                          text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    seconds = time.perf_counter() - start
+    lines = proc.stderr.strip().splitlines()
+    return seconds, int(lines[-1]) / 1024, proc.returncode
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--feeds", type=int, default=200)
+    ap.add_argument("--items", type=int, default=50)
+    ap.add_argument("--hosts", type=int, default=8)
+    a = ap.parse_args()
+    corpus = WORK / f"feeds-{a.feeds}-{a.items}"
+    if not (corpus / "feeds").is_dir():
+        subprocess.run([sys.executable, str(GEN), str(corpus), "--posts", "0", "--categories",
+                        "1", "--feeds", str(a.feeds), "--feed-items", str(a.items)], check=True)
+    counter = Counter()
+    servers = [serve(f"127.0.0.{i + 1}", corpus / "feeds", counter) for i in range(a.hosts)]
+    files = sorted(p.name for p in (corpus / "feeds").iterdir())
+    lines = ["site:", "  title: bench", "  url: https://bench.example.com", "posts:",
+             "  dirs: [_posts]", "fetch:", "  allow_networks: [127.0.0.0/8]", "state:",
+             "  dir: state", "sources:"]
+    for i, name in enumerate(files):
+        host, port = servers[i % a.hosts].server_address[:2]
+        lines += [f"  - id: f{i:04d}", f"    url: http://{host}:{port}/{name}",
+                  f"    categories: [c{i % 20:02d}]"]
+    config = corpus / "config.yaml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shutil.rmtree(corpus / "state", ignore_errors=True)
+    print(f"{len(files)} feeds of {a.items} items on {a.hosts} loopback hosts; "
+          f"{os.cpu_count()} cores; Python {sys.version.split()[0]}")
+    for label in ("cold (empty store)", "again (conditional GET)"):
+        counter.counts.clear()
+        seconds, peak, code = run_fetch(config)
+        total = sum(counter.counts.values())
+        print(f"{label}: {seconds:.2f} s, {len(files) / seconds:.0f} feeds/s, "
+              f"{total / seconds:.0f} requests/s, peak RSS {peak:.0f} MB, exit {code}, "
+              f"responses {dict(sorted(counter.counts.items()))}")
+    for s in servers:
+        s.shutdown()
+
+
+if __name__ == "__main__":
+    main()
