@@ -18,9 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-GEN = ROOT.parent / "shared" / "tools" / "gen_corpus.py"
-WORK = ROOT / "bench" / "work"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import GEN, WORK, run_feeds
 
 CONFIG = """\
 site:
@@ -35,20 +34,8 @@ output:
 
 def run_build(corpus: Path) -> tuple[float, float]:
     """Seconds and peak RSS (MB) of one ``feeds build`` in a fresh process."""
-    script = ("import resource, runpy, sys; sys.argv = ['feeds', 'build', '-c', sys.argv[1]]\n"
-              "try:\n    runpy.run_module('feeds', run_name='__main__')\n"
-              "except SystemExit as e:\n    code = e.code\n"
-              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-              "sys.exit(code)\n")
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", script, str(corpus / "config.yaml")],
-                          capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    seconds = time.perf_counter() - start
-    lines = proc.stderr.strip().splitlines()
-    if proc.returncode not in (0, 1) or not lines:
-        sys.exit(f"build failed ({proc.returncode}):\n{proc.stderr}")
-    return seconds, int(lines[-1]) / 1024
+    seconds, peak, _ = run_feeds("build", "-c", str(corpus / "config.yaml"))
+    return seconds, peak
 
 
 def floor(corpus: Path) -> float:

@@ -18,13 +18,11 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-GEN = ROOT.parent / "shared" / "tools" / "gen_corpus.py"
-WORK = ROOT / "bench" / "work"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import GEN, WORK, run_feeds
 
 
 class Counter:
@@ -76,17 +74,7 @@ def serve(host: str, folder: Path, counter: Counter) -> ThreadingHTTPServer:
 
 
 def run_fetch(config: Path) -> tuple[float, float, int]:
-    script = ("import resource, runpy, sys; sys.argv = ['feeds', 'fetch', '--all', '-c', "
-              "sys.argv[1]]\ntry:\n    runpy.run_module('feeds', run_name='__main__')\n"
-              "except SystemExit as e:\n    code = e.code\n"
-              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-              "sys.exit(code)\n")
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True,
-                          text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    seconds = time.perf_counter() - start
-    lines = proc.stderr.strip().splitlines()
-    return seconds, int(lines[-1]) / 1024, proc.returncode
+    return run_feeds("fetch", "--all", "-c", str(config))
 
 
 def main() -> None:

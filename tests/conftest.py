@@ -12,22 +12,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="rewrite tests/golden/expected from the current output")
 
 
-@pytest.fixture
-def http_server() -> Iterator[LocalServer]:
-    """A real HTTP server on 127.0.0.1 (port chosen by the OS), stopped after the test."""
+def _running() -> Iterator[LocalServer]:
     server = LocalServer()
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def http_server() -> Iterator[LocalServer]:
+    """A real HTTP server on 127.0.0.1 (port chosen by the OS), stopped after the test."""
+    yield from _running()
 
 
 @pytest.fixture
 def second_server() -> Iterator[LocalServer]:
-    server = LocalServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    """Another one, for tests that must show a second host sees no request."""
+    yield from _running()

@@ -55,8 +55,12 @@ def test_every_hostile_source_is_contained(tmp_path: Path, http_server: LocalSer
                     '<rss version="2.0"><channel><title>外部DTD</title><link>https://d.example/'
                     '</link><description>d</description><item><title>条目</title>'
                     '<link>https://d.example/1</link></item></channel></rss>').encode()
+    xxe_remote = (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM '
+                  f'"{second_server.url("/steal")}">]><rss version="2.0"><channel>'
+                  f"<title>&x;</title></channel></rss>").encode()
     routes = {
         "good": srv.static(GOOD),
+        "xxeremote": srv.static(xxe_remote),
         "laughs": srv.static(LAUGHS),
         "quadratic": srv.static(QUADRATIC),
         "xxe": srv.static(XXE_FILE),
@@ -80,8 +84,8 @@ def test_every_hostile_source_is_contained(tmp_path: Path, http_server: LocalSer
     assert time.monotonic() - start < 20
     status = {o.source_id: o.status for o in report.sources}
     assert status["good"] == "ok" and status["empty"] == "ok" and status["dtd"] == "ok"
-    for name in ("laughs", "quadratic", "xxe", "big", "bomb", "drip", "loop", "metadata",
-                 "missing", "broken", "html", "notxml"):
+    for name in ("laughs", "quadratic", "xxe", "xxeremote", "big", "bomb", "drip", "loop",
+                 "metadata", "missing", "broken", "html", "notxml"):
         assert status[name] == "error", name
     messages = {o.source_id: o.error or "" for o in report.sources}
     assert "declares XML entities" in messages["laughs"]
@@ -94,7 +98,8 @@ def test_every_hostile_source_is_contained(tmp_path: Path, http_server: LocalSer
     problems = "\n".join(map(str, report.problems.items))
     assert (f"source 'broken' ({http_server.url('/broken')}): error: fetch failed: HTTP 500"
             in problems)
-    assert second_server.requests == []  # the external DTD was never fetched
+    assert "declares XML entities" in messages["xxeremote"]
+    assert second_server.requests == []  # neither the external entity nor the DTD was fetched
     assert [e.title for e in parse_feed(cfg.output_dir / "good.rss.xml").entries] == ["正常条目"]
     assert [e.title for e in parse_feed(cfg.output_dir / "dtd.rss.xml").entries] == ["条目"]
     check_all_outputs(cfg.output_dir)
