@@ -25,7 +25,7 @@ from feeds.collect import remote
 from feeds.collect.http import Fetcher, FetchError, FetchResult
 from feeds.config import Config, SourceConfig
 from feeds.models import Entry, Problems, RawFeed
-from feeds.store import SourceState, Store
+from feeds.store import SourceState, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class _Fetched:
 
 
 def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems, *,
-                force: bool = False, fetcher: Fetcher | None = None) -> list[SourceOutcome]:
+                force: bool = False) -> list[SourceOutcome]:
     """Fetch every due source concurrently (per-host limit), store what came back."""
     states = store.states()
     todo = _interleave_hosts(due(cfg, states, now, force=force))
@@ -125,27 +125,26 @@ def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
                 return e
         return _Fetched(res, feed, time.monotonic() - start)
 
-    own = fetcher is None
-    f = fetcher or Fetcher(cfg.fetch)
     order = {s.id: i for i, s in enumerate(cfg.sources)}
     done: dict[str, SourceOutcome] = {}
     failed: list[tuple[SourceConfig, Exception]] = []
-    try:
-        with ThreadPoolExecutor(max_workers=cfg.fetch.concurrency,
-                                thread_name_prefix="fetch") as pool:
-            futures = {pool.submit(work, f, s): s for s in todo}
-            # Store each success while the other fetches go on; failures wait for the end,
-            # when it is known whether every source failed (the network is down).
-            for fut in as_completed(futures):
-                s, r = futures[fut], fut.result()
-                if isinstance(r, Exception):
-                    failed.append((s, r))
-                else:
-                    done[s.id] = _record(cfg, store, s, states.get(s.id), r, now, problems,
-                                         False)
-    finally:
-        if own:
-            f.__exit__(None, None, None)
+    with Fetcher(cfg.fetch) as f, ThreadPoolExecutor(max_workers=cfg.fetch.concurrency,
+                                                     thread_name_prefix="fetch") as pool:
+        futures = {pool.submit(work, f, s): s for s in todo}
+        # Store each success while the other fetches go on; failures wait for the end,
+        # when it is known whether every source failed (the network is down).
+        for fut in as_completed(futures):
+            s, r = futures[fut], fut.result()
+            if isinstance(r, Exception):
+                failed.append((s, r))
+                continue
+            try:
+                done[s.id] = _record(cfg, store, s, states.get(s.id), r, now, problems, False)
+            except StoreError:
+                raise
+            except Exception as e:  # one source's surprise must not end the round
+                log.exception("source=%s cannot be stored", s.id)
+                failed.append((s, e))
 
     network_down = len(failed) >= 2 and not done and all(
         isinstance(r, FetchError) and r.network for _, r in failed)
