@@ -16,6 +16,7 @@ import threading
 import time
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -96,8 +97,13 @@ class _Fetched:
 
 
 def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems, *,
-                force: bool = False) -> list[SourceOutcome]:
-    """Fetch every due source concurrently (per-host limit), store what came back."""
+                force: bool = False,
+                should_stop: Callable[[], bool] | None = None) -> list[SourceOutcome]:
+    """Fetch every due source concurrently (per-host limit), store what came back.
+
+    ``should_stop`` is asked before each fetch starts: once it says yes, the sources not yet
+    started are left for the next round (fetches under way finish, within the deadline).
+    """
     states = store.states()
     todo = _interleave_hosts(due(cfg, states, now, force=force))
     if not todo:
@@ -106,7 +112,9 @@ def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
         lambda: threading.Semaphore(cfg.fetch.per_host))
     lock = threading.Lock()
 
-    def work(f: Fetcher, s: SourceConfig) -> _Fetched | Exception:
+    def work(f: Fetcher, s: SourceConfig) -> _Fetched | Exception | None:
+        if should_stop is not None and should_stop():
+            return None
         host = urlsplit(s.url).netloc
         with lock:
             sem = per_host[host]
@@ -135,6 +143,8 @@ def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
         # when it is known whether every source failed (the network is down).
         for fut in as_completed(futures):
             s, r = futures[fut], fut.result()
+            if r is None:  # not started: stopping
+                continue
             if isinstance(r, Exception):
                 failed.append((s, r))
                 continue
@@ -178,7 +188,9 @@ def _record(cfg: Config, store: Store, s: SourceConfig, st: SourceState | None,
         else:
             problems.error(where, f"fetch failed: {message}; retry in {_human(delay)}")
         return SourceOutcome(s.id, s.url, "gone" if gone else "error", error=message)
-    nxt = now + dt.timedelta(seconds=s.interval)
+    # ±10 % jitter (stable for a given source and time), so sources added together spread out
+    spread = random.Random(f"{s.id}:{now.isoformat()}").uniform(0.9, 1.1)  # noqa: S311
+    nxt = now + dt.timedelta(seconds=s.interval * spread)
     if r.feed is None:
         store.save_not_modified(s.id, s.url, now, etag=r.result.etag,
                                 last_modified=r.result.last_modified, next_attempt=nxt)

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from feeds import __version__, config, pipeline
+from feeds import __version__, config, cron, pipeline, runstate, scheduler
 from feeds.errors import ConfigError, FeedsError
+from feeds.lock import LockedError, ProcessLock
 from feeds.models import Severity
 from feeds.store import Store
 
@@ -31,6 +32,7 @@ class Exit(enum.IntEnum):
     OK = 0  # everything read and written
     INPUT_ERRORS = 1  # some posts or feeds had errors; every other feed was written
     FATAL = 2  # nothing could be done (config unusable, bad usage, internal error)
+    LOCKED = 75  # another feeds process is running (EX_TEMPFAIL: try again later)
     INTERRUPTED = 130
 
 
@@ -71,6 +73,19 @@ def _parser() -> argparse.ArgumentParser:
                             description="Each source's last success, error count, stored "
                                         "entries and next attempt.")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    run = sub.add_parser("run", parents=[common], help="run as a daemon (build and fetch on "
+                                                      "a schedule)",
+                         description="Build and fetch on the schedule in the config, in the "
+                                     "site's timezone, until SIGTERM/SIGINT; SIGHUP reloads "
+                                     "the config.")
+    run.add_argument("--health-port", type=int, metavar="PORT",
+                     help="serve GET /health on 127.0.0.1:PORT (200 healthy, 503 not)")
+    run.add_argument("--log-format", choices=("text", "json"), default="text",
+                     help="one line per event: key=value words (text) or JSON objects")
+    init = sub.add_parser("init", help="write a starter config.yaml and folders",
+                          description="Create DIR with a starter config.yaml, _posts/ (one "
+                                      "example post), output/ and state/.")
+    init.add_argument("dir", type=Path, metavar="DIR")
     sub.add_parser("check", parents=[common], help="check the config and every post; "
                                                    "write nothing",
                    description="Validate the config and every post; report problems; "
@@ -83,9 +98,17 @@ def main(argv: Sequence[str] | None = None, *, stderr: TextIO | None = None,
     err = stderr or sys.stderr
     out = stdout or sys.stdout
     args = _parser().parse_args(argv)
-    _configure_logging(args.verbose, args.quiet, err)
+    if args.command == "init":
+        return int(_init(args.dir, out, err))
+    if args.command == "run":
+        _configure_daemon_logging(args.verbose, args.quiet, args.log_format, err)
+    else:
+        _configure_logging(args.verbose, args.quiet, err)
     try:
         return int(_run(args, out, err))
+    except LockedError as e:
+        print(f"feeds: {e}", file=err)
+        return int(Exit.LOCKED)
     except ConfigError as e:
         print(f"feeds: config error: {e}", file=err)
         return int(Exit.FATAL)
@@ -114,22 +137,67 @@ def _configure_logging(verbose: int, quiet: bool, err: TextIO) -> None:
     root.setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR if quiet else logging.WARNING)
 
 
+class _KeyValueFormatter(logging.Formatter):
+    """``time=… level=… logger=… <message>``: messages carry their own key=value words."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="seconds")
+        line = f"time={stamp} level={record.levelname.lower()} logger={record.name} " \
+               f"{record.getMessage()}"
+        if record.exc_info:
+            line += " traceback=" + json.dumps(self.formatException(record.exc_info))
+        return line
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {"time": dt.datetime.fromtimestamp(record.created, dt.UTC)
+                .isoformat(timespec="seconds"),
+                "level": record.levelname.lower(), "logger": record.name,
+                "message": record.getMessage()}
+        if record.exc_info:
+            data["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+def _configure_daemon_logging(verbose: int, quiet: bool, fmt: str, err: TextIO) -> None:
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(_JsonFormatter() if fmt == "json" else _KeyValueFormatter())
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    for name in ("feeds", "apscheduler"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+    logging.getLogger("feeds").setLevel(level)
+    # APScheduler says "Running job …" at INFO for every run: only its warnings matter here
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     started = time.monotonic()
-    cfg = config.load(args.config).with_overrides(posts=args.posts, output=args.output,
-                                                  state=args.state)
+    overrides = {"posts": args.posts, "output": args.output, "state": args.state}
+    cfg = config.load(args.config).with_overrides(**overrides)
     now = dt.datetime.now(cfg.site.tz)
     if args.command == "status":
         return _status(cfg, now, args.json, out)
+    if args.command == "run":
+        daemon = scheduler.Daemon(cfg, scheduler.reloader(args.config, overrides),
+                                  health_port=args.health_port)
+        return Exit(daemon.run())
     if args.command == "fetch":
-        report = pipeline.fetch(cfg, now, force=args.all)
-    else:
+        with ProcessLock(cfg.store.state_dir, "fetch"):
+            report = pipeline.fetch(cfg, now, force=args.all)
+    elif args.command == "build":
         progress = _ProgressBar(err) if err.isatty() and not args.quiet else None
-        report = pipeline.run_once(cfg, now, write=args.command == "build",
-                                   progress=progress,
-                                   fetch_sources=not getattr(args, "no_fetch", False))
+        with ProcessLock(cfg.store.state_dir, "build"):
+            report = pipeline.run_once(cfg, now, progress=progress,
+                                       fetch_sources=not args.no_fetch)
+            runstate.record_build(cfg.store.state_dir, report, now,
+                                  dt.datetime.now(cfg.site.tz))
         if progress:
             progress.close()
+    else:
+        report = pipeline.run_once(cfg, now, write=False)
 
     for problem in report.problems.items:
         if problem.severity is Severity.ERROR or not args.quiet:
@@ -139,7 +207,12 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     seconds = time.monotonic() - started
     if args.command == "check":
         print(f"{args.config}: {report.posts_found} posts, {report.feeds_planned} feeds "
-              f"({' + '.join(cfg.feeds.formats)} each); {errors} errors, {warnings} warnings",
+              f"({' + '.join(cfg.feeds.formats)} each), {len(cfg.sources)} sources; "
+              f"{errors} errors, {warnings} warnings", file=out)
+        trigger = scheduler.build_trigger(cfg, now)
+        times = ", ".join(t.strftime("%Y-%m-%d %H:%M:%S%z")
+                          for t in cron.next_times(trigger, now, 3))
+        print(f"schedule.build {cfg.schedule.build!r} ({cfg.site.timezone}): next {times}",
               file=out)
     elif args.command == "fetch" and args.verbose:
         counts = {k: sum(1 for o in report.sources if o.status == k)
@@ -181,22 +254,127 @@ def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) ->
             "next_attempt": _iso(st.next_attempt if fresh and st else None, cfg),
             "last_error": st.last_error if fresh and st else None,
         })
+    state_dir = cfg.store.state_dir
+    daemon = runstate.load(state_dir, runstate.DAEMON_FILE)
+    if daemon and not _alive(daemon.get("pid")):
+        daemon["running"] = False
+    build = runstate.load(state_dir, runstate.BUILD_FILE)
+    feeds = []
+    for label, info in sorted((build or {}).get("feeds", {}).items()):
+        newest = dt.datetime.fromisoformat(info["newest"])
+        feeds.append({"feed": label, "items": info["items"], "newest": info["newest"],
+                      "age_hours": round((now - newest).total_seconds() / 3600, 1)})
     if as_json:
-        json.dump({"now": now.isoformat(), "sources": rows}, out, ensure_ascii=False, indent=1)
+        json.dump({"now": now.isoformat(), "daemon": daemon,
+                   "last_build": {k: v for k, v in (build or {}).items() if k != "feeds"}
+                   or None, "feeds": feeds, "sources": rows},
+                  out, ensure_ascii=False, indent=1)
         out.write("\n")
+        return Exit.OK
+    if daemon:
+        out.write(f"daemon: pid {daemon.get('pid')} "
+                  f"{'running' if daemon.get('running') else 'not running'}, started "
+                  f"{daemon.get('started')}; next build {daemon.get('next_build') or '-'}, "
+                  f"next fetch {daemon.get('next_fetch') or '-'}\n")
     else:
-        head = ("SOURCE", "STATE", "LAST SUCCESS", "ERRORS", "ENTRIES", "NEXT ATTEMPT")
-        table = [head] + [(r["id"], r["state"], r["last_success"] or "never", str(r["errors"]),
-                           str(r["entries"]), r["next_attempt"] or "now") for r in rows]
-        widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
-        for row in table:
-            out.write("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
-                      .rstrip() + "\n")
-        for r in rows:
-            if r["last_error"]:
-                out.write(f"{r['id']}: last error: {r['last_error']}\n")
-        if not rows:
-            out.write("no sources configured\n")
+        out.write("daemon: not started here (no daemon.json)\n")
+    if build:
+        out.write(f"last build: {build.get('finished')} "
+                  f"({'ok' if build.get('ok') else 'with errors'}; "
+                  f"{build.get('files_written')} files written, {build.get('errors')} errors)\n")
+        for f in feeds:
+            out.write(f"  {f['feed']}: {f['items']} items, newest {f['newest']} "
+                      f"({f['age_hours']} h ago)\n")
+    else:
+        out.write("last build: none recorded\n")
+    head = ("SOURCE", "STATE", "LAST SUCCESS", "ERRORS", "ENTRIES", "NEXT ATTEMPT")
+    table = [head] + [(r["id"], r["state"], r["last_success"] or "never", str(r["errors"]),
+                       str(r["entries"]), r["next_attempt"] or "now") for r in rows]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+    for row in table:
+        out.write("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
+                  .rstrip() + "\n")
+    for r in rows:
+        if r["last_error"]:
+            out.write(f"{r['id']}: last error: {r['last_error']}\n")
+    if not rows:
+        out.write("no sources configured\n")
+    return Exit.OK
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+STARTER_CONFIG = """\
+# feeds configuration: every key is documented in the README.
+site:
+  title: 我的新闻站
+  url: https://news.example.com
+  description: 新闻站的订阅源
+  language: zh-CN
+  timezone: Asia/Shanghai
+
+posts:
+  dirs: [_posts]
+
+output:
+  dir: output
+  url: https://news.example.com/feeds/
+
+state:
+  dir: state
+
+schedule:
+  build: 5m            # an interval, or a cron expression such as "*/5 * * * *"
+  fetch_every: 30s
+
+sources: []
+# sources:
+#   - id: example
+#     url: https://publisher.example/rss.xml
+#     categories: [news]
+"""
+
+STARTER_POST = """\
+---
+layout: post
+title: "欢迎使用 feeds"
+date: {date} +0800
+categories: news
+tags: [示例]
+---
+<p>这是一篇示例文章。把 Jekyll 的文章放进 _posts/，运行 feeds build 即可生成订阅源。</p>
+"""
+
+
+def _init(folder: Path, out: TextIO, err: TextIO) -> Exit:
+    target = folder / "config.yaml"
+    if target.exists():
+        print(f"feeds: {target} already exists; not overwriting it", file=err)
+        return Exit.FATAL
+    try:
+        for sub in ("_posts", "output", "state"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        target.write_text(STARTER_CONFIG, encoding="utf-8")
+        today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
+        post = folder / "_posts" / f"{today:%Y-%m-%d}-welcome.md"
+        if not post.exists():
+            post.write_text(STARTER_POST.format(date=f"{today:%Y-%m-%d} 00:00:00"),
+                            encoding="utf-8")
+    except OSError as e:
+        print(f"feeds: cannot create {folder}: {e.strerror or e}", file=err)
+        return Exit.FATAL
+    print(f"wrote {target}, {folder / '_posts'}/, {folder / 'output'}/ and {folder / 'state'}/"
+          f"; edit site.url, then run: feeds build -c {target}", file=out)
     return Exit.OK
 
 

@@ -130,6 +130,20 @@ class StoreConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """When ``feeds run`` builds and looks for due sources."""
+
+    build: str = "5m"  # as written: an interval or a cron expression
+    build_seconds: float | None = 300.0  # set when ``build`` is an interval
+    fetch_every: float = 30.0  # how often the daemon looks for due sources
+    misfire_grace: float = 600.0  # a run this late still runs (APScheduler's default: 1 s)
+
+    @property
+    def build_cron(self) -> str | None:
+        return None if self.build_seconds is not None else self.build
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     site: SiteConfig
@@ -142,6 +156,7 @@ class Config:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     store: StoreConfig = field(default_factory=lambda: StoreConfig(Path("state")))
     sources: tuple[SourceConfig, ...] = ()
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
     def source_zone(self, source: SourceConfig) -> timeutil.Zone:
         return timeutil.zone(source.timezone or self.site.timezone)
@@ -300,7 +315,7 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
     if doc.value is None:
         raise r.error((), "the config file is empty; it needs at least site.title and site.url")
     r.section((), {"site", "posts", "output", "feeds", "categories", "tags", "state",
-                   "fetch", "sources"})
+                   "fetch", "sources", "schedule"})
     base = path.parent
 
     # site
@@ -389,9 +404,10 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
                                         "publishing)")
     fetch = _fetch(r)
     sources = _sources(r, base)
+    schedule = _schedule(r, site.tz)
     cfg = Config(path=path, site=site, posts=posts, output_dir=output_dir,
                  output_url=output_url, feeds=feeds, categories=categories, tags=tags,
-                 fetch=fetch, store=store, sources=sources)
+                 fetch=fetch, store=store, sources=sources, schedule=schedule)
     _check_slugs(r, cfg)
     return cfg
 
@@ -588,7 +604,7 @@ def _sources(r: _Reader, base: Path) -> tuple[SourceConfig, ...]:
             id=sid, url=url, categories=categories, routes=routes,
             timezone=tzname, title=r.optional_string((*p, "title")),
             enabled=r.boolean((*p, "enabled"), True),
-            interval=int(_duration(r, (*p, "interval"), 1800, minimum=60)),
+            interval=int(_duration(r, (*p, "interval"), 1800, minimum=1)),
             allow_networks=_networks(r, (*p, "allow_networks")),
             line=r.doc.line(p),
         ))
@@ -613,3 +629,28 @@ def _routes(r: _Reader, path: yamlutil.Path) -> tuple[Route, ...]:
                              "or tag) or title (a keyword)")
         out.append(route)
     return tuple(out)
+
+
+def _schedule(r: _Reader, tz: timeutil.Zone) -> ScheduleConfig:
+    import datetime as dt
+
+    from feeds import cron
+
+    d = ScheduleConfig()
+    r.section(("schedule",), {"build", "fetch_every", "misfire_grace"})
+    build = r.string(("schedule", "build"), d.build)
+    seconds: float | None
+    if _DURATION.match(build):
+        seconds = _duration(r, ("schedule", "build"), d.build_seconds or 300.0, minimum=1)
+    else:
+        seconds = None
+        try:  # "never fires" does not depend on the day: any reference time will do
+            cron.parse(build, tz, dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        except cron.CronError as e:
+            raise r.error(("schedule", "build"), f"not an interval (5m) or a valid cron "
+                                                 f"expression: {e}") from e
+    return ScheduleConfig(
+        build=build, build_seconds=seconds,
+        fetch_every=_duration(r, ("schedule", "fetch_every"), d.fetch_every, minimum=1),
+        misfire_grace=_duration(r, ("schedule", "misfire_grace"), d.misfire_grace, minimum=1),
+    )

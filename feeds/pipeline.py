@@ -22,6 +22,15 @@ from feeds.write import remove_stale_temps, write_if_changed
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+StopCheck = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    label: str
+    paths: tuple[str, ...]
+    items: int
+    newest: dt.datetime
 
 
 @dataclass
@@ -34,6 +43,8 @@ class Report:
     problems: Problems = field(default_factory=Problems)
     sources: list[aggregate.SourceOutcome] = field(default_factory=list)
     aggregated: int = 0  # stored entries of external sources that went into the build
+    feeds: list[FeedResult] = field(default_factory=list)
+    stopped: bool = False  # asked to stop: the feeds not yet written keep their old files
 
     @property
     def ok(self) -> bool:
@@ -63,13 +74,14 @@ def collect_posts(cfg: Config, now: dt.datetime, problems: Problems,
 
 
 def fetch(cfg: Config, now: dt.datetime, *, force: bool = False,
-          report: Report | None = None) -> Report:
+          report: Report | None = None, should_stop: StopCheck | None = None) -> Report:
     """Fetch the due external sources (every enabled one with ``force``) into the store."""
     report = report or Report()
     if not cfg.sources:
         return report
     with Store(cfg.store.path) as store:
-        report.sources = aggregate.fetch_round(cfg, store, now, report.problems, force=force)
+        report.sources = aggregate.fetch_round(cfg, store, now, report.problems, force=force,
+                                               should_stop=should_stop)
         dropped = store.prune(now, max_age_days=cfg.store.max_age_days,
                               max_per_source=cfg.store.max_per_source)
         if dropped:
@@ -79,11 +91,15 @@ def fetch(cfg: Config, now: dt.datetime, *, force: bool = False,
 
 def run_once(cfg: Config, now: dt.datetime, *, write: bool = True,
              progress: Progress | None = None, fetch_sources: bool = True,
-             force_fetch: bool = False) -> Report:
+             force_fetch: bool = False, only: set[str] | None = None,
+             should_stop: StopCheck | None = None) -> Report:
     """Fetch the due sources, then build every feed from the posts and the stored entries.
 
     With ``write=False`` (``feeds check``) nothing is fetched or written and every post is
-    rendered, to surface every problem.
+    rendered, to surface every problem. ``only`` limits the category feeds written to those
+    categories (the feed of everything and tag feeds are always written). ``should_stop`` is
+    asked between feeds: when it says yes, the file being written is finished and the rest
+    keep their previous version.
     """
     if now.tzinfo is None:
         raise ValueError("run_once needs an aware 'now'")
@@ -123,6 +139,11 @@ def run_once(cfg: Config, now: dt.datetime, *, write: bool = True,
         log.info("removed temp files left by an interrupted run dir=%s", cfg.output_dir)
     limit = cfg.feeds.max_items
     for feed, candidates in plans:
+        if should_stop is not None and should_stop():
+            report.stopped = True
+            break
+        if only is not None and feed.kind == "category" and feed.name not in only:
+            continue
         entries: list[Entry] = []
         for candidate in candidates:
             entry = entry_for(candidate)
@@ -134,6 +155,8 @@ def run_once(cfg: Config, now: dt.datetime, *, write: bool = True,
             continue
         for fmt, rel in feed.paths.items():
             _write_feed(cfg, feed, entries, fmt, rel, report)
+        report.feeds.append(FeedResult(feed.label, tuple(feed.paths.values()), len(entries),
+                                       max(e.published for e in entries)))
     report.posts_used = sum(1 for e in rendered.values() if e is not None)
     return report
 

@@ -98,7 +98,8 @@ def test_check_writes_nothing_and_reports(tmp_path: Path) -> None:
     site.post("2022-01-02-bad.md", post_text("坏", "2022-02-30", "a"))
     proc = run_cli("check", "-c", site.config)
     assert proc.returncode == 1
-    assert "1 posts, 2 feeds (rss + atom each); 1 errors, 0 warnings" in proc.stdout
+    assert "1 posts, 2 feeds (rss + atom each), 0 sources; 1 errors, 0 warnings" in proc.stdout
+    assert "schedule.build '5m' (Asia/Shanghai): next " in proc.stdout
     assert "2022-01-02-bad.md:4: error: date: impossible date '2022-02-30'" in proc.stderr
     assert not site.out.exists()
     proc = run_cli("check", "-c", ROOT / "config.yaml", "--state", tmp_path / "state")

@@ -52,6 +52,9 @@ def test_fetch_status_build(tmp_path: Path, http_server: LocalServer) -> None:
     proc = run_cli("status", "-c", site.config)
     assert proc.returncode == 0
     lines = proc.stdout.splitlines()
+    assert lines[0] == "daemon: not started here (no daemon.json)"
+    assert lines[1] == "last build: none recorded"
+    lines = lines[2:]
     assert lines[0].split() == ["SOURCE", "STATE", "LAST", "SUCCESS", "ERRORS", "ENTRIES",
                                 "NEXT", "ATTEMPT"]
     assert lines[1].split()[:2] == ["xinhua", "ok"] and lines[1].split()[5] == "4"
@@ -62,6 +65,11 @@ def test_fetch_status_build(tmp_path: Path, http_server: LocalServer) -> None:
 
     proc = run_cli("build", "-c", site.config)  # nothing due: no fetch, builds from the store
     assert proc.returncode == 0, proc.stderr
+    status = json.loads(run_cli("status", "-c", site.config, "--json").stdout)
+    assert status["last_build"]["ok"] is True and status["daemon"] is None
+    ages = {f["feed"]: f["newest"] for f in status["feeds"]}
+    assert ages["category 'caijing'"] == "2022-06-11T10:00:00+08:00"
+    assert ages["category 'own'"] == "2022-06-09T00:00:00+08:00"
     assert len(parse_feed(site.out / "caijing.rss.xml").entries) == 4
     assert parse_feed(site.out / "own.rss.xml").entries[0].title == "自己的文章"
     check_all_outputs(site.out)

@@ -1,0 +1,53 @@
+"""Small JSON files in the state folder that say how the last runs went, for ``feeds status``
+and the health endpoint: ``build.json`` (the last build, cron or daemon) and ``daemon.json``
+(the daemon's pid, start, last runs and next fire times). Written atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from feeds.pipeline import Report
+from feeds.write import write_if_changed
+
+BUILD_FILE = "build.json"
+DAEMON_FILE = "daemon.json"
+
+
+def build_summary(report: Report, started: dt.datetime, finished: dt.datetime) -> dict[str, Any]:
+    return {
+        "started": started.isoformat(),
+        "finished": finished.isoformat(),
+        "ok": report.ok,
+        "stopped": report.stopped,
+        "files_written": len(report.files_written),
+        "files_unchanged": len(report.files_unchanged),
+        "errors": len(report.problems.errors),
+        "warnings": len(report.problems.items) - len(report.problems.errors),
+        "feeds": {f.label: {"items": f.items, "newest": f.newest.isoformat(),
+                            "paths": list(f.paths)} for f in report.feeds},
+    }
+
+
+def record_build(state_dir: Path, report: Report, started: dt.datetime,
+                 finished: dt.datetime) -> None:
+    """Save the last build's summary; feeds it did not write keep their earlier entry."""
+    summary = build_summary(report, started, finished)
+    previous = load(state_dir, BUILD_FILE) or {}
+    summary["feeds"] = {**previous.get("feeds", {}), **summary["feeds"]}
+    save(state_dir, BUILD_FILE, summary)
+
+
+def save(state_dir: Path, name: str, data: dict[str, Any]) -> None:
+    write_if_changed(state_dir / name,
+                     json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode())
+
+
+def load(state_dir: Path, name: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads((state_dir / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None

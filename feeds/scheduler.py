@@ -1,0 +1,305 @@
+"""``feeds run``: the daemon. APScheduler 3's BlockingScheduler, in the site timezone, runs two
+jobs on one worker thread (so they never overlap): the build (an interval or a cron
+expression) and a fetch check (every ``schedule.fetch_every``) that fetches the sources that
+are due and rebuilds only the categories that got new entries.
+
+Signals: SIGTERM/SIGINT finish the file being written, release the lock and exit 0; SIGHUP
+reloads the config (a broken one is reported and the old one kept). The handlers only set
+flags; the scheduler's main loop acts on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from threading import TIMEOUT_MAX
+from types import FrameType
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.base import STATE_STOPPED
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from feeds import config, cron, pipeline, runstate
+from feeds.errors import FeedsError
+from feeds.lock import ProcessLock
+from feeds.models import Severity
+from feeds.store import Store
+from feeds.write import remove_stale_temps
+
+log = logging.getLogger("feeds.daemon")
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class _Scheduler(BlockingScheduler):  # type: ignore[misc]
+    """BlockingScheduler whose main loop also ends when ``stop`` is set and runs ``on_wake``
+    (reloads) in the main thread, so signal handlers never touch the scheduler's locks."""
+
+    def __init__(self, stop: threading.Event, on_wake: Callable[[], None],
+                 **options: Any) -> None:
+        super().__init__(**options)
+        self._stop = stop
+        self._on_wake = on_wake
+
+    def _main_loop(self) -> None:
+        wait_seconds: float = TIMEOUT_MAX
+        while self.state != STATE_STOPPED and not self._stop.is_set():
+            self._event.wait(wait_seconds)
+            self._event.clear()
+            if self._stop.is_set():
+                break
+            self._on_wake()
+            wait_seconds = self._process_jobs()
+
+
+def build_trigger(cfg: config.Config, now: dt.datetime) -> BaseTrigger:
+    """The build's trigger, evaluated in the site timezone whatever the server's TZ."""
+    tz = cfg.site.tz
+    if cfg.schedule.build_seconds is not None:
+        return IntervalTrigger(seconds=cfg.schedule.build_seconds, timezone=tz)
+    return cron.parse(cfg.schedule.build, tz, now)
+
+
+class Daemon:
+    def __init__(self, cfg: config.Config, load_config: Callable[[], config.Config], *,
+                 health_port: int | None = None) -> None:
+        self.cfg = cfg
+        self.load_config = load_config
+        self.health_port = health_port
+        self.stop = threading.Event()
+        self.reload = threading.Event()
+        self.busy = threading.Lock()  # held while a job runs
+        self.last_build: dict[str, Any] | None = None
+        self.last_fetch: dict[str, Any] | None = None
+        self.started = self.now()
+        self.failed_runs = 0
+        self.last_job_failed: str | None = None  # what the last job raised, if it did
+        self.scheduler = _Scheduler(
+            self.stop, self._on_wake,
+            timezone=cfg.site.tz,
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1,
+                          "misfire_grace_time": int(cfg.schedule.misfire_grace)},
+        )
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(self.cfg.site.tz)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def run(self) -> int:
+        cfg = self.cfg
+        with ProcessLock(cfg.store.state_dir, "run"):
+            removed = remove_stale_temps(cfg.output_dir) + remove_stale_temps(cfg.store.state_dir)
+            if removed:
+                log.info("event=recovered removed_temp_files=%d", removed)
+            if cfg.sources:
+                Store(cfg.store.path).close()  # fails now, clearly, if the store is unusable
+            self._schedule(first=True)
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, self._on_stop_signal)
+            signal.signal(signal.SIGHUP, self._on_hup)
+            server = self._start_health() if self.health_port else None
+            log.info("event=start pid=%d config=%s build=%s fetch_every=%gs sources=%d "
+                     "timezone=%s", os.getpid(), cfg.path, cfg.schedule.build,
+                     cfg.schedule.fetch_every, len(cfg.sources), cfg.site.timezone)
+            try:
+                self.scheduler.start()  # blocks until stop is set
+            finally:
+                # finish the job under way (it stops between files), then let go of the lock
+                self.scheduler.shutdown(wait=True)
+                if server is not None:
+                    server.shutdown()
+                self._save_status()
+            log.info("event=stop pid=%d", os.getpid())
+        return 0
+
+    def _schedule(self, *, first: bool) -> None:
+        now = self.now()
+        trigger = build_trigger(self.cfg, now)
+        kwargs: dict[str, Any] = {"id": "build", "name": "build", "replace_existing": True}
+        if first:  # catch up once at start-up for whatever was missed while down
+            kwargs["next_run_time"] = now
+        self.scheduler.add_job(self._build_job, trigger, **kwargs)
+        fetch_kwargs: dict[str, Any] = {"id": "fetch", "name": "fetch",
+                                        "replace_existing": True}
+        if first:
+            fetch_kwargs["next_run_time"] = now
+        if self.cfg.sources:
+            self.scheduler.add_job(self._fetch_job, IntervalTrigger(
+                seconds=self.cfg.schedule.fetch_every, timezone=self.cfg.site.tz),
+                **fetch_kwargs)
+        elif self.scheduler.get_job("fetch"):
+            self.scheduler.remove_job("fetch")
+
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        log.info("event=signal signal=%s action=stop", signal.Signals(signum).name)
+        self.stop.set()
+        self.scheduler.wakeup()
+
+    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
+        self.reload.set()
+        self.scheduler.wakeup()
+
+    def _on_wake(self) -> None:
+        if not self.reload.is_set():
+            return
+        self.reload.clear()
+        try:
+            new = self.load_config()
+        except FeedsError as e:
+            log.error("event=reload result=refused keeping=old error=%s", json.dumps(str(e),
+                                                                                 ensure_ascii=False))
+            return
+        old = self.cfg
+        if new.store.state_dir.resolve() != old.store.state_dir.resolve():
+            log.error("event=reload result=refused keeping=old error=%s",
+                      json.dumps("state.dir cannot change while running; restart instead"))
+            return
+        self.cfg = new
+        self._schedule(first=False)
+        log.info("event=reload result=ok config=%s build=%s sources=%d", new.path,
+                 new.schedule.build, len(new.sources))
+
+    # ------------------------------------------------------------------ jobs
+
+    def _build_job(self, only: set[str] | None = None, reason: str = "schedule") -> None:
+        with self.busy:
+            if self.stop.is_set():
+                return
+            cfg = self.cfg
+            started = self.now()
+            t0 = time.monotonic()
+            try:
+                report = pipeline.run_once(cfg, started, fetch_sources=False, only=only,
+                                           should_stop=self.stop.is_set)
+            except Exception as e:
+                self._failed(e)
+                log.exception("event=build result=failed reason=%s", reason)
+                return
+            self.last_job_failed = None
+            seconds = time.monotonic() - t0
+            finished = self.now()
+            self._log_problems(report)
+            runstate.record_build(cfg.store.state_dir, report, started, finished)
+            self.last_build = {"at": finished.isoformat(), "ok": report.ok,
+                               "written": len(report.files_written)}
+            level = logging.INFO if report.files_written or report.problems.items \
+                or report.stopped else logging.DEBUG
+            log.log(level, "event=build reason=%s feeds=%d written=%d unchanged=%d errors=%d "
+                           "stopped=%s seconds=%.2f", reason, len(report.feeds),
+                    len(report.files_written), len(report.files_unchanged),
+                    len(report.problems.errors), str(report.stopped).lower(), seconds)
+            self._save_status()
+
+    def _fetch_job(self) -> None:
+        with self.busy:
+            if self.stop.is_set():
+                return
+            cfg = self.cfg
+            now = self.now()
+            try:
+                report = pipeline.fetch(cfg, now, should_stop=self.stop.is_set)
+            except Exception as e:
+                self._failed(e)
+                log.exception("event=fetch result=failed")
+                return
+            self.last_job_failed = None
+            self._log_problems(report)
+            changed = [o for o in report.sources if o.new or o.changed]
+            new = sum(o.new for o in report.sources)
+            self.last_fetch = {"at": now.isoformat(), "sources": len(report.sources),
+                               "new": new}
+            level = logging.INFO if changed or report.problems.errors else logging.DEBUG
+            log.log(level, "event=fetch sources=%d new=%d changed=%d errors=%d",
+                    len(report.sources), new, sum(o.changed for o in report.sources),
+                    sum(1 for o in report.sources if o.status in ("error", "gone")))
+        if changed and not self.stop.is_set():
+            by_id = {s.id: s for s in cfg.sources}
+            touched: set[str] = set()
+            for o in changed:
+                s = by_id[o.source_id]
+                touched.update(s.categories)
+                touched.update(r.to for r in s.routes)
+            self._build_job(only=touched, reason="new-entries")
+        else:
+            self._save_status()
+
+    def _failed(self, e: Exception) -> None:
+        self.failed_runs += 1
+        self.last_job_failed = f"{type(e).__name__}: {e}"
+        self._save_status()
+
+    def _log_problems(self, report: pipeline.Report) -> None:
+        for p in report.problems.items:
+            level = logging.ERROR if p.severity is Severity.ERROR else logging.WARNING
+            log.log(level, "event=problem where=%s line=%s message=%s",
+                    json.dumps(p.where, ensure_ascii=False), p.line or "",
+                    json.dumps(p.message, ensure_ascii=False))
+
+    # ------------------------------------------------------------------ health
+
+    def _next(self, job_id: str) -> str | None:
+        job = self.scheduler.get_job(job_id) if self.scheduler.state != STATE_STOPPED else None
+        when = getattr(job, "next_run_time", None) if job else None
+        return when.isoformat() if when else None
+
+    def health(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), "started": self.started.isoformat(),
+                "running": not self.stop.is_set(), "last_build": self.last_build,
+                "last_fetch": self.last_fetch, "next_build": self._next("build"),
+                "next_fetch": self._next("fetch"), "failed_runs": self.failed_runs,
+                "last_job_failed": self.last_job_failed,
+                "config": str(self.cfg.path)}
+
+    def _save_status(self) -> None:
+        try:
+            runstate.save(self.cfg.store.state_dir, runstate.DAEMON_FILE, self.health())
+        except FeedsError as e:
+            log.warning("event=status result=failed error=%s", json.dumps(str(e)))
+
+    def _start_health(self) -> ThreadingHTTPServer:
+        daemon = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.split("?", 1)[0] not in ("/", "/health", "/healthz"):
+                    self.send_error(404)
+                    return
+                body = daemon.health()
+                # unhealthy: stopping, or the last job crashed (not: a source failed, which
+                # is the source's problem and no reason for a supervisor to restart us)
+                healthy = body["running"] and body["last_job_failed"] is None
+                data = json.dumps(body, ensure_ascii=False).encode()
+                self.send_response(200 if healthy else 503)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.health_port or 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True, name="health").start()
+        log.info("event=health listening=127.0.0.1:%d", server.server_address[1])
+        return server
+
+
+def reloader(path: Path, overrides: dict[str, Any]) -> Callable[[], config.Config]:
+    def load() -> config.Config:
+        return config.load(path).with_overrides(**overrides)
+    return load
+
+
