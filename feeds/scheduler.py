@@ -109,9 +109,9 @@ class Daemon:
             for sig in STOP_SIGNALS:
                 signal.signal(sig, self._on_stop_signal)
             signal.signal(signal.SIGHUP, self._on_hup)
-            server = self._start_health() if self.health_port else None
+            server = self._start_health() if self.health_port is not None else None
             log.info("event=start pid=%d config=%s build=%s fetch_every=%gs sources=%d "
-                     "timezone=%s", os.getpid(), cfg.path, cfg.schedule.build,
+                     "timezone=%s", os.getpid(), cfg.path, json.dumps(cfg.schedule.build),
                      cfg.schedule.fetch_every, len(cfg.sources), cfg.site.timezone)
             try:
                 self.scheduler.start()  # blocks until stop is set
@@ -169,7 +169,7 @@ class Daemon:
         self.cfg = new
         self._schedule(first=False)
         log.info("event=reload result=ok config=%s build=%s sources=%d", new.path,
-                 new.schedule.build, len(new.sources))
+                 json.dumps(new.schedule.build), len(new.sources))
 
     # ------------------------------------------------------------------ jobs
 

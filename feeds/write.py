@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from pathlib import Path
 
 from feeds.errors import WriteError
@@ -18,6 +19,9 @@ log = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".feeds-tmp-"
 FILE_MODE = 0o644
+# Fault injection for tests: seconds to sleep with the temp file written but not yet renamed,
+# so a test can stop or kill a build in the middle of a write. Unset in normal use.
+_WRITE_DELAY = float(os.environ.get("FEEDS_FAULT_WRITE_DELAY", "0") or 0)
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -48,6 +52,8 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if _WRITE_DELAY:
+            time.sleep(_WRITE_DELAY)
         tmp.replace(path)
     except OSError as e:
         with contextlib.suppress(OSError):
