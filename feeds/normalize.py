@@ -61,9 +61,10 @@ class PostInfo:
         return str(self.raw.path)
 
 
-def prepare(raw: RawPost, cfg: Config, now: dt.datetime, problems: Problems) -> PostInfo | None:
+def prepare(raw: RawPost, cfg: Config, problems: Problems) -> PostInfo | None:
     """Check a post's front matter. ``None`` when the post is skipped (the reason recorded,
-    except for unpublished, draft and future posts, which are skipped on purpose)."""
+    except for unpublished and draft posts, which are skipped on purpose). Future posts are
+    returned: whether they are published yet depends on ``now``, which the caller knows."""
     where = str(raw.path)
     meta = raw.meta
     if meta.get("published") is False or meta.get("draft") is True:
@@ -82,9 +83,6 @@ def prepare(raw: RawPost, cfg: Config, now: dt.datetime, problems: Problems) -> 
             published = timeutil.date_from_filename(*raw.file_date, tz)
     except DateError as e:
         problems.error(where, f"date: {e}; post skipped", raw.line("date"))
-        return None
-    if published > now and not cfg.posts.future:
-        log.debug("skip future post=%s date=%s", where, published.isoformat())
         return None
 
     updated = published

@@ -7,11 +7,13 @@ be written is a ``Problem`` in the report, not an exception: the other posts and
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from feeds import aggregate, generate, normalize
+from feeds import aggregate, generate, normalize, postcache
 from feeds.collect import posts as post_collector
 from feeds.config import Config
 from feeds.errors import WriteError
@@ -59,7 +61,10 @@ def collect_posts(cfg: Config, now: dt.datetime, problems: Problems,
     owner: dict[str, str] = {}
     for i, path in enumerate(files, 1):
         raw = post_collector.read_post(path, problems)
-        info = normalize.prepare(raw, cfg, now, problems) if raw is not None else None
+        info = normalize.prepare(raw, cfg, problems) if raw is not None else None
+        if info is not None and info.published > now and not cfg.posts.future:
+            log.debug("skip future post=%s date=%s", info.where, info.published.isoformat())
+            info = None
         if info is not None:
             first = owner.setdefault(info.link, info.where)
             if first != info.where:
@@ -92,87 +97,170 @@ def fetch(cfg: Config, now: dt.datetime, *, force: bool = False,
 def run_once(cfg: Config, now: dt.datetime, *, write: bool = True,
              progress: Progress | None = None, fetch_sources: bool = True,
              force_fetch: bool = False, only: set[str] | None = None,
-             should_stop: StopCheck | None = None) -> Report:
+             should_stop: StopCheck | None = None, full: bool = False) -> Report:
     """Fetch the due sources, then build every feed from the posts and the stored entries.
 
-    With ``write=False`` (``feeds check``) nothing is fetched or written and every post is
-    rendered, to surface every problem. ``only`` limits the category feeds written to those
-    categories (the feed of everything and tag feeds are always written). ``should_stop`` is
-    asked between feeds: when it says yes, the file being written is finished and the rest
-    keep their previous version.
+    Incremental: only posts whose files changed are read again, only feeds whose entries
+    changed are generated again, and a build with nothing changed does a directory scan and
+    stops (``full=True`` drops the cache first). The output is byte-identical either way.
+
+    With ``write=False`` (``feeds check``) nothing is fetched, cached or written and every post
+    is read and rendered, to surface every problem. ``only`` limits the category feeds written
+    to those categories (the feed of everything and tag feeds are always written).
+    ``should_stop`` is asked between feeds: when it says yes, the file being written is
+    finished and the rest keep their previous version.
     """
     if now.tzinfo is None:
         raise ValueError("run_once needs an aware 'now'")
     report = Report()
-    problems = report.problems
-    routed: list[Entry] = []
-    everything: list[Entry] = []
-    if write and cfg.sources:
-        if fetch_sources:
-            fetch(cfg, now, force=force_fetch, report=report)
-        with Store(cfg.store.path) as store:
-            routed, everything = aggregate.stored_entries(cfg, store)
-        report.aggregated = len(everything)
-    infos = collect_posts(cfg, now, problems, progress)
-    report.posts_found = len(infos)
-    items: list[normalize.PostInfo | Entry] = [*infos, *routed]
-    every: list[normalize.PostInfo | Entry] = [*infos, *everything]
-    plans = generate.plan(cfg, items, problems, everything=every)
-    report.feeds_planned = len(plans)
-
-    rendered: dict[str, Entry | None] = {}
-
-    def entry_for(info: normalize.PostInfo | Entry) -> Entry | None:
-        if isinstance(info, Entry):
-            return info
-        if info.link not in rendered:
-            rendered[info.link] = normalize.render(info, cfg, problems)
-        return rendered[info.link]
-
     if not write:
-        for info in infos:
-            entry_for(info)
-        report.posts_used = sum(1 for e in rendered.values() if e is not None)
-        return report
-
-    if remove_stale_temps(cfg.output_dir):
-        log.info("removed temp files left by an interrupted run dir=%s", cfg.output_dir)
-    limit = cfg.feeds.max_items
-    for feed, candidates in plans:
-        if should_stop is not None and should_stop():
-            report.stopped = True
-            break
-        if only is not None and feed.kind == "category" and feed.name not in only:
-            continue
-        entries: list[Entry] = []
-        for candidate in candidates:
-            entry = entry_for(candidate)
-            if entry is not None:
-                entries.append(entry)
-                if len(entries) == limit:
-                    break
-        if not entries:
-            continue
-        for fmt, rel in feed.paths.items():
-            _write_feed(cfg, feed, entries, fmt, rel, report)
-        report.feeds.append(FeedResult(feed.label, tuple(feed.paths.values()), len(entries),
-                                       max(e.published for e in entries)))
-    report.posts_used = sum(1 for e in rendered.values() if e is not None)
+        return _check(cfg, now, report, progress)
+    if cfg.sources and fetch_sources:
+        fetch(cfg, now, force=force_fetch, report=report, should_stop=should_stop)
+    with Store(cfg.store.path) as store:
+        _build(cfg, store, now, report, progress=progress, only=only, should_stop=should_stop,
+               full=full)
     return report
 
 
+def _check(cfg: Config, now: dt.datetime, report: Report, progress: Progress | None) -> Report:
+    infos = collect_posts(cfg, now, report.problems, progress)
+    report.posts_found = len(infos)
+    report.feeds_planned = len(generate.plan(cfg, infos, report.problems))
+    entries = [normalize.render(info, cfg, report.problems) for info in infos]
+    report.posts_used = sum(1 for e in entries if e is not None)
+    return report
+
+
+def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
+           progress: Progress | None, only: set[str] | None, should_stop: StopCheck | None,
+           full: bool) -> None:
+    problems = report.problems
+    first_problem = len(problems.items)
+    if remove_stale_temps(cfg.output_dir):
+        log.info("removed temp files left by an interrupted run dir=%s", cfg.output_dir)
+    fingerprint = postcache.config_fingerprint(cfg)
+    if full or store.meta("cache.config") != fingerprint:
+        store.clear_cache()  # another config or version wrote it: start over
+        store.set_meta({"cache.config": fingerprint})
+    scan = post_collector.scan_posts(cfg.posts.dirs, problems)
+    build_fp = postcache.build_fingerprint(cfg, scan, store)
+    outputs = store.outputs()
+    if only is None and _nothing_changed(store, build_fp, now, cfg, outputs):
+        postcache.replay(problems, store.meta("cache.problems"))
+        report.posts_found = int(store.meta("cache.posts") or 0)
+        report.files_unchanged = sorted(outputs)
+        log.debug("nothing changed since the last build files=%d", len(outputs))
+        return
+
+    refs, parsed = postcache.sync(cfg, store, scan, problems, progress)
+    log.debug("posts scanned=%d parsed=%d", len(scan), parsed)
+    posts: list[postcache.PostRef] = []
+    owner: dict[str, str] = {}
+    next_due: float | None = None
+    for ref in refs:
+        first = owner.setdefault(ref.link, ref.path)
+        if first != ref.path:
+            problems.error(ref.path, f"permalink {ref.link} is already used by {first}; "
+                                     f"post skipped (set a different permalink or slug)")
+        elif ref.published > now and not cfg.posts.future:
+            log.debug("skip future post=%s date=%s", ref.path, ref.published.isoformat())
+            ts = ref.published.timestamp()
+            next_due = ts if next_due is None else min(next_due, ts)
+        else:
+            posts.append(ref)
+    report.posts_found = len(posts)
+
+    routed: list[Entry] = []
+    everything: list[Entry] = []
+    if cfg.sources:
+        routed, everything = aggregate.stored_entries(cfg, store)
+        report.aggregated = len(everything)
+    items: list[postcache.PostRef | Entry] = [*posts, *routed]
+    every: list[postcache.PostRef | Entry] = [*posts, *everything]
+    plans = generate.plan(cfg, items, problems, everything=every)
+    report.feeds_planned = len(plans)
+
+    renderer = postcache.Renderer(cfg, store, problems)
+    made: list[tuple[str, str, int, int]] = []
+    limit = cfg.feeds.max_items
+    try:
+        for feed, candidates in plans:
+            if should_stop is not None and should_stop():
+                report.stopped = True
+                break
+            if only is not None and feed.kind == "category" and feed.name not in only:
+                continue
+            entries: list[Entry] = []
+            for candidate in candidates:
+                entry = candidate if isinstance(candidate, Entry) else renderer.entry(candidate)
+                if entry is not None:
+                    entries.append(entry)
+                    if len(entries) == limit:
+                        break
+            if not entries:
+                continue
+            for fmt, rel in feed.paths.items():
+                fp = postcache.feed_fingerprint(cfg, feed.label, fmt, repr(feed), entries)
+                target = cfg.output_dir / rel
+                if _same_output(target, outputs.get(rel), fp):
+                    report.files_unchanged.append(rel)
+                    made.append((rel, *outputs[rel]))
+                    continue
+                if _write_feed(cfg, feed, entries, fmt, rel, report):
+                    st = target.stat()
+                    made.append((rel, fp, st.st_size, st.st_mtime_ns))
+            report.feeds.append(FeedResult(feed.label, tuple(feed.paths.values()),
+                                           len(entries), max(e.published for e in entries)))
+    finally:
+        renderer.flush()
+        store.save_outputs(made, replace_all=only is None and not report.stopped)
+    report.posts_used = sum(1 for e in renderer.done.values() if e is not None)
+    complete = only is None and not report.stopped
+    store.set_meta({
+        "cache.build": build_fp if complete else "",
+        "cache.next_due": "" if next_due is None else repr(next_due),
+        "cache.problems": json.dumps(
+            [[p.severity.value, p.message, p.line, p.where]
+             for p in problems.items[first_problem:]], ensure_ascii=False),
+        "cache.posts": str(len(posts)),
+    })
+
+
+def _nothing_changed(store: Store, build_fp: str, now: dt.datetime, cfg: Config,
+                     outputs: dict[str, tuple[str, int, int]]) -> bool:
+    if store.meta("cache.build") != build_fp:
+        return False
+    due = store.meta("cache.next_due")
+    if due and float(due) <= now.timestamp():
+        return False  # a future post's time has come
+    return all(_same_output(cfg.output_dir / rel, rec, rec[0]) for rel, rec in outputs.items())
+
+
+def _same_output(target: Path, record: tuple[str, int, int] | None, fingerprint: str) -> bool:
+    """The file is what we last wrote from the same inputs (and nobody touched it)."""
+    if record is None or record[0] != fingerprint:
+        return False
+    try:
+        st = target.stat()
+    except OSError:
+        return False
+    return st.st_size == record[1] and st.st_mtime_ns == record[2]
+
+
 def _write_feed(cfg: Config, feed: generate.FeedPlan, entries: list[Entry], fmt: str,
-                rel: str, report: Report) -> None:
+                rel: str, report: Report) -> bool:
     target = cfg.output_dir / rel
     try:
         data = generate.render(cfg, feed, entries, fmt)
     except Exception as e:  # isolate one feed from the rest; the traceback goes to the log
         log.exception("feed=%s format=%s generation failed", feed.label, fmt)
         report.problems.error(rel, f"{feed.label}: {fmt} feed not generated: {e}")
-        return
+        return False
     try:
         changed = write_if_changed(target, data)
     except WriteError as e:
         report.problems.error(rel, f"{feed.label}: {e}")
-        return
+        return False
     (report.files_written if changed else report.files_unchanged).append(rel)
+    return True

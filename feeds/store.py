@@ -26,8 +26,8 @@ from feeds.models import Author, Enclosure, Entry, SourceRef
 log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x46454544  # "FEED", in the SQLite header: marks the file as ours
-SCHEMA_VERSION = 1
-_SCHEMA = """
+SCHEMA_VERSION = 2
+_SCHEMA_V1 = """
 CREATE TABLE sources (
     id TEXT PRIMARY KEY,
     url TEXT NOT NULL,
@@ -53,6 +53,38 @@ CREATE TABLE entries (
 );
 CREATE INDEX entries_by_source_published ON entries (source_id, published DESC);
 """
+# Version 2: the build cache (posts by path, size and mtime; rendered entries; what each output
+# file was made from) and a key/value table. All of it can be dropped and rebuilt at any time.
+_SCHEMA_V2 = """
+CREATE TABLE posts (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha TEXT NOT NULL,
+    published REAL,
+    link TEXT,
+    categories TEXT,
+    tags TEXT,
+    problems TEXT
+);
+CREATE TABLE rendered (
+    path TEXT PRIMARY KEY,
+    sha TEXT NOT NULL,
+    entry TEXT,
+    problems TEXT
+);
+CREATE TABLE outputs (
+    path TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL
+);
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+CACHE_TABLES = ("posts", "rendered", "outputs")
 
 
 class StoreError(FeedsError):
@@ -136,14 +168,16 @@ class Store:
                              f"one knows {SCHEMA_VERSION}); upgrade feeds")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        if tables == 0:
+        if tables == 0 or version < SCHEMA_VERSION:
             with self.transaction():
-                for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
-                    db.execute(statement)
+                scripts = ([_SCHEMA_V1] if tables == 0 else []) + \
+                    ([_SCHEMA_V2] if tables == 0 or version < 2 else [])
+                for script in scripts:
+                    for statement in filter(None, (x.strip() for x in script.split(";"))):
+                        db.execute(statement)
                 db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        else:
-            db.execute("SELECT id FROM sources LIMIT 1").fetchall()  # checks the file reads
+        db.execute("SELECT id FROM sources LIMIT 1").fetchall()  # checks the file reads
 
     def close(self) -> None:
         self._db.close()
@@ -206,7 +240,7 @@ class Store:
                        (etag, last_modified, _ts(now), _ts(now), _ts(next_attempt), title,
                         source_id))
             for entry, first_seen in entries:
-                data = json.dumps(_entry_to_json(entry), ensure_ascii=False, sort_keys=True)
+                data = json.dumps(entry_to_json(entry), ensure_ascii=False, sort_keys=True)
                 digest = hashlib.sha256(data.encode()).hexdigest()
                 row = db.execute("SELECT content_hash FROM entries WHERE source_id=? AND "
                                  "entry_id=?", (source_id, entry.id)).fetchone()
@@ -224,6 +258,8 @@ class Store:
                 else:
                     db.execute("UPDATE entries SET last_seen=? WHERE source_id=? AND "
                                "entry_id=?", (_ts(now), source_id, entry.id))
+            if new or changed:
+                self._bump(db, "entries_version")
         return SaveResult(new, changed)
 
     def save_not_modified(self, source_id: str, url: str, now: dt.datetime, *,
@@ -269,7 +305,7 @@ class Store:
             for sid in source_ids:
                 for (data,) in self._db.execute("SELECT data FROM entries WHERE source_id=? "
                                                 "ORDER BY published DESC, entry_id", (sid,)):
-                    out.append(_entry_from_json(json.loads(data)))
+                    out.append(entry_from_json(json.loads(data)))
         except sqlite3.Error as e:
             raise self._error(e) from e
         return out
@@ -285,10 +321,75 @@ class Store:
             db.execute("DELETE FROM entries WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
                        "row_number() OVER (PARTITION BY source_id ORDER BY published DESC, "
                        "entry_id) AS n FROM entries) WHERE n > ?)", (max_per_source,))
-            return db.total_changes - before
+            dropped = db.total_changes - before
+            if dropped:
+                self._bump(db, "entries_version")
+            return dropped
+
+    # ---------------------------------------------------------------- build cache
+
+    def _bump(self, db: sqlite3.Connection, key: str) -> None:
+        db.execute("INSERT INTO meta VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
+                   "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)", (key,))
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                           "value = excluded.value", values.items())
+
+    def clear_cache(self) -> None:
+        """Forget every cached post, rendering and output (the next build is a full one)."""
+        with self.transaction() as db:
+            for table in CACHE_TABLES:
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
+            db.execute("DELETE FROM meta WHERE key LIKE 'cache.%'")
+
+    def cached_posts(self) -> dict[str, tuple[Any, ...]]:
+        """path → (size, mtime_ns, sha, published, link, categories, tags, problems)."""
+        try:
+            return {r[0]: r[1:] for r in self._db.execute(
+                "SELECT path, size, mtime_ns, sha, published, link, categories, tags, problems "
+                "FROM posts")}
+        except sqlite3.Error as e:
+            raise self._error(e) from e
+
+    def update_posts(self, rows: Iterable[tuple[Any, ...]], deleted: Iterable[str],
+                     touched: Iterable[tuple[int, str]]) -> None:
+        """Upsert parsed posts (rows as ``cached_posts`` gives them, path first), forget
+        deleted ones, and record a new mtime for files whose bytes did not change."""
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           rows)
+            db.executemany("DELETE FROM posts WHERE path=?", ((p,) for p in deleted))
+            db.executemany("DELETE FROM rendered WHERE path=?", ((p,) for p in deleted))
+            db.executemany("UPDATE posts SET mtime_ns=? WHERE path=?", touched)
+
+    def rendered(self, path: str, sha: str) -> tuple[str | None, str | None] | None:
+        row = self._db.execute("SELECT entry, problems FROM rendered WHERE path=? AND sha=?",
+                               (path, sha)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def save_rendered(self, rows: Iterable[tuple[str, str, str | None, str | None]]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)", rows)
+
+    def outputs(self) -> dict[str, tuple[str, int, int]]:
+        return {r[0]: (r[1], r[2], r[3]) for r in self._db.execute("SELECT * FROM outputs")}
+
+    def save_outputs(self, rows: Iterable[tuple[str, str, int, int]], *,
+                     replace_all: bool) -> None:
+        """Record what output files were made from; ``replace_all`` forgets the others."""
+        with self.transaction() as db:
+            if replace_all:
+                db.execute("DELETE FROM outputs")
+            db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)", rows)
 
 
-def _entry_to_json(e: Entry) -> dict[str, Any]:
+def entry_to_json(e: Entry) -> dict[str, Any]:
     # by hand: dataclasses.asdict deep-copies every value and was a third of a fetch round
     return {
         "id": e.id, "title": e.title, "link": e.link,
@@ -305,7 +406,7 @@ def _entry_to_json(e: Entry) -> dict[str, Any]:
     }
 
 
-def _entry_from_json(d: dict[str, Any]) -> Entry:
+def entry_from_json(d: dict[str, Any]) -> Entry:
     src = d.get("source")
     return Entry(
         id=d["id"], title=d["title"], link=d["link"],

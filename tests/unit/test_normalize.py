@@ -30,7 +30,7 @@ def raw(meta: dict[str, Any], body: str = "正文", name: str = "2022-06-09-hell
 def prepare(cfg: config.Config, meta: dict[str, Any], **kw: Any
             ) -> tuple[normalize.PostInfo | None, Problems]:
     problems = Problems()
-    return normalize.prepare(raw(meta, **kw), cfg, NOW, problems), problems
+    return normalize.prepare(raw(meta, **kw), cfg, problems), problems
 
 
 def test_categories_and_tags_as_string_or_list(cfg: config.Config) -> None:
@@ -79,11 +79,12 @@ def test_authors(cfg: config.Config) -> None:
     assert info is not None and info.authors == (Author("甲", "a@b.c"), Author("乙"))
 
 
-def test_unpublished_draft_and_future_are_skipped_quietly(cfg: config.Config) -> None:
-    for meta in ({"title": "t", "published": False}, {"title": "t", "draft": True},
-                 {"title": "t", "date": "2030-01-01"}):
+def test_unpublished_and_draft_are_skipped_quietly(cfg: config.Config) -> None:
+    for meta in ({"title": "t", "published": False}, {"title": "t", "draft": True}):
         info, problems = prepare(cfg, meta)
         assert info is None and problems.items == []
+    info, _ = prepare(cfg, {"title": "t", "date": "2030-01-01"})  # future: the caller decides
+    assert info is not None and info.published.year == 2030
 
 
 def test_render_summary_and_source_link(cfg: config.Config) -> None:
