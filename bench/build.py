@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Benchmark ``feeds build`` on a generated corpus; prints figures, asserts nothing.
+"""Benchmark ``feeds build`` on generated corpora; prints figures, asserts nothing.
 
-    .venv/bin/python bench/build.py [--posts 10000] [--categories 20] [--runs 3]
+    .venv/bin/python bench/build.py [--posts 10000 100000] [--categories 20] [--runs 3]
 
-The corpus comes from ../shared/tools/gen_corpus.py (deterministic). Each run is a fresh
-``python -m feeds build`` subprocess (cold: empty output folder; then a rebuild with nothing
-changed). Peak memory is the child's max RSS. A floor is timed too: reading every post's bytes.
+Each corpus comes from ../shared/tools/gen_corpus.py (deterministic). Every run is a fresh
+``feeds build`` process: cold (no output, no cache), a rebuild with nothing changed, and a
+rebuild after one post's body changed. Peak memory is the process's max RSS. A floor is timed
+too: reading every post's bytes (warm cache), so each figure can be read as a ratio to it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import GEN, WORK, run_feeds
+from measure import GEN, WORK, run_feeds  # noqa: E402
 
 CONFIG = """\
 site:
@@ -29,49 +30,72 @@ posts:
   dirs: [_posts]
 output:
   dir: output
+state:
+  dir: state
 """
-
-
-def run_build(corpus: Path) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of one ``feeds build`` in a fresh process."""
-    seconds, peak, _ = run_feeds("build", "-c", str(corpus / "config.yaml"))
-    return seconds, peak
 
 
 def floor(corpus: Path) -> float:
     start = time.perf_counter()
-    total = 0
     for p in (corpus / "_posts").iterdir():
-        total += len(p.read_bytes())
+        p.read_bytes()
     return time.perf_counter() - start
+
+
+def corpus_for(posts: int, categories: int) -> Path:
+    corpus = WORK / f"corpus-{posts}-{categories}"
+    if not (corpus / "_posts").is_dir():
+        subprocess.run([sys.executable, str(GEN), str(corpus), "--posts", str(posts),
+                        "--categories", str(categories), "--seed", "1"], check=True)
+    (corpus / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    return corpus
+
+
+def bench(posts: int, categories: int, runs: int) -> list[str]:
+    corpus = corpus_for(posts, categories)
+    config = str(corpus / "config.yaml")
+    victim = sorted((corpus / "_posts").iterdir())[posts // 2]
+    original = victim.read_bytes()
+    floor(corpus)
+    lines = [f"### {posts:,} posts, {categories} categories",
+             f"floor (read every post's bytes, warm cache): "
+             f"{min(floor(corpus) for _ in range(3)):.3f} s", ""]
+    results: dict[str, list[tuple[float, float]]] = {"cold": [], "nochange": [], "onepost": []}
+    try:
+        for i in range(runs):
+            shutil.rmtree(corpus / "output", ignore_errors=True)
+            shutil.rmtree(corpus / "state", ignore_errors=True)
+            results["cold"].append(run_feeds("build", "-c", config)[:2])
+            results["nochange"].append(run_feeds("build", "-c", config)[:2])
+            victim.write_bytes(original.replace(b"</p>", f" 修改{i}</p>".encode(), 1))
+            results["onepost"].append(run_feeds("build", "-c", config)[:2])
+            victim.write_bytes(original)
+            run_feeds("build", "-c", config)
+    finally:
+        victim.write_bytes(original)
+    lines += ["| build | best wall s | posts/s | peak RSS MB | × floor |",
+              "| --- | ---: | ---: | ---: | ---: |"]
+    base = min(floor(corpus) for _ in range(3))
+    names = {"cold": "cold (no output, no cache)", "nochange": "rebuild, nothing changed",
+             "onepost": "rebuild, one post changed"}
+    for key, label in names.items():
+        best = min(s for s, _ in results[key])
+        peak = max(m for _, m in results[key])
+        lines.append(f"| {label} | {best:.2f} | {posts / best:,.0f} | {peak:.0f} | "
+                     f"{best / base:.1f} |")
+    return lines
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--posts", type=int, default=10_000)
+    ap.add_argument("--posts", type=int, nargs="+", default=[10_000])
     ap.add_argument("--categories", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args()
-    corpus = WORK / f"corpus-{a.posts}-{a.categories}"
-    if not (corpus / "_posts").is_dir():
-        subprocess.run([sys.executable, str(GEN), str(corpus), "--posts", str(a.posts),
-                        "--categories", str(a.categories), "--seed", "1"], check=True)
-    (corpus / "config.yaml").write_text(CONFIG, encoding="utf-8")
-    print(f"corpus: {a.posts} posts, {a.categories} categories; {os.cpu_count()} cores; "
-          f"Python {sys.version.split()[0]}")
-    floor(corpus)  # warm the page cache first
-    print(f"floor (read every post's bytes, warm cache): "
-          f"{min(floor(corpus) for _ in range(3)):.3f} s")
-    cold, warm = [], []
-    for _ in range(a.runs):
-        shutil.rmtree(corpus / "output", ignore_errors=True)
-        cold.append(run_build(corpus))
-        warm.append(run_build(corpus))
-    for label, runs in (("cold build (empty output)", cold), ("rebuild, nothing changed", warm)):
-        best = min(s for s, _ in runs)
-        peak = max(m for _, m in runs)
-        print(f"{label}: best {best:.2f} s of {a.runs}, {a.posts / best:,.0f} posts/s, "
-              f"peak RSS {peak:.0f} MB")
+    print(f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; best of {a.runs} runs")
+    for n in a.posts:
+        print("\n".join(bench(n, a.categories, a.runs)))
+        print()
 
 
 if __name__ == "__main__":

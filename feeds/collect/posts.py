@@ -114,7 +114,7 @@ def parse_post(path: Path, data: bytes, problems: Problems) -> RawPost | None:
     try:
         # The split front matter begins right after the opening '---' on line 1, so
         # YAML's line numbers are the file's.
-        doc = yamlutil.load(fm)
+        doc = yamlutil.load_flat(fm) or yamlutil.load(fm)
     except yamlutil.YamlError as e:
         problems.error(where, f"front matter: {e.message}", e.line)
         return None
