@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import GEN, WORK, run_feeds  # noqa: E402
+from measure import GEN, WORK, run_feeds
 
 CONFIG = """\
 site:

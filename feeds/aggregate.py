@@ -25,22 +25,10 @@ from feeds import normalize, timeutil
 from feeds.collect import remote
 from feeds.collect.http import Fetcher, FetchError, FetchResult
 from feeds.config import Config, SourceConfig
-from feeds.models import Entry, Problems, RawFeed
+from feeds.models import Entry, Problems, RawFeed, SourceOutcome
 from feeds.store import SourceState, Store, StoreError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SourceOutcome:
-    source_id: str
-    url: str
-    status: str  # "ok", "not-modified", "error", "gone"
-    new: int = 0
-    changed: int = 0
-    entries: int = 0
-    error: str | None = None
-    seconds: float = 0.0
 
 
 # ----------------------------------------------------------------------------- scheduling

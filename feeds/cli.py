@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from feeds import __version__, config, cron, pipeline, runstate, scheduler
+from feeds import __version__, config, pipeline, runstate
 from feeds.errors import ConfigError, FeedsError
 from feeds.lock import LockedError, ProcessLock
 from feeds.models import Severity
@@ -181,6 +181,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     if args.command == "status":
         return _status(cfg, now, args.json, out)
     if args.command == "run":
+        from feeds import scheduler  # APScheduler loads only for the commands that use it
+
         daemon = scheduler.Daemon(cfg, scheduler.reloader(args.config, overrides),
                                   health_port=args.health_port)
         return Exit(daemon.run())
@@ -209,6 +211,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
         print(f"{args.config}: {report.posts_found} posts, {report.feeds_planned} feeds "
               f"({' + '.join(cfg.feeds.formats)} each), {len(cfg.sources)} sources; "
               f"{errors} errors, {warnings} warnings", file=out)
+        from feeds import cron, scheduler
+
         trigger = scheduler.build_trigger(cfg, now)
         times = ", ".join(t.strftime("%Y-%m-%d %H:%M:%S%z")
                           for t in cron.next_times(trigger, now, 3))

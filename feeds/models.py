@@ -134,6 +134,18 @@ class RawFeed:
     warning: str | None = None  # a recoverable problem feedparser reported
 
 
+@dataclass(frozen=True)
+class SourceOutcome:
+    source_id: str
+    url: str
+    status: str  # "ok", "not-modified", "error", "gone"
+    new: int = 0
+    changed: int = 0
+    entries: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+
+
 class Severity(Enum):
     WARNING = "warning"  # repaired; the input was used
     ERROR = "error"  # the input was skipped (or a feed not written)

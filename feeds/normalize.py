@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -254,19 +255,27 @@ def permalink_path(raw: RawPost, cfg: Config, published: dt.datetime,
     slug_value = raw.meta.get("slug")
     title = str(slug_value) if isinstance(slug_value, str | int) and str(slug_value) else raw.slug
     d = published
-    values = {
-        "year": f"{d.year:04d}", "short_year": f"{d.year % 100:02d}",
-        "month": f"{d.month:02d}", "i_month": str(d.month),
-        "short_month": _MONTHS[d.month - 1][:3], "long_month": _MONTHS[d.month - 1],
-        "day": f"{d.day:02d}", "i_day": str(d.day),
-        "y_day": f"{d.timetuple().tm_yday:03d}", "week": f"{d.isocalendar()[1]:02d}",
-        "short_day": _DAYS[d.weekday()][:3], "long_day": _DAYS[d.weekday()],
-        "hour": f"{d.hour:02d}", "minute": f"{d.minute:02d}", "second": f"{d.second:02d}",
-        "title": title, "slug": slugify(title) or title, "name": raw.slug,
-        "categories": "/".join(c.lower() for c in categories),
-        "output_ext": ".html",
+    placeholders: dict[str, Callable[[], str]] = {
+        "year": lambda: f"{d.year:04d}", "short_year": lambda: f"{d.year % 100:02d}",
+        "month": lambda: f"{d.month:02d}", "i_month": lambda: str(d.month),
+        "short_month": lambda: _MONTHS[d.month - 1][:3],
+        "long_month": lambda: _MONTHS[d.month - 1],
+        "day": lambda: f"{d.day:02d}", "i_day": lambda: str(d.day),
+        "y_day": lambda: f"{d.timetuple().tm_yday:03d}",
+        "week": lambda: f"{d.isocalendar()[1]:02d}",
+        "short_day": lambda: _DAYS[d.weekday()][:3], "long_day": lambda: _DAYS[d.weekday()],
+        "hour": lambda: f"{d.hour:02d}", "minute": lambda: f"{d.minute:02d}",
+        "second": lambda: f"{d.second:02d}",
+        "title": lambda: title, "slug": lambda: slugify(title) or title,
+        "name": lambda: raw.slug,
+        "categories": lambda: "/".join(c.lower() for c in categories),
+        "output_ext": lambda: ".html",
     }
-    out = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), pattern)
+    parts = _PLACEHOLDER.split(pattern)  # text, name, text, name, …: only used ones computed
+    for i in range(1, len(parts), 2):
+        make = placeholders.get(parts[i])
+        parts[i] = make() if make is not None else ":" + parts[i]
+    out = "".join(parts)
     while "//" in out:
         out = out.replace("//", "/")
     return out if out.startswith("/") else "/" + out

@@ -9,15 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from feeds import aggregate, generate, normalize, postcache
+from feeds import generate, normalize, postcache
 from feeds.collect import posts as post_collector
 from feeds.config import Config
 from feeds.errors import WriteError
-from feeds.models import Entry, Problems
+from feeds.models import Entry, Problems, SourceOutcome
 from feeds.store import Store
 from feeds.write import remove_stale_temps, write_if_changed
 
@@ -43,7 +44,7 @@ class Report:
     files_written: list[str] = field(default_factory=list)
     files_unchanged: list[str] = field(default_factory=list)
     problems: Problems = field(default_factory=Problems)
-    sources: list[aggregate.SourceOutcome] = field(default_factory=list)
+    sources: list[SourceOutcome] = field(default_factory=list)
     aggregated: int = 0  # stored entries of external sources that went into the build
     feeds: list[FeedResult] = field(default_factory=list)
     stopped: bool = False  # asked to stop: the feeds not yet written keep their old files
@@ -85,6 +86,8 @@ def fetch(cfg: Config, now: dt.datetime, *, force: bool = False,
     if not cfg.sources:
         return report
     with Store(cfg.store.path) as store:
+        from feeds import aggregate  # httpx and feedparser load only when there are sources
+
         report.sources = aggregate.fetch_round(cfg, store, now, report.problems, force=force,
                                                should_stop=should_stop)
         dropped = store.prune(now, max_age_days=cfg.store.max_age_days,
@@ -117,9 +120,9 @@ def run_once(cfg: Config, now: dt.datetime, *, write: bool = True,
         return _check(cfg, now, report, progress)
     if cfg.sources and fetch_sources:
         fetch(cfg, now, force=force_fetch, report=report, should_stop=should_stop)
-    with Store(cfg.store.path) as store:
+    with Store(cfg.store.path) as store, postcache.Workers(cfg) as workers:
         _build(cfg, store, now, report, progress=progress, only=only, should_stop=should_stop,
-               full=full)
+               full=full, workers=workers)
     return report
 
 
@@ -134,7 +137,7 @@ def _check(cfg: Config, now: dt.datetime, report: Report, progress: Progress | N
 
 def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
            progress: Progress | None, only: set[str] | None, should_stop: StopCheck | None,
-           full: bool) -> None:
+           full: bool, workers: postcache.Workers) -> None:
     problems = report.problems
     first_problem = len(problems.items)
     if remove_stale_temps(cfg.output_dir):
@@ -153,8 +156,10 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
         log.debug("nothing changed since the last build files=%d", len(outputs))
         return
 
-    refs, parsed = postcache.sync(cfg, store, scan, problems, progress)
-    log.debug("posts scanned=%d parsed=%d", len(scan), parsed)
+    t_scan = time.perf_counter()
+    refs, parsed = postcache.sync(cfg, store, scan, problems, progress, workers)
+    t_sync = time.perf_counter()
+    log.debug("posts scanned=%d parsed=%d seconds=%.3f", len(scan), parsed, t_sync - t_scan)
     posts: list[postcache.PostRef] = []
     owner: dict[str, str] = {}
     next_due: float | None = None
@@ -174,6 +179,8 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
     routed: list[Entry] = []
     everything: list[Entry] = []
     if cfg.sources:
+        from feeds import aggregate
+
         routed, everything = aggregate.stored_entries(cfg, store)
         report.aggregated = len(everything)
     items: list[postcache.PostRef | Entry] = [*posts, *routed]
@@ -181,9 +188,16 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
     plans = generate.plan(cfg, items, problems, everything=every)
     report.feeds_planned = len(plans)
 
-    renderer = postcache.Renderer(cfg, store, problems)
+    renderer = postcache.Renderer(cfg, store, problems, workers)
     made: list[tuple[str, str, int, int]] = []
     limit = cfg.feeds.max_items
+    t_plan = time.perf_counter()
+    renderer.prefetch(c for feed, candidates in plans
+                      if only is None or feed.kind != "category" or feed.name in only
+                      for c in candidates[:limit] if isinstance(c, postcache.PostRef))
+    t_render = time.perf_counter()
+    log.debug("plan seconds=%.3f render posts=%d seconds=%.3f", t_plan - t_sync,
+              renderer.rendered, t_render - t_plan)
     try:
         for feed, candidates in plans:
             if should_stop is not None and should_stop():
@@ -216,6 +230,8 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
         renderer.flush()
         store.save_outputs(made, replace_all=only is None and not report.stopped)
     report.posts_used = sum(1 for e in renderer.done.values() if e is not None)
+    log.debug("write files=%d unchanged=%d seconds=%.3f", len(report.files_written),
+              len(report.files_unchanged), time.perf_counter() - t_render)
     complete = only is None and not report.stopped
     store.set_meta({
         "cache.build": build_fp if complete else "",

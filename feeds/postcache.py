@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 PARALLEL_AT = 2000  # parse in worker processes when at least this many posts changed
 
 Row = tuple[str, int, int, str, float | None, str | None, str | None, str | None, str | None]
+Rendered = tuple[str, str, str | None, str | None]  # path, sha, entry JSON, problems JSON
+RENDER_PARALLEL_AT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,28 +127,55 @@ def _parse_chunk(items: list[tuple[str, int, int]]) -> list[Row]:
     return [parse_file(_worker_cfg, p, s, m) for p, s, m in items]
 
 
-def _parse_many(cfg: Config, todo: list[tuple[str, int, int]],
+def _render_chunk(paths: list[str]) -> list[Rendered]:
+    assert _worker_cfg is not None  # noqa: S101 - set by the pool initializer
+    return [render_file(_worker_cfg, p) for p in paths]
+
+
+class Workers:
+    """Worker processes for a cold build's bulk work (parsing, rendering), made on first
+    use. Only with 2+ cores, and only while this is the process's single thread (forking a
+    threaded process, such as the daemon, is not safe)."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.count = min(os.cpu_count() or 1, 4)
+        self._pool: ProcessPoolExecutor | None = None
+        # decided once, before our own pool adds its manager thread
+        self._single_threaded = threading.active_count() == 1
+
+    def usable(self, jobs: int, threshold: int) -> bool:
+        return jobs >= threshold and self.count > 1 and self._single_threaded
+
+    def map(self, fn: Callable[[list[Any]], list[Any]], items: list[Any]) -> Iterator[Any]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.count, mp_context=multiprocessing.get_context("fork"),
+                initializer=_init_worker, initargs=(self.cfg,))
+        size = max(50, len(items) // (self.count * 8))
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        for result in self._pool.map(fn, chunks):
+            yield from result
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+def _parse_many(cfg: Config, todo: list[tuple[str, int, int]], workers: Workers | None,
                 progress: Callable[[int, int], None] | None = None) -> Iterator[Row]:
-    for i, row in enumerate(_parse_rows(cfg, todo), 1):
+    rows: Iterable[Row]
+    if workers is not None and workers.usable(len(todo), PARALLEL_AT):
+        rows = workers.map(_parse_chunk, todo)
+    else:
+        rows = (parse_file(cfg, p, s, m) for p, s, m in todo)
+    for i, row in enumerate(rows, 1):
         if progress is not None:
             progress(i, len(todo))
         yield row
-
-
-def _parse_rows(cfg: Config, todo: list[tuple[str, int, int]]) -> Iterator[Row]:
-    workers = min(os.cpu_count() or 1, 4)
-    # fork is only safe while this is the process's only thread (not inside the daemon)
-    if len(todo) < PARALLEL_AT or workers < 2 or threading.active_count() > 1:
-        for p, s, m in todo:
-            yield parse_file(cfg, p, s, m)
-        return
-    size = max(100, len(todo) // (workers * 8))
-    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
-    ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(cfg,)) as pool:
-        for rows in pool.map(_parse_chunk, chunks):
-            yield from rows
 
 
 # ----------------------------------------------------------------------------- sync
@@ -162,7 +191,8 @@ def _ref(row: tuple[Any, ...], path: str, tz: dt.tzinfo) -> PostRef | None:
 
 
 def sync(cfg: Config, store: Store, scan: list[tuple[str, int, int]], problems: Problems,
-         progress: Callable[[int, int], None] | None = None) -> tuple[list[PostRef], int]:
+         progress: Callable[[int, int], None] | None = None,
+         workers: Workers | None = None) -> tuple[list[PostRef], int]:
     """Bring the cache up to date with the files on disk; every post as a ``PostRef``
     (sorted by path) and how many files were parsed. Problems of every post, cached or not,
     are reported again, so a rebuild reports exactly what a full build would."""
@@ -188,7 +218,7 @@ def sync(cfg: Config, store: Store, scan: list[tuple[str, int, int]], problems: 
                 todo.append((path, size, mtime))
         else:
             todo.append((path, size, mtime))
-    fresh: list[Row] = list(_parse_many(cfg, todo, progress))
+    fresh: list[Row] = list(_parse_many(cfg, todo, workers, progress))
     for r in fresh:
         keep[r[0]] = r[1:]
     seen = {p for p, _, _ in scan}
@@ -209,48 +239,75 @@ def sync(cfg: Config, store: Store, scan: list[tuple[str, int, int]], problems: 
 # ----------------------------------------------------------------------------- rendering
 
 
+def render_file(cfg: Config, path: str) -> Rendered:
+    """Render one post into its cache row. Front-matter problems are not repeated here (they
+    were reported when the post was scanned); rendering problems are in the row."""
+    local = Problems()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        local.error(path, f"cannot read: {e.strerror or e}")
+        return (path, "", None, _problems_json(local))
+    ignored = Problems()
+    raw = post_collector.parse_post(Path(path), data, ignored)
+    info = normalize.prepare(raw, cfg, ignored) if raw is not None else None
+    entry = normalize.render(info, cfg, local) if info is not None else None
+    text = json.dumps(entry_to_json(entry), ensure_ascii=False) if entry else None
+    # cached under the hash of the bytes rendered, whatever the scan saw
+    return (path, digest(data), text, _problems_json(local))
+
+
 class Renderer:
     """Entries for the posts that land in a feed: from the cache, or rendered and cached."""
 
-    def __init__(self, cfg: Config, store: Store, problems: Problems) -> None:
+    def __init__(self, cfg: Config, store: Store, problems: Problems,
+                 workers: Workers | None = None) -> None:
         self.cfg = cfg
         self.store = store
         self.problems = problems
-        self.pending: list[tuple[str, str, str | None, str | None]] = []
+        self.workers = workers
+        self.pending: list[Rendered] = []
         self.done: dict[str, Entry | None] = {}
         self.rendered = 0
 
-    def entry(self, ref: PostRef) -> Entry | None:
-        if ref.path in self.done:
-            return self.done[ref.path]
-        hit = self.store.rendered(ref.path, ref.sha)
-        if hit is not None:
-            text, problems = hit
-            replay(self.problems, problems)
-            entry = entry_from_json(json.loads(text)) if text else None
+    def prefetch(self, refs: Iterable[PostRef]) -> None:
+        """Render (in worker processes when there are many) the posts not cached yet."""
+        missing: list[str] = []
+        seen: set[str] = set()
+        for ref in refs:
+            if ref.path in seen or ref.path in self.done:
+                continue
+            seen.add(ref.path)
+            hit = self.store.rendered(ref.path, ref.sha)
+            if hit is not None:
+                self._use(ref.path, hit[0], hit[1])
+            else:
+                missing.append(ref.path)
+        if self.workers is not None and self.workers.usable(len(missing), RENDER_PARALLEL_AT):
+            rows: Iterable[Rendered] = self.workers.map(_render_chunk, missing)
         else:
-            entry = self._render(ref)
-        self.done[ref.path] = entry
-        return entry
+            rows = (render_file(self.cfg, p) for p in missing)
+        for row in rows:
+            self._take(row)
 
-    def _render(self, ref: PostRef) -> Entry | None:
-        local = Problems()
-        try:
-            data = Path(ref.path).read_bytes()
-        except OSError as e:
-            local.error(ref.path, f"cannot read: {e.strerror or e}")
-            self.problems.items.extend(local.items)
-            return None
-        ignored = Problems()  # front-matter problems were reported when the post was scanned
-        raw = post_collector.parse_post(Path(ref.path), data, ignored)
-        info = normalize.prepare(raw, self.cfg, ignored) if raw is not None else None
-        entry = normalize.render(info, self.cfg, local) if info is not None else None
-        self.problems.items.extend(local.items)
+    def entry(self, ref: PostRef) -> Entry | None:
+        if ref.path not in self.done:
+            hit = self.store.rendered(ref.path, ref.sha)
+            if hit is not None:
+                self._use(ref.path, hit[0], hit[1])
+            else:
+                self._take(render_file(self.cfg, ref.path))
+        return self.done[ref.path]
+
+    def _use(self, path: str, text: str | None, problems: str | None) -> None:
+        replay(self.problems, problems)
+        self.done[path] = entry_from_json(json.loads(text)) if text else None
+
+    def _take(self, row: Rendered) -> None:
+        path, _, text, problems = row
         self.rendered += 1
-        text = json.dumps(entry_to_json(entry), ensure_ascii=False) if entry else None
-        # cached under the hash of the bytes rendered, whatever the scan saw
-        self.pending.append((ref.path, digest(data), text, _problems_json(local)))
-        return entry
+        self.pending.append(row)
+        self._use(path, text, problems)
 
     def flush(self) -> None:
         if self.pending:

@@ -121,6 +121,13 @@ _FLOW_UNSAFE = set("[]{}")
 _STR = "tag:yaml.org,2002:str"
 _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 _YAML_BREAKS = ("\x85", "\u2028", "\u2029")
+# The implicit resolvers our loader applies (timestamps excluded) that give anything but a
+# string, by the scalar's first character, as PyYAML looks them up.
+_ANY_RESOLVERS = tuple(rx for tag, rx in _Loader.yaml_implicit_resolvers.get(None, [])
+                       if tag != _STR)
+_RESOLVERS = {first: tuple(rx for tag, rx in resolvers if tag != _STR) + _ANY_RESOLVERS
+              for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+              if first is not None}
 
 
 def _plain(text: str, in_flow: bool) -> str | None:
@@ -131,10 +138,9 @@ def _plain(text: str, in_flow: bool) -> str | None:
         return None
     if in_flow and (set(text) & _FLOW_UNSAFE or "," in text):
         return None
-    resolvers = _Loader.yaml_implicit_resolvers
-    for tag, regexp in resolvers.get(text[0], []) + resolvers.get(None, []):
+    for regexp in _RESOLVERS.get(text[0], _ANY_RESOLVERS):
         if regexp.match(text):
-            return text if tag == _STR else None
+            return None  # YAML reads it as a number, boolean, null, …: not this string
     return text
 
 

@@ -50,7 +50,8 @@ def test_fast_path_agrees_with_pyyaml(lines: list[tuple[str, str]], blank: bool)
 
 
 def test_fast_path_takes_the_common_case() -> None:
-    text = ('\nlayout: post\ntitle: "全国“消费帮扶·每周一播”行动"\ndate: 2022-06-09 14:36:33 +0800\n'
+    text = ('\nlayout: post\ntitle: "全国“消费帮扶·每周一播”行动"\n'
+            "date: 2022-06-09 14:36:33 +0800\n"
             "categories: zhongguofazhanwang\ntags: [中国发展网新闻, 乡村振兴]\n")
     fast = yamlutil.load_flat(text)
     assert fast is not None and fast == yamlutil.load(text)
