@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                                        "everything. Silent on success unless -v.")
     build.add_argument("--no-fetch", action="store_true",
                        help="build from the posts and the stored entries only")
+    build.add_argument("--full", action="store_true",
+                       help="ignore the build cache: read every post and write every feed")
     fetch = sub.add_parser("fetch", parents=[common], help="fetch due sources into the store",
                            description="Fetch the external sources that are due and store "
                                        "their entries; write no feed.")
@@ -193,7 +195,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
         progress = _ProgressBar(err) if err.isatty() and not args.quiet else None
         with ProcessLock(cfg.store.state_dir, "build"):
             report = pipeline.run_once(cfg, now, progress=progress,
-                                       fetch_sources=not args.no_fetch)
+                                       fetch_sources=not args.no_fetch, full=args.full)
             runstate.record_build(cfg.store.state_dir, report, now,
                                   dt.datetime.now(cfg.site.tz))
         if progress:
