@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import build  # noqa: E402
-import fetch  # noqa: E402
+import build
+import fetch
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -51,10 +51,10 @@ def main() -> None:
              "process (best of the runs for builds; peak RSS is the process's maximum).", "",
              "## feeds build", ""]
     for n in posts:
-        lines += build.bench(n, 20, a.runs if n <= 10_000 else 1) + [""]
+        lines += [*build.bench(n, 20, a.runs if n <= 10000 else 1), ""]
     lines += ["## feeds fetch --all", ""]
     for n in feeds:
-        lines += fetch.bench(n, 50, 8) + [""]
+        lines += [*fetch.bench(n, 50, 8), ""]
     text = "\n".join(lines)
     RESULTS.write_text(text, encoding="utf-8")
     print(text)

@@ -81,9 +81,16 @@ def plan(cfg: Config, items: Sequence[T], problems: Problems,
         if fc.tag_feeds:
             for t in item.tags:
                 by_tag.setdefault(t, []).append(item)
+    return plan_groups(cfg, by_category, by_tag,
+                       list(items if everything is None else everything), problems)
 
+
+def plan_groups(cfg: Config, by_category: dict[str, list[T]], by_tag: dict[str, list[T]],
+                every: list[T], problems: Problems) -> list[tuple[FeedPlan, list[T]]]:
+    """``plan`` for items already grouped by category and tag (each group may hold only its
+    newest items: only the first ``max_items`` are used)."""
+    fc = cfg.feeds
     plans: list[tuple[FeedPlan, list[T]]] = []
-    every = items if everything is None else everything
     if fc.all_feed and every:
         plans.append((_plan_all(cfg), newest_first(every)))
     for kind, key, groups, group_cfg in (("category", "categories", by_category, cfg.categories),

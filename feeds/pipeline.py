@@ -157,35 +157,32 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
         return
 
     t_scan = time.perf_counter()
-    refs, parsed = postcache.sync(cfg, store, scan, problems, progress, workers)
+    parsed = postcache.sync(cfg, store, scan, problems, progress, workers)
     t_sync = time.perf_counter()
     log.debug("posts scanned=%d parsed=%d seconds=%.3f", len(scan), parsed, t_sync - t_scan)
-    posts: list[postcache.PostRef] = []
-    owner: dict[str, str] = {}
-    next_due: float | None = None
-    for ref in refs:
-        first = owner.setdefault(ref.link, ref.path)
-        if first != ref.path:
-            problems.error(ref.path, f"permalink {ref.link} is already used by {first}; "
-                                     f"post skipped (set a different permalink or slug)")
-        elif ref.published > now and not cfg.posts.future:
-            log.debug("skip future post=%s date=%s", ref.path, ref.published.isoformat())
-            ts = ref.published.timestamp()
-            next_due = ts if next_due is None else min(next_due, ts)
-        else:
-            posts.append(ref)
-    report.posts_found = len(posts)
+    idx = postcache.index(cfg, store, now, problems, only)
+    report.posts_found = idx.count
+    next_due = idx.next_due
 
-    routed: list[Entry] = []
-    everything: list[Entry] = []
+    by_category: dict[str, list[postcache.PostRef | Entry]] = {
+        k: list(v) for k, v in idx.by_category.items()}
+    by_tag: dict[str, list[postcache.PostRef | Entry]] = {
+        k: list(v) for k, v in idx.by_tag.items()}
+    every: list[postcache.PostRef | Entry] = list(idx.every)
     if cfg.sources:
         from feeds import aggregate
 
         routed, everything = aggregate.stored_entries(cfg, store)
         report.aggregated = len(everything)
-    items: list[postcache.PostRef | Entry] = [*posts, *routed]
-    every: list[postcache.PostRef | Entry] = [*posts, *everything]
-    plans = generate.plan(cfg, items, problems, everything=every)
+        for aggregated in routed:
+            for c in aggregated.categories:
+                if only is None or c in only:
+                    by_category.setdefault(c, []).append(aggregated)
+            if cfg.feeds.tag_feeds:
+                for t in aggregated.tags:
+                    by_tag.setdefault(t, []).append(aggregated)
+        every.extend(everything)
+    plans = generate.plan_groups(cfg, by_category, by_tag, every, problems)
     report.feeds_planned = len(plans)
 
     renderer = postcache.Renderer(cfg, store, problems, workers)
@@ -207,7 +204,8 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
                 continue
             entries: list[Entry] = []
             for candidate in candidates:
-                entry = candidate if isinstance(candidate, Entry) else renderer.entry(candidate)
+                entry = candidate if isinstance(candidate, Entry) \
+                    else renderer.entry(candidate)
                 if entry is not None:
                     entries.append(entry)
                     if len(entries) == limit:
@@ -239,7 +237,7 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
         "cache.problems": json.dumps(
             [[p.severity.value, p.message, p.line, p.where]
              for p in problems.items[first_problem:]], ensure_ascii=False),
-        "cache.posts": str(len(posts)),
+        "cache.posts": str(idx.count),
     })
 
 

@@ -181,59 +181,82 @@ def _parse_many(cfg: Config, todo: list[tuple[str, int, int]], workers: Workers 
 # ----------------------------------------------------------------------------- sync
 
 
-def _ref(row: tuple[Any, ...], path: str, tz: dt.tzinfo) -> PostRef | None:
-    sha, published, link, cats, tags = row[2], row[3], row[4], row[5], row[6]
-    if link is None or published is None:
-        return None
+def sync(cfg: Config, store: Store, scan: list[tuple[str, int, int]], problems: Problems,
+         progress: Callable[[int, int], None] | None = None,
+         workers: Workers | None = None) -> int:
+    """Bring the cache up to date with the files on disk; how many files were parsed.
+    Problems of every post, cached or not, are reported again, so a rebuild reports exactly
+    what a full build would."""
+    cached = store.post_stats()
+    todo: list[tuple[str, int, int]] = []
+    touched: list[tuple[int, str]] = []
+    for path, size, mtime in scan:
+        row = cached.get(path)
+        if row is not None and row[0] == size and row[1] == mtime:
+            continue
+        if row is not None and row[0] == size:
+            # same size, new mtime: compare the bytes before parsing again
+            try:
+                same = digest(Path(path).read_bytes()) == row[2]
+            except OSError:
+                same = False
+            if same:
+                touched.append((mtime, path))
+                continue
+        todo.append((path, size, mtime))
+    seen = {p for p, _, _ in scan}
+    deleted = [p for p in cached if p not in seen]
+    del cached
+    parsed = 0
+    if todo or deleted or touched:
+        parsed = store.update_posts(_parse_many(cfg, todo, workers, progress), deleted, touched)
+    for text in store.post_problems():
+        replay(problems, text)
+    return parsed
+
+
+def _ref(row: tuple[Any, ...], tz: dt.tzinfo) -> PostRef:
+    path, sha, link, published, cats, tags = row
     return PostRef(path=path, sha=sha, link=link,
                    published=dt.datetime.fromtimestamp(published, tz),
                    categories=tuple(json.loads(cats)), tags=tuple(json.loads(tags)))
 
 
-def sync(cfg: Config, store: Store, scan: list[tuple[str, int, int]], problems: Problems,
-         progress: Callable[[int, int], None] | None = None,
-         workers: Workers | None = None) -> tuple[list[PostRef], int]:
-    """Bring the cache up to date with the files on disk; every post as a ``PostRef``
-    (sorted by path) and how many files were parsed. Problems of every post, cached or not,
-    are reported again, so a rebuild reports exactly what a full build would."""
-    cached = store.cached_posts()
-    todo: list[tuple[str, int, int]] = []
-    touched: list[tuple[int, str]] = []
-    keep: dict[str, tuple[Any, ...]] = {}
-    for path, size, mtime in scan:
-        row = cached.get(path)
-        if row is not None and row[0] == size and row[1] == mtime:
-            keep[path] = row
-        elif row is not None and row[0] == size:
-            # same size, new mtime: compare the bytes before parsing again
-            try:
-                data = Path(path).read_bytes()
-            except OSError:
-                todo.append((path, size, mtime))
-                continue
-            if digest(data) == row[2]:
-                keep[path] = (size, mtime, *row[2:])
-                touched.append((mtime, path))
-            else:
-                todo.append((path, size, mtime))
-        else:
-            todo.append((path, size, mtime))
-    fresh: list[Row] = list(_parse_many(cfg, todo, workers, progress))
-    for r in fresh:
-        keep[r[0]] = r[1:]
-    seen = {p for p, _, _ in scan}
-    deleted = [p for p in cached if p not in seen]
-    if fresh or deleted or touched:
-        store.update_posts(fresh, deleted, touched)
+@dataclass
+class Index:
+    """The posts a build needs, from the cache: each feed's newest, not every post."""
+
+    by_category: dict[str, list[PostRef]]
+    by_tag: dict[str, list[PostRef]]
+    every: list[PostRef]
+    count: int  # posts that are published (not future, not a duplicate permalink)
+    next_due: float | None  # when the earliest future post becomes due
+
+
+def index(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
+          only: set[str] | None = None) -> Index:
+    """Each feed's newest posts (twice ``max_items``, so a post that cannot be rendered can
+    be replaced), leaving out future posts and second users of a permalink."""
     tz = cfg.site.tz
-    refs: list[PostRef] = []
-    for path, _, _ in scan:
-        row = keep[path]
-        replay(problems, row[7])
-        ref = _ref(row, path, tz)
-        if ref is not None:
-            refs.append(ref)
-    return refs, len(fresh)
+    until = None if cfg.posts.future else now.timestamp()
+    duplicates = store.duplicate_links()
+    skip = {path for path, _, _ in duplicates}
+    for path, link, first in duplicates:
+        problems.error(path, f"permalink {link} is already used by {first}; post skipped "
+                             f"(set a different permalink or slug)")
+    want = 2 * cfg.feeds.max_items + len(skip)
+
+    def newest(kind: str | None = None, name: str | None = None) -> list[PostRef]:
+        rows = store.newest_posts(want, until, kind, name)
+        return [_ref(r, tz) for r in rows if r[0] not in skip]
+
+    by_category = {n: newest("c", n) for n in store.names("c", until)
+                   if only is None or n in only}
+    by_tag = {n: newest("t", n) for n in store.names("t", until)} if cfg.feeds.tag_feeds \
+        else {}
+    return Index(by_category=by_category, by_tag=by_tag, every=newest(),
+                 count=store.count_posts(until) - len(skip),
+                 next_due=None if until is None else store.next_due(until))
 
 
 # ----------------------------------------------------------------------------- rendering

@@ -26,7 +26,7 @@ from feeds.models import Author, Enclosure, Entry, SourceRef
 log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x46454544  # "FEED", in the SQLite header: marks the file as ours
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA_V1 = """
 CREATE TABLE sources (
     id TEXT PRIMARY KEY,
@@ -53,9 +53,11 @@ CREATE TABLE entries (
 );
 CREATE INDEX entries_by_source_published ON entries (source_id, published DESC);
 """
-# Version 2: the build cache (posts by path, size and mtime; rendered entries; what each output
-# file was made from) and a key/value table. All of it can be dropped and rebuilt at any time.
-_SCHEMA_V2 = """
+# The build cache (version 3): posts by path, size and mtime, with one row per category and
+# tag they are in, indexed so a build asks for the newest N of a feed instead of holding every
+# post; rendered entries; what each output file was made from; and a key/value table. All of
+# it can be dropped and rebuilt at any time, so a schema change simply drops it.
+_CACHE_SCHEMA = """
 CREATE TABLE posts (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -67,6 +69,18 @@ CREATE TABLE posts (
     tags TEXT,
     problems TEXT
 );
+CREATE INDEX posts_by_time ON posts (published DESC, link) WHERE link IS NOT NULL;
+CREATE INDEX posts_by_link ON posts (link) WHERE link IS NOT NULL;
+CREATE INDEX posts_with_problems ON posts (path) WHERE problems IS NOT NULL;
+CREATE TABLE post_names (
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    published REAL NOT NULL,
+    link TEXT NOT NULL
+);
+CREATE INDEX post_names_by_name ON post_names (kind, name, published DESC, link);
+CREATE INDEX post_names_by_path ON post_names (path);
 CREATE TABLE rendered (
     path TEXT PRIMARY KEY,
     sha TEXT NOT NULL,
@@ -79,12 +93,14 @@ CREATE TABLE outputs (
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL
 );
-CREATE TABLE meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
 """
-CACHE_TABLES = ("posts", "rendered", "outputs")
+_META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+CACHE_TABLES = ("posts", "post_names", "rendered", "outputs")
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    for statement in filter(None, (x.strip() for x in script.split(";"))):
+        db.execute(statement)
 
 
 class StoreError(FeedsError):
@@ -170,11 +186,13 @@ class Store:
         db.execute("PRAGMA synchronous=NORMAL")
         if tables == 0 or version < SCHEMA_VERSION:
             with self.transaction():
-                scripts = ([_SCHEMA_V1] if tables == 0 else []) + \
-                    ([_SCHEMA_V2] if tables == 0 or version < 2 else [])
-                for script in scripts:
-                    for statement in filter(None, (x.strip() for x in script.split(";"))):
-                        db.execute(statement)
+                if tables == 0:
+                    _run_script(db, _SCHEMA_V1)
+                for table in CACHE_TABLES:  # a cache of an older layout: drop it
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                _run_script(db, _CACHE_SCHEMA)
+                db.execute(_META_SCHEMA)
+                db.execute("DELETE FROM meta WHERE key LIKE 'cache.%'")
                 db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         db.execute("SELECT id FROM sources LIMIT 1").fetchall()  # checks the file reads
@@ -348,25 +366,93 @@ class Store:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
             db.execute("DELETE FROM meta WHERE key LIKE 'cache.%'")
 
-    def cached_posts(self) -> dict[str, tuple[Any, ...]]:
-        """path → (size, mtime_ns, sha, published, link, categories, tags, problems)."""
+    def post_stats(self) -> dict[str, tuple[int, int, str]]:
+        """path → (size, mtime_ns, sha) of every cached post."""
         try:
-            return {r[0]: r[1:] for r in self._db.execute(
-                "SELECT path, size, mtime_ns, sha, published, link, categories, tags, problems "
-                "FROM posts")}
+            return {r[0]: (r[1], r[2], r[3]) for r in self._db.execute(
+                "SELECT path, size, mtime_ns, sha FROM posts")}
         except sqlite3.Error as e:
             raise self._error(e) from e
 
     def update_posts(self, rows: Iterable[tuple[Any, ...]], deleted: Iterable[str],
-                     touched: Iterable[tuple[int, str]]) -> None:
-        """Upsert parsed posts (rows as ``cached_posts`` gives them, path first), forget
-        deleted ones, and record a new mtime for files whose bytes did not change."""
+                     touched: Iterable[tuple[int, str]]) -> int:
+        """Upsert parsed posts (path, size, mtime_ns, sha, published, link, categories JSON,
+        tags JSON, problems JSON) with their category and tag rows, forget deleted ones, and
+        record a new mtime for files whose bytes did not change. Returns rows upserted."""
+        count = 0
         with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           rows)
-            db.executemany("DELETE FROM posts WHERE path=?", ((p,) for p in deleted))
-            db.executemany("DELETE FROM rendered WHERE path=?", ((p,) for p in deleted))
+            for path in deleted:
+                db.execute("DELETE FROM posts WHERE path=?", (path,))
+                db.execute("DELETE FROM post_names WHERE path=?", (path,))
+                db.execute("DELETE FROM rendered WHERE path=?", (path,))
             db.executemany("UPDATE posts SET mtime_ns=? WHERE path=?", touched)
+            for row in rows:
+                count += 1
+                path, published, link = row[0], row[4], row[5]
+                db.execute("INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           row)
+                db.execute("DELETE FROM post_names WHERE path=?", (path,))
+                if link is None or published is None:
+                    continue
+                names = [("c", n) for n in json.loads(row[6])] + \
+                    [("t", n) for n in json.loads(row[7])]
+                db.executemany("INSERT INTO post_names VALUES (?, ?, ?, ?, ?)",
+                               [(path, kind, name, published, link) for kind, name in names])
+        return count
+
+    def post_problems(self) -> list[str]:
+        """The problems JSON of every cached post that has any, by path."""
+        return [r[0] for r in self._db.execute(
+            "SELECT problems FROM posts WHERE problems IS NOT NULL ORDER BY path")]
+
+    def duplicate_links(self) -> list[tuple[str, str, str]]:
+        """(path, link, first path) of every post whose permalink an earlier path (in sort
+        order) already has."""
+        return [(r[0], r[1], r[2]) for r in self._db.execute(
+            "SELECT p.path, p.link, (SELECT min(q.path) FROM posts q WHERE q.link = p.link) "
+            "FROM posts p WHERE p.link IN (SELECT link FROM posts WHERE link IS NOT NULL "
+            "GROUP BY link HAVING count(*) > 1) ORDER BY p.path")
+            if r[0] != r[2]]
+
+    _POST_COLUMNS = "p.path, p.sha, p.link, p.published, p.categories, p.tags"
+
+    def newest_posts(self, limit: int, until: float | None,
+                     kind: str | None = None, name: str | None = None) -> list[tuple[Any, ...]]:
+        """The newest ``limit`` posts (published no later than ``until`` when given), of one
+        category (kind "c") or tag ("t"), or of all: newest first, ties by link."""
+        cols = self._POST_COLUMNS
+        if kind is None:
+            sql = (f"SELECT {cols} FROM posts p WHERE p.link IS NOT NULL"  # noqa: S608
+                   + (" AND p.published <= ?" if until is not None else "")
+                   + " ORDER BY p.published DESC, p.link LIMIT ?")
+            args: tuple[Any, ...] = ((until,) if until is not None else ()) + (limit,)
+        else:
+            sql = (f"SELECT {cols} FROM post_names n JOIN posts p ON p.path = n.path "  # noqa: S608
+                   "WHERE n.kind = ? AND n.name = ?"
+                   + (" AND n.published <= ?" if until is not None else "")
+                   + " ORDER BY n.published DESC, n.link LIMIT ?")
+            args = (kind, name) + ((until,) if until is not None else ()) + (limit,)
+        return self._db.execute(sql, args).fetchall()
+
+    def names(self, kind: str, until: float | None) -> list[str]:
+        """Categories (kind "c") or tags ("t") that have a post published by ``until``."""
+        sql = "SELECT DISTINCT name FROM post_names WHERE kind = ?"
+        args: tuple[Any, ...] = (kind,)
+        if until is not None:
+            sql += " AND published <= ?"
+            args += (until,)
+        return [r[0] for r in self._db.execute(sql + " ORDER BY name", args)]
+
+    def count_posts(self, until: float | None) -> int:
+        sql = "SELECT count(*) FROM posts WHERE link IS NOT NULL"
+        if until is not None:
+            return int(self._db.execute(sql + " AND published <= ?", (until,)).fetchone()[0])
+        return int(self._db.execute(sql).fetchone()[0])
+
+    def next_due(self, after: float) -> float | None:
+        row = self._db.execute("SELECT min(published) FROM posts WHERE link IS NOT NULL AND "
+                               "published > ?", (after,)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
 
     def rendered(self, path: str, sha: str) -> tuple[str | None, str | None] | None:
         row = self._db.execute("SELECT entry, problems FROM rendered WHERE path=? AND sha=?",
