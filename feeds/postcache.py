@@ -206,10 +206,12 @@ def sync(cfg: Config, store: Store, scan: list[tuple[str, int, int]], problems: 
         todo.append((path, size, mtime))
     seen = {p for p, _, _ in scan}
     deleted = [p for p in cached if p not in seen]
+    known = {p for p, _, _ in todo if p in cached}
     del cached
     parsed = 0
     if todo or deleted or touched:
-        parsed = store.update_posts(_parse_many(cfg, todo, workers, progress), deleted, touched)
+        parsed = store.update_posts(_parse_many(cfg, todo, workers, progress), deleted, touched,
+                                    known)
     for text in store.post_problems():
         replay(problems, text)
     return parsed

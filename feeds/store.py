@@ -375,10 +375,11 @@ class Store:
             raise self._error(e) from e
 
     def update_posts(self, rows: Iterable[tuple[Any, ...]], deleted: Iterable[str],
-                     touched: Iterable[tuple[int, str]]) -> int:
+                     touched: Iterable[tuple[int, str]], known: set[str]) -> int:
         """Upsert parsed posts (path, size, mtime_ns, sha, published, link, categories JSON,
         tags JSON, problems JSON) with their category and tag rows, forget deleted ones, and
-        record a new mtime for files whose bytes did not change. Returns rows upserted."""
+        record a new mtime for files whose bytes did not change. ``known`` are the paths the
+        cache had before (only those can have old rows to replace). Returns rows upserted."""
         count = 0
         with self.transaction() as db:
             for path in deleted:
@@ -386,19 +387,28 @@ class Store:
                 db.execute("DELETE FROM post_names WHERE path=?", (path,))
                 db.execute("DELETE FROM rendered WHERE path=?", (path,))
             db.executemany("UPDATE posts SET mtime_ns=? WHERE path=?", touched)
+            batch: list[tuple[Any, ...]] = []
             for row in rows:
                 count += 1
-                path, published, link = row[0], row[4], row[5]
-                db.execute("INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           row)
-                db.execute("DELETE FROM post_names WHERE path=?", (path,))
-                if link is None or published is None:
-                    continue
-                names = [("c", n) for n in json.loads(row[6])] + \
-                    [("t", n) for n in json.loads(row[7])]
-                db.executemany("INSERT INTO post_names VALUES (?, ?, ?, ?, ?)",
-                               [(path, kind, name, published, link) for kind, name in names])
+                if row[0] in known:
+                    db.execute("DELETE FROM post_names WHERE path=?", (row[0],))
+                batch.append(row)
+                if len(batch) >= 2000:
+                    self._insert_posts(db, batch)
+                    batch = []
+            self._insert_posts(db, batch)
         return count
+
+    @staticmethod
+    def _insert_posts(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        db.executemany("INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        names: list[tuple[str, str, str, float, str]] = []
+        for path, _, _, _, published, link, cats, tags, _ in rows:
+            if link is None or published is None:
+                continue
+            names.extend((path, "c", n, published, link) for n in json.loads(cats))
+            names.extend((path, "t", n, published, link) for n in json.loads(tags))
+        db.executemany("INSERT INTO post_names VALUES (?, ?, ?, ?, ?)", names)
 
     def post_problems(self) -> list[str]:
         """The problems JSON of every cached post that has any, by path."""

@@ -8,6 +8,7 @@ strings so that ``timeutil.parse_date`` is the one place that reads dates.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -130,6 +131,7 @@ _RESOLVERS = {first: tuple(rx for tag, rx in resolvers if tag != _STR) + _ANY_RE
               if first is not None}
 
 
+@functools.lru_cache(maxsize=4096)  # keys, layouts, categories and tags repeat
 def _plain(text: str, in_flow: bool) -> str | None:
     """``text`` if YAML reads it as this very string (a plain scalar resolved to str)."""
     if not text or text[0] in _INDICATORS or text != text.strip(" \t"):
@@ -150,6 +152,8 @@ def _quoted(text: str) -> str | None:
     inner = text[1:-1]
     if text[0] == "'":  # single quotes: '' is a quote, nothing else is special
         return None if "'" in inner.replace("''", "") else inner.replace("''", "'")
+    if "\\" not in inner and '"' not in inner:
+        return inner  # the usual title: nothing escaped
     out = []
     i = 0
     while i < len(inner):

@@ -45,6 +45,8 @@ def scan_posts(dirs: tuple[Path, ...], problems: Problems) -> list[tuple[str, in
     One ``stat`` per file and nothing read: this is all a rebuild with nothing changed does.
     """
     found: list[tuple[str, int, int]] = []
+    misnamed: list[str] = []
+    match = POST_NAME.match
     for top in dirs:
         if not top.is_dir():
             problems.error(str(top), "posts folder does not exist" if not top.exists()
@@ -54,23 +56,23 @@ def scan_posts(dirs: tuple[Path, ...], problems: Problems) -> list[tuple[str, in
         while stack:
             folder = stack.pop()
             try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+                with os.scandir(folder) as it:  # entries are not kept: 100k of them are big
+                    for entry in it:
+                        name = entry.name
+                        # a post name starts with a digit: never an ignored name
+                        if match(name) and not entry.is_dir():
+                            st = entry.stat()
+                            found.append((entry.path, st.st_size, st.st_mtime_ns))
+                        elif _ignored(name):
+                            continue
+                        elif entry.is_dir():
+                            stack.append(entry.path)
+                        elif name.endswith(POST_EXTS):
+                            misnamed.append(entry.path)
             except OSError as e:
                 problems.error(folder, f"cannot list: {e.strerror or e}")
-                continue
-            subdirs = []
-            for entry in entries:
-                if _ignored(entry.name):
-                    continue
-                if entry.is_dir():
-                    subdirs.append(entry.path)
-                elif POST_NAME.match(entry.name):
-                    st = entry.stat()
-                    found.append((entry.path, st.st_size, st.st_mtime_ns))
-                elif entry.name.endswith(POST_EXTS):
-                    problems.warn(entry.path, "not a post: the name must look like "
-                                              "YYYY-MM-DD-title.md; skipped")
-            stack.extend(reversed(subdirs))
+    for path in sorted(misnamed):
+        problems.warn(path, "not a post: the name must look like YYYY-MM-DD-title.md; skipped")
     found.sort(key=lambda f: f[0])
     return found
 
