@@ -7,9 +7,12 @@ the round: every other source is still fetched and every category still written.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import multiprocessing
+import os
 import random
 import re
 import threading
@@ -17,7 +20,8 @@ import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -114,7 +118,16 @@ def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
                 res = f.fetch(s.url, etag=st.etag if same and st else None,
                               last_modified=st.last_modified if same and st else None,
                               allow_networks=s.allow_networks)
-                feed = None if res.not_modified else remote.parse(res)
+                if res.not_modified:
+                    feed = None
+                elif parsers is not None:  # feedparser holds the GIL: parse in processes
+                    try:
+                        feed = parsers.submit(remote.parse, res).result()
+                    except BrokenProcessPool:  # a worker died: parse here instead
+                        log.warning("source=%s parser process died; parsing in-process", s.id)
+                        feed = remote.parse(res)
+                else:
+                    feed = remote.parse(res)
             except Exception as e:  # a source's failure is a value
                 if not isinstance(e, FetchError | remote.ParseError):
                     log.exception("source=%s unexpected failure", s.id)
@@ -124,8 +137,10 @@ def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
     order = {s.id: i for i, s in enumerate(cfg.sources)}
     done: dict[str, SourceOutcome] = {}
     failed: list[tuple[SourceConfig, Exception]] = []
+    parsers = _parser_pool(len(todo))
     with Fetcher(cfg.fetch) as f, ThreadPoolExecutor(max_workers=cfg.fetch.concurrency,
-                                                     thread_name_prefix="fetch") as pool:
+                                                     thread_name_prefix="fetch") as pool, \
+            (parsers or contextlib.nullcontext()):
         futures = {pool.submit(work, f, s): s for s in todo}
         # Store each success while the other fetches go on; failures wait for the end,
         # when it is known whether every source failed (the network is down).
@@ -152,6 +167,27 @@ def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
     for s, r in sorted(failed, key=lambda sr: order[sr[0].id]):
         done[s.id] = _record(cfg, store, s, states.get(s.id), r, now, problems, network_down)
     return sorted(done.values(), key=lambda o: order[o.source_id])
+
+
+PARSE_PROCESSES_AT = 20  # due sources from which parsing moves to worker processes
+
+
+def _started() -> None:
+    pass
+
+
+def _parser_pool(jobs: int) -> ProcessPoolExecutor | None:
+    """Worker processes for feedparser when a round is big and there are cores to use.
+    Forked now, while this is the only thread (never inside the daemon, which has more)."""
+    workers = min(os.cpu_count() or 1, 4)
+    if jobs < PARSE_PROCESSES_AT or workers < 2 or threading.active_count() > 1:
+        return None
+    pool = ProcessPoolExecutor(max_workers=workers,
+                               mp_context=multiprocessing.get_context("fork"))
+    for fut in [pool.submit(_started) for _ in range(workers)]:
+        fut.result()  # every worker exists before any fetch thread does
+    log.debug("parsing in worker processes=%d sources=%d", workers, jobs)
+    return pool
 
 
 def _record(cfg: Config, store: Store, s: SourceConfig, st: SourceState | None,

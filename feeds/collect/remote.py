@@ -31,6 +31,14 @@ class ParseError(FeedsError):
         self.message = message
         self.url = url
 
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        # picklable with its keyword argument: parsing may run in a worker process
+        return (_parse_error, (self.message, self.url))
+
+
+def _parse_error(message: str, url: str) -> ParseError:
+    return ParseError(message, url=url)
+
 
 def parse(result: FetchResult) -> RawFeed:
     """Parse a fetched feed. Raises ``ParseError`` (naming the URL) for what is not a feed."""

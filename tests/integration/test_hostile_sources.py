@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 import time
 from pathlib import Path
 
 from feeds import config, pipeline
 from feeds.store import Store
 from tests import server as srv
-from tests.helpers import check_all_outputs, make_site, parse_feed
+from tests.helpers import check_all_outputs, make_site, parse_feed, run_cli
 from tests.server import LocalServer
 
 T0 = dt.datetime(2022, 6, 12, 12, 0, tzinfo=dt.UTC)
@@ -164,3 +165,25 @@ def test_malformed_but_recoverable_keeps_entries(tmp_path: Path, http_server: Lo
     assert parse_feed(cfg.output_dir / "loose.rss.xml").entries[0].title == "A & B 未转义"
     with Store(cfg.store.path) as store:
         assert store.states()["loose"].entries == 1
+
+
+def test_a_big_round_parses_in_worker_processes(tmp_path: Path,
+                                                http_server: LocalServer) -> None:
+    """Worker processes are only used by a single-threaded process (the test runner has the
+    server's thread), so this runs the real CLI in a subprocess."""
+    from feeds import aggregate
+
+    routes: dict[str, srv.Handler] = {}
+    for i in range(aggregate.PARSE_PROCESSES_AT + 5):
+        routes[f"s{i:02d}"] = srv.static(rss(
+            f"<item><title>条目{i}</title><link>https://src.example/{i}</link>"
+            f"<pubDate>Fri, 10 Jun 2022 02:00:00 GMT</pubDate></item>"))
+    routes["broken"] = srv.static(LAUGHS)  # a ParseError raised in a worker process
+    config_path = site_with(tmp_path, http_server, routes)
+    proc = run_cli("fetch", "-c", config_path, "-vv")
+    assert proc.returncode == 1
+    assert "parsing in worker processes=" in proc.stderr
+    assert "source 'broken'" in proc.stderr and "declares XML entities" in proc.stderr
+    status = json.loads(run_cli("status", "-c", config_path, "--json").stdout)["sources"]
+    assert {s["id"]: s["entries"] for s in status if s["id"] != "broken"} == {
+        f"s{i:02d}": 1 for i in range(aggregate.PARSE_PROCESSES_AT + 5)}
