@@ -84,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="serve GET /health on 127.0.0.1:PORT (200 healthy, 503 not)")
     run.add_argument("--log-format", choices=("text", "json"), default="text",
                      help="one line per event: key=value words (text) or JSON objects")
+    serve = sub.add_parser("serve", parents=[common], help="serve the output folder over HTTP",
+                           description="Serve the output folder at the path of output.url, "
+                                       "with feed Content-Types, ETag/304 and gzip. For "
+                                       "previews and small sites; nginx for production.")
+    serve.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS",
+                       help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
     init = sub.add_parser("init", help="write a starter config.yaml and folders",
                           description="Create DIR with a starter config.yaml, _posts/ (one "
                                       "example post), output/ and state/.")
@@ -188,6 +195,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
         daemon = scheduler.Daemon(cfg, scheduler.reloader(args.config, overrides),
                                   health_port=args.health_port)
         return Exit(daemon.run())
+    if args.command == "serve":
+        return _serve(cfg, args.bind, args.port, out)
     if args.command == "fetch":
         with ProcessLock(cfg.store.state_dir, "fetch"):
             report = pipeline.fetch(cfg, now, force=args.all)
@@ -305,6 +314,25 @@ def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) ->
             out.write(f"{r['id']}: last error: {r['last_error']}\n")
     if not rows:
         out.write("no sources configured\n")
+    return Exit.OK
+
+
+def _serve(cfg: config.Config, bind: str, port: int, out: TextIO) -> Exit:
+    from urllib.parse import urlsplit
+
+    from feeds import serve
+
+    prefix = urlsplit(cfg.output_url).path or "/"
+    server = serve.make_server(cfg.output_dir, bind, port, prefix)
+    host, real_port = str(server.server_address[0]), server.server_address[1]
+    print(f"serving {cfg.output_dir} at http://{host}:{real_port}{prefix} (Ctrl-C stops)",
+          file=out, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return Exit.OK
 
 

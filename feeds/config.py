@@ -27,7 +27,9 @@ JEKYLL_PERMALINKS = {
     "weekdate": "/:categories/:year/W:week/:short_day/:title:output_ext",
     "none": "/:categories/:title:output_ext",
 }
-FORMATS = ("rss", "atom")
+FORMATS = ("rss", "atom", "json")
+# A feed's file is its path template (without extension) plus the format's suffix.
+SUFFIXES = {"rss": ".rss.xml", "atom": ".atom.xml", "json": ".json"}
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,19 @@ class FeedsConfig:
     formats: tuple[str, ...] = FORMATS
     max_items: int = 50
     summary_length: int = 200
-    category_path: str = "{slug}.{format}.xml"
-    all_path: str = "all.{format}.xml"
-    tag_path: str = "tags/{slug}.{format}.xml"
+    category_path: str = "{slug}"
+    all_path: str = "all"
+    tag_path: str = "tags/{slug}"
     category_page: str = "/category/{slug}.html"
     tag_page: str = "/tag/{slug}.html"
     title_template: str = "{name} - {site}"
     all_feed: bool = True
     tag_feeds: bool = False
+    stylesheet: bool = True  # feed.xsl, so a browser shows a readable page
+    archives: bool = False  # RFC 5005 monthly archives of the category feeds
+    archive_path: str = "archive/{slug}/{month}"
+    websub_hub: str | None = None
+    discovery: bool = True  # index.html, feeds.opml, snippets/
 
 
 @dataclass(frozen=True)
@@ -375,13 +382,15 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
     d = FeedsConfig()
     r.section(("feeds",), {"formats", "max_items", "summary_length", "category_path",
                            "all_path", "tag_path", "category_page", "tag_page",
-                           "title_template", "all_feed", "tag_feeds"})
+                           "title_template", "all_feed", "tag_feeds", "stylesheet",
+                           "archives", "archive_path", "websub_hub", "discovery"})
     formats = r.strings(("feeds", "formats"), d.formats)
     for i, fmt in enumerate(formats):
         if fmt not in FORMATS:
-            raise r.error(("feeds", "formats", i), f"unknown format {fmt!r}; known: rss, atom")
+            raise r.error(("feeds", "formats", i), f"unknown format {fmt!r}; known: "
+                                                   f"{', '.join(FORMATS)}")
     if not formats:
-        raise r.error(("feeds", "formats"), "must list at least one of: rss, atom")
+        raise r.error(("feeds", "formats"), f"must list at least one of: {', '.join(FORMATS)}")
     feeds = FeedsConfig(
         formats=tuple(dict.fromkeys(formats)),
         max_items=r.integer(("feeds", "max_items"), d.max_items, minimum=1),
@@ -394,6 +403,11 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
         title_template=_title_template(r, ("feeds", "title_template"), d.title_template),
         all_feed=r.boolean(("feeds", "all_feed"), d.all_feed),
         tag_feeds=r.boolean(("feeds", "tag_feeds"), d.tag_feeds),
+        stylesheet=r.boolean(("feeds", "stylesheet"), d.stylesheet),
+        archives=r.boolean(("feeds", "archives"), d.archives),
+        archive_path=_archive_template(r, ("feeds", "archive_path"), d.archive_path),
+        websub_hub=_hub(r, ("feeds", "websub_hub")),
+        discovery=r.boolean(("feeds", "discovery"), d.discovery),
     )
 
     categories = _groups(r, "categories")
@@ -442,11 +456,31 @@ def _template(r: _Reader, path: yamlutil.Path, default: str, allowed: set[str],
 
 
 def _path_template(r: _Reader, path: yamlutil.Path, default: str, per_name: bool) -> str:
-    required = {"slug", "format"} if per_name else {"format"}
-    value = _template(r, path, default, {"slug", "format"}, required)
+    if "{format}" in r.string(path, default):
+        raise r.error(path, "leave out {format} and the extension: each format adds its own "
+                            "(.rss.xml, .atom.xml, .json)")
+    required = {"slug"} if per_name else set()
+    value = _template(r, path, default, {"slug"}, required)
     parts = value.split("/")
     if value.startswith("/") or ".." in parts or "" in parts or "\\" in value:
         raise r.error(path, f"must be a relative path inside the output folder, not {value!r}")
+    return value
+
+
+def _archive_template(r: _Reader, path: yamlutil.Path, default: str) -> str:
+    value = _template(r, path, default, {"slug", "month"}, {"slug", "month"})
+    parts = value.split("/")
+    if value.startswith("/") or ".." in parts or "" in parts or "\\" in value:
+        raise r.error(path, f"must be a relative path inside the output folder, not {value!r}")
+    return value
+
+
+def _hub(r: _Reader, path: yamlutil.Path) -> str | None:
+    value = r.optional_string(path)
+    if value is not None:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise r.error(path, f"must be the hub's absolute http(s) URL, not {value!r}")
     return value
 
 

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds import __version__
-from feeds.config import Config
+from feeds.config import SUFFIXES, Config
 from feeds.models import Author, Entry, Problems
 
 ATOM_TYPE = "application/atom+xml"
@@ -112,7 +113,7 @@ def _plan_all(cfg: Config) -> FeedPlan:
     site = cfg.site
     return FeedPlan(kind="all", name="", slug="", title=site.title,
                     description=site.description, page_url=site.url + "/",
-                    paths={f: cfg.feeds.all_path.format(format=f) for f in cfg.feeds.formats})
+                    paths={f: cfg.feeds.all_path + SUFFIXES[f] for f in cfg.feeds.formats})
 
 
 def _plan_group(cfg: Config, kind: str, name: str) -> FeedPlan:
@@ -131,7 +132,7 @@ def _plan_group(cfg: Config, kind: str, name: str) -> FeedPlan:
         description=meta.description if meta and meta.description
         else f"{cfg.site.title}：{shown}",
         page_url=cfg.site.url + page if page.startswith("/") else page,
-        paths={f: path_t.format(slug=slug, format=f) for f in fc.formats},
+        paths={f: path_t.format(slug=slug) + SUFFIXES[f] for f in fc.formats},
     )
 
 
@@ -154,8 +155,35 @@ def _refuse_collisions(plans: list[tuple[FeedPlan, list[T]]],
 # --------------------------------------------------------------------------- feedgen
 
 
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
+
+
 class _ExtraFeed(BaseExtension):  # type: ignore[misc]
-    pass
+    """Feed-level links feedgen cannot write in RSS (only rel="self" there): the WebSub hub
+    and RFC 5005's prev-archive/current, and RFC 5005's fh:archive marker."""
+
+    def __init__(self) -> None:
+        self.links: list[tuple[str, str]] = []  # (rel, href)
+        self.archive = False
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH_NS} if self.archive else {}
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        for rel, href in self.links:
+            etree.SubElement(feed, "link", rel=rel, href=href)
+        if self.archive:
+            etree.SubElement(feed, f"{{{FH_NS}}}archive")
+        return feed
+
+    def extend_rss(self, rss: etree._Element) -> etree._Element:
+        channel = rss[0]
+        for rel, href in self.links:
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", rel=rel, href=href)
+        if self.archive:
+            etree.SubElement(channel, f"{{{FH_NS}}}archive")
+        return rss
 
 
 class _ExtraEntry(BaseEntryExtension):  # type: ignore[misc]
@@ -204,14 +232,31 @@ def self_url(cfg: Config, path: str) -> str:
     return cfg.output_url + quote(path, safe="/")
 
 
-def render(cfg: Config, feed: FeedPlan, entries: Sequence[Entry], fmt: str) -> bytes:
-    """Serialize one feed in ``fmt`` ("rss" or "atom"). ``entries`` are newest first."""
+def render(cfg: Config, feed: FeedPlan, entries: Sequence[Entry], fmt: str, *,
+           path: str | None = None, prev_archive: str | None = None,
+           current: str | None = None) -> bytes:
+    """Serialize one feed in ``fmt`` ("rss", "atom" or "json"). ``entries`` are newest first.
+
+    ``path`` is where the document goes (default: the feed's own path); ``prev_archive`` links
+    to the archive before it (RFC 5005); ``current`` marks an archive document and links to
+    the head feed it belongs to.
+    """
     if not entries:
         raise ValueError(f"{feed.label}: a feed needs at least one entry")
+    if fmt == "json":
+        return render_json(cfg, feed, entries)
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)  # RSS <author> needs an e-mail; dc:creator not
     fg.register_extension("extra", _ExtraFeed, _ExtraEntry, atom=True, rss=True)
-    this = self_url(cfg, feed.paths[fmt])
+    extra: _ExtraFeed = fg.extra
+    if cfg.feeds.websub_hub:
+        extra.links.append(("hub", cfg.feeds.websub_hub))
+    if prev_archive:
+        extra.links.append(("prev-archive", prev_archive))
+    if current:
+        extra.links.append(("current", current))
+        extra.archive = True
+    this = self_url(cfg, path or feed.paths[fmt])
     fg.id(this)
     fg.title(feed.title)
     fg.subtitle(feed.description)
@@ -243,7 +288,20 @@ def render(cfg: Config, feed: FeedPlan, entries: Sequence[Entry], fmt: str) -> b
             fe.category(term=name)
         fe.extra.entry = e
     data: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
+    if cfg.feeds.stylesheet:
+        # a browser opening the feed shows it through feed.xsl instead of raw XML
+        decl, _, rest = data.partition(b"\n")
+        pi = f'<?xml-stylesheet type="text/xsl" href="{stylesheet_href(cfg)}"?>'.encode()
+        data = decl + b"\n" + pi + b"\n" + rest
     return data
+
+
+STYLESHEET = "feed.xsl"
+
+
+def stylesheet_href(cfg: Config) -> str:
+    """The stylesheet's URL path (same origin as the feeds, as browsers require for XSLT)."""
+    return urlsplit(cfg.output_url).path + STYLESHEET
 
 
 def _person(a: Author) -> dict[str, str]:
@@ -252,4 +310,54 @@ def _person(a: Author) -> dict[str, str]:
         out["email"] = a.email
     if a.uri:
         out["uri"] = a.uri
+    return out
+
+
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def render_json(cfg: Config, feed: FeedPlan, entries: Sequence[Entry]) -> bytes:
+    """JSON Feed 1.1: the same entries and dates (RFC 3339, site timezone) as RSS and Atom."""
+    author = cfg.site.author or Author(name=cfg.site.title)
+    doc: dict[str, object] = {
+        "version": JSON_FEED_VERSION,
+        "title": feed.title,
+        "home_page_url": feed.page_url,
+        "feed_url": self_url(cfg, feed.paths["json"]),
+        "description": feed.description,
+        "language": cfg.site.language,
+        "authors": [_json_person(author)],
+    }
+    if cfg.feeds.websub_hub:
+        doc["hubs"] = [{"type": "WebSub", "url": cfg.feeds.websub_hub}]
+    items = []
+    for e in entries:
+        item: dict[str, object] = {"id": e.id, "url": e.link}
+        if e.source_link:
+            item["external_url"] = e.source_link
+        item["title"] = e.title
+        item["content_html"] = e.content_html or html.escape(e.summary or e.title)
+        if e.summary:
+            item["summary"] = e.summary
+        item["date_published"] = e.published.isoformat()
+        item["date_modified"] = e.updated.isoformat()
+        if e.authors:
+            item["authors"] = [_json_person(a) for a in e.authors]
+        tags = list(dict.fromkeys((*e.categories, *e.tags)))
+        if tags:
+            item["tags"] = tags
+        if e.enclosures:
+            item["attachments"] = [
+                {"url": x.url, "mime_type": x.type, **({"size_in_bytes": x.length}
+                                                       if x.length > 0 else {})}
+                for x in e.enclosures]
+        items.append(item)
+    doc["items"] = items
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _json_person(a: Author) -> dict[str, str]:
+    out = {"name": a.name}
+    if a.uri:
+        out["url"] = a.uri
     return out

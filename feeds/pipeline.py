@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from feeds import generate, normalize, postcache
+from feeds import archive, generate, normalize, postcache
 from feeds.collect import posts as post_collector
 from feeds.config import Config
 from feeds.errors import WriteError
@@ -34,6 +34,7 @@ class FeedResult:
     paths: tuple[str, ...]
     items: int
     newest: dt.datetime
+    plan: generate.FeedPlan | None = None
 
 
 @dataclass
@@ -123,6 +124,10 @@ def run_once(cfg: Config, now: dt.datetime, *, write: bool = True,
     with Store(cfg.store.path) as store, postcache.Workers(cfg) as workers:
         _build(cfg, store, now, report, progress=progress, only=only, should_stop=should_stop,
                full=full, workers=workers)
+    if cfg.feeds.websub_hub and report.files_written:
+        from feeds import websub
+
+        websub.notify(cfg, report.files_written, report.problems)
     return report
 
 
@@ -169,6 +174,7 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
     by_tag: dict[str, list[postcache.PostRef | Entry]] = {
         k: list(v) for k, v in idx.by_tag.items()}
     every: list[postcache.PostRef | Entry] = list(idx.every)
+    routed: list[Entry] = []
     if cfg.sources:
         from feeds import aggregate
 
@@ -212,18 +218,28 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
                         break
             if not entries:
                 continue
+            months = _archive_months(cfg, store, feed, routed, now)
             for fmt, rel in feed.paths.items():
-                fp = postcache.feed_fingerprint(cfg, feed.label, fmt, repr(feed), entries)
+                prev = archive.url(cfg, feed, months[-1], fmt) \
+                    if months and fmt in archive.ARCHIVE_FORMATS else None
+                fp = postcache.feed_fingerprint(cfg, feed.label, fmt, f"{feed!r} {prev}",
+                                                entries)
                 target = cfg.output_dir / rel
                 if _same_output(target, outputs.get(rel), fp):
                     report.files_unchanged.append(rel)
                     made.append((rel, *outputs[rel]))
                     continue
-                if _write_feed(cfg, feed, entries, fmt, rel, report):
+                if _write_feed(cfg, feed, entries, fmt, rel, report, prev_archive=prev):
                     st = target.stat()
                     made.append((rel, fp, st.st_size, st.st_mtime_ns))
+            if months:
+                made.extend(_write_archives(cfg, store, feed, months, routed, renderer, report,
+                                            idx.skip))
             report.feeds.append(FeedResult(feed.label, tuple(feed.paths.values()),
-                                           len(entries), max(e.published for e in entries)))
+                                           len(entries), max(e.published for e in entries),
+                                           feed))
+        if not report.stopped and only is None:
+            made.extend(_write_discovery(cfg, report))
     finally:
         renderer.flush()
         store.save_outputs(made, replace_all=only is None and not report.stopped)
@@ -239,6 +255,72 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
              for p in problems.items[first_problem:]], ensure_ascii=False),
         "cache.posts": str(idx.count),
     })
+
+
+def _archive_months(cfg: Config, store: Store, feed: generate.FeedPlan, routed: list[Entry],
+                    now: dt.datetime) -> list[archive.Month]:
+    """The closed months of a category feed's archive (none when archives are off)."""
+    if not cfg.feeds.archives or feed.kind != "category":
+        return []
+    tz = cfg.site.tz
+    until = None if cfg.posts.future else now.timestamp()
+    times = [dt.datetime.fromtimestamp(t, tz) for t in store.post_times("c", feed.name, until)]
+    times += [e.published for e in routed if feed.name in e.categories]
+    return archive.closed_months(times, now, tz)
+
+
+def _write_archives(cfg: Config, store: Store, feed: generate.FeedPlan,
+                    months: list[archive.Month], routed: list[Entry],
+                    renderer: postcache.Renderer, report: Report, skip: set[str]
+                    ) -> list[tuple[str, str, int, int]]:
+    """Write the archive documents not written yet (a closed month's never changes)."""
+    made: list[tuple[str, str, int, int]] = []
+    tz = cfg.site.tz
+    entries: list[Entry] = []
+    for i, month in enumerate(months):
+        formats = [f for f in archive.ARCHIVE_FORMATS if f in feed.paths]
+        paths = {f: archive.path(cfg, feed, month, f) for f in formats}
+        missing = [f for f in formats if not (cfg.output_dir / paths[f]).exists()]
+        if missing:
+            rows = store.posts_between("c", feed.name, month.start.timestamp(),
+                                       month.end.timestamp())
+            refs = [postcache.ref_from_row(r, tz) for r in rows if r[0] not in skip]
+            renderer.prefetch(refs)
+            entries = [e for e in (renderer.entry(r) for r in refs) if e is not None]
+            entries += [e for e in routed if feed.name in e.categories
+                        and month.start <= e.published < month.end]
+            entries = generate.newest_first(entries)
+        for fmt in formats:
+            rel = paths[fmt]
+            if fmt in missing and entries:
+                prev = archive.url(cfg, feed, months[i - 1], fmt) if i else None
+                _write_feed(cfg, feed, entries, fmt, rel, report, prev_archive=prev,
+                            current=generate.self_url(cfg, feed.paths[fmt]))
+            elif fmt not in missing:
+                report.files_unchanged.append(rel)  # a closed month's archive: written once
+            target = cfg.output_dir / rel
+            if target.exists():
+                st = target.stat()
+                made.append((rel, "archive", st.st_size, st.st_mtime_ns))
+    return made
+
+
+def _write_discovery(cfg: Config, report: Report) -> list[tuple[str, str, int, int]]:
+    """index.html, feeds.opml, snippets and feed.xsl, from the feeds this build produced."""
+    from feeds import discover
+
+    listed = [discover.Listed(f.plan, f.items, f.newest) for f in report.feeds if f.plan]
+    made = []
+    for rel, data in discover.files(cfg, listed).items():
+        try:
+            changed = write_if_changed(cfg.output_dir / rel, data)
+        except WriteError as e:
+            report.problems.error(rel, str(e))
+            continue
+        (report.files_written if changed else report.files_unchanged).append(rel)
+        st = (cfg.output_dir / rel).stat()
+        made.append((rel, postcache.digest(data), st.st_size, st.st_mtime_ns))
+    return made
 
 
 def _nothing_changed(store: Store, build_fp: str, now: dt.datetime, cfg: Config,
@@ -263,10 +345,10 @@ def _same_output(target: Path, record: tuple[str, int, int] | None, fingerprint:
 
 
 def _write_feed(cfg: Config, feed: generate.FeedPlan, entries: list[Entry], fmt: str,
-                rel: str, report: Report) -> bool:
+                rel: str, report: Report, **links: str | None) -> bool:
     target = cfg.output_dir / rel
     try:
-        data = generate.render(cfg, feed, entries, fmt)
+        data = generate.render(cfg, feed, entries, fmt, path=rel, **links)
     except Exception as e:  # isolate one feed from the rest; the traceback goes to the log
         log.exception("feed=%s format=%s generation failed", feed.label, fmt)
         report.problems.error(rel, f"{feed.label}: {fmt} feed not generated: {e}")

@@ -217,7 +217,7 @@ def sync(cfg: Config, store: Store, scan: list[tuple[str, int, int]], problems: 
     return parsed
 
 
-def _ref(row: tuple[Any, ...], tz: dt.tzinfo) -> PostRef:
+def ref_from_row(row: tuple[Any, ...], tz: dt.tzinfo) -> PostRef:
     path, sha, link, published, cats, tags = row
     return PostRef(path=path, sha=sha, link=link,
                    published=dt.datetime.fromtimestamp(published, tz),
@@ -233,6 +233,7 @@ class Index:
     every: list[PostRef]
     count: int  # posts that are published (not future, not a duplicate permalink)
     next_due: float | None  # when the earliest future post becomes due
+    skip: set[str]  # paths of posts whose permalink an earlier post has
 
 
 def index(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
@@ -250,7 +251,7 @@ def index(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
 
     def newest(kind: str | None = None, name: str | None = None) -> list[PostRef]:
         rows = store.newest_posts(want, until, kind, name)
-        return [_ref(r, tz) for r in rows if r[0] not in skip]
+        return [ref_from_row(r, tz) for r in rows if r[0] not in skip]
 
     by_category = {n: newest("c", n) for n in store.names("c", until)
                    if only is None or n in only}
@@ -258,7 +259,7 @@ def index(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
         else {}
     return Index(by_category=by_category, by_tag=by_tag, every=newest(),
                  count=store.count_posts(until) - len(skip),
-                 next_due=None if until is None else store.next_due(until))
+                 next_due=None if until is None else store.next_due(until), skip=skip)
 
 
 # ----------------------------------------------------------------------------- rendering

@@ -444,6 +444,24 @@ class Store:
             args = (kind, name) + ((until,) if until is not None else ()) + (limit,)
         return self._db.execute(sql, args).fetchall()
 
+    def post_times(self, kind: str, name: str, until: float | None) -> list[float]:
+        """Publication times of a category's (or tag's) posts, newest first."""
+        sql = "SELECT published FROM post_names WHERE kind = ? AND name = ?"
+        args: tuple[Any, ...] = (kind, name)
+        if until is not None:
+            sql += " AND published <= ?"
+            args += (until,)
+        return [r[0] for r in self._db.execute(sql + " ORDER BY published DESC", args)]
+
+    def posts_between(self, kind: str, name: str, start: float, end: float
+                      ) -> list[tuple[Any, ...]]:
+        """A category's posts published in [start, end), newest first, ties by link."""
+        cols = self._POST_COLUMNS
+        return self._db.execute(
+            f"SELECT {cols} FROM post_names n JOIN posts p ON p.path = n.path "  # noqa: S608
+            "WHERE n.kind = ? AND n.name = ? AND n.published >= ? AND n.published < ? "
+            "ORDER BY n.published DESC, n.link", (kind, name, start, end)).fetchall()
+
     def names(self, kind: str, until: float | None) -> list[str]:
         """Categories (kind "c") or tags ("t") that have a post published by ``until``."""
         sql = "SELECT DISTINCT name FROM post_names WHERE kind = ?"

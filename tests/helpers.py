@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -9,6 +11,8 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import feedparser
 import pytest
@@ -121,10 +125,43 @@ def parse_feed(path: Path) -> feedparser.FeedParserDict:
 
 
 def check_all_outputs(out: Path) -> list[Path]:
-    """Every Atom file validates with jing, every feed parses cleanly. Returns the files."""
-    files = sorted(p for p in out.rglob("*.xml"))
+    """Every Atom file validates with jing, every RSS/Atom feed parses cleanly, every JSON
+    Feed follows JSON Feed 1.1. Returns the RSS and Atom files."""
+    files = sorted(p for p in out.rglob("*.xml") if p.name.endswith((".rss.xml", ".atom.xml")))
     assert files, f"no feeds in {out}"
     for f in files:
         parse_feed(f)
     jing([f for f in files if f.name.endswith(".atom.xml")])
+    for f in sorted(out.rglob("*.json")):
+        check_json_feed(f)
     return files
+
+
+def check_json_feed(path: Path) -> dict[str, Any]:
+    """The JSON Feed 1.1 field rules (https://www.jsonfeed.org/version/1.1/)."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["version"] == "https://jsonfeed.org/version/1.1"
+    assert isinstance(doc["title"], str) and doc["title"]
+    for key in ("home_page_url", "feed_url"):
+        assert urlsplit(doc[key]).scheme in ("http", "https"), key
+    assert isinstance(doc["items"], list)
+    for a in doc.get("authors", []):
+        assert isinstance(a, dict) and isinstance(a.get("name"), str)
+    for hub in doc.get("hubs", []):
+        assert isinstance(hub["type"], str) and isinstance(hub["url"], str)
+    ids = set()
+    for item in doc["items"]:
+        assert isinstance(item["id"], str) and item["id"] not in ids
+        ids.add(item["id"])
+        assert isinstance(item.get("content_html") or item.get("content_text"), str)
+        for key in ("url", "external_url"):
+            if key in item:
+                assert urlsplit(item[key]).scheme in ("http", "https"), key
+        for key in ("date_published", "date_modified"):
+            if key in item:
+                when = dt.datetime.fromisoformat(item[key])  # RFC 3339
+                assert when.utcoffset() is not None, key
+        assert all(isinstance(t, str) for t in item.get("tags", []))
+        for att in item.get("attachments", []):
+            assert isinstance(att["url"], str) and isinstance(att["mime_type"], str)
+    return doc

@@ -25,7 +25,9 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_feed_validates(out: Path) -> None:
     files = check_all_outputs(out)
-    assert len(files) == 2 * (1 + 4 + 11)  # all + 4 categories + 11 tags, two formats each
+    # all + 4 categories + 11 tags in RSS and Atom, and each category's June 2022 archive
+    assert len(files) == 2 * (1 + 4 + 11) + 2 * 4
+    assert len(list(out.rglob("*.json"))) == 1 + 4 + 11
 
 
 def test_dates_of_every_kind_come_out_in_shanghai_time(out: Path) -> None:

@@ -32,7 +32,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert cfg.posts.permalink == "/:categories/:year/:month/:day/:title:output_ext"
     assert cfg.posts.future is False
     assert cfg.feeds.max_items == 50
-    assert cfg.feeds.formats == ("rss", "atom")
+    assert cfg.feeds.formats == ("rss", "atom", "json")
     assert cfg.output_dir == tmp_path / "output"
     assert cfg.output_url == "https://news.example.com/feeds/"
 
@@ -49,10 +49,13 @@ def test_shipped_example_config_loads() -> None:
         (MINIMAL + "feeds:\n  max_item: 10\n", 5, "feeds.max_item", "did you mean 'max_items'"),
         (MINIMAL + "feeds:\n  max_items: 0\n", 5, "feeds.max_items", "must be ≥ 1"),
         (MINIMAL + "feeds:\n  max_items: ten\n", 5, "feeds.max_items", "whole number"),
-        (MINIMAL + "feeds:\n  formats: [rss, json]\n", 5, "feeds.formats.1", "unknown format"),
-        (MINIMAL + "feeds:\n  category_path: '{slug}.xml'\n", 5, "feeds.category_path",
-         "{format}"),
-        (MINIMAL + "feeds:\n  category_path: '../{slug}.{format}.xml'\n", 5,
+        (MINIMAL + "feeds:\n  formats: [rss, yaml]\n", 5, "feeds.formats.1", "unknown format"),
+        (MINIMAL + "feeds:\n  category_path: 'c/{name}'\n", 5, "feeds.category_path",
+         "unknown placeholder {name}"),
+        (MINIMAL + "feeds:\n  category_path: '{slug}.{format}.xml'\n", 5,
+         "feeds.category_path", "leave out {format}"),
+        (MINIMAL + "feeds:\n  tag_path: 'tags'\n", 5, "feeds.tag_path", "must contain {slug}"),
+        (MINIMAL + "feeds:\n  category_path: '../{slug}'\n", 5,
          "feeds.category_path", "inside the output folder"),
         (MINIMAL + "feeds:\n  tag_page: '/t/{name}.html'\n", 5, "feeds.tag_page",
          "unknown placeholder"),
