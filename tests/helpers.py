@@ -139,7 +139,7 @@ def check_all_outputs(out: Path) -> list[Path]:
 
 def check_json_feed(path: Path) -> dict[str, Any]:
     """The JSON Feed 1.1 field rules (https://www.jsonfeed.org/version/1.1/)."""
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     assert doc["version"] == "https://jsonfeed.org/version/1.1"
     assert isinstance(doc["title"], str) and doc["title"]
     for key in ("home_page_url", "feed_url"):
