@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import logging
 import posixpath
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,15 +37,25 @@ def content_type(name: str) -> str:
     return "application/octet-stream"
 
 
-def make_server(root: Path, host: str, port: int, prefix: str = "/") -> ThreadingHTTPServer:
-    """A server for ``root`` at ``prefix`` (the path of output.url, e.g. ``/feeds/``)."""
+def make_server(root: Path, host: str, port: int, prefix: str = "/",
+                on_request: Callable[[str, str, int], None] | None = None
+                ) -> ThreadingHTTPServer:
+    """A server for ``root`` at ``prefix`` (the path of output.url, e.g. ``/feeds/``).
+    ``on_request(method, path, status)`` is told about every answer (an access log)."""
     base = root.resolve()
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
 
     class Handler(BaseHTTPRequestHandler):
-        server_version = "feeds"
-        sys_version = ""
         protocol_version = "HTTP/1.1"
+
+        def version_string(self) -> str:
+            return "feeds"
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            log.debug("event=request method=%s path=%s status=%s", self.command, self.path,
+                      code)
+            if on_request is not None:
+                on_request(self.command, self.path, int(code))
 
         def do_HEAD(self) -> None:
             self._serve(body=False)
@@ -125,7 +136,7 @@ def make_server(root: Path, host: str, port: int, prefix: str = "/") -> Threadin
                 self.wfile.write(text)
 
         def log_message(self, format: str, *args: object) -> None:
-            log.debug("event=request %s", format % args)
+            log.debug("event=http %s", format % args)
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
