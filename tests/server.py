@@ -29,6 +29,7 @@ Handler = Callable[[BaseHTTPRequestHandler], None]
 @dataclass
 class LocalServer:
     routes: dict[str, Handler] = field(default_factory=dict)
+    post_routes: dict[str, Handler] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     httpd: ThreadingHTTPServer | None = None
 
@@ -58,6 +59,15 @@ class LocalServer:
                     return
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     handler(self)
+
+            def do_POST(self) -> None:
+                server.requests.append(Request(self.path, {k.lower(): v for k, v in
+                                                           self.headers.items()}))
+                handler = server.post_routes.get(self.path.split("?", 1)[0])
+                if handler is None:
+                    send(self, 404, b"not here", "text/plain")
+                    return
+                handler(self)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
