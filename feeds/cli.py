@@ -186,7 +186,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     started = time.monotonic()
     overrides = {"posts": args.posts, "output": args.output, "state": args.state}
     cfg = config.load(args.config).with_overrides(**overrides)
-    now = dt.datetime.now(cfg.site.tz)
+    now = _now(cfg)
     if args.command == "status":
         return _status(cfg, now, args.json, out)
     if args.command == "run":
@@ -205,8 +205,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
         with ProcessLock(cfg.store.state_dir, "build"):
             report = pipeline.run_once(cfg, now, progress=progress,
                                        fetch_sources=not args.no_fetch, full=args.full)
-            runstate.record_build(cfg.store.state_dir, report, now,
-                                  dt.datetime.now(cfg.site.tz))
+            runstate.record_build(cfg.store.state_dir, report, now, _now(cfg))
         if progress:
             progress.close()
     else:
@@ -245,9 +244,21 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     return Exit.OK if report.ok else Exit.INPUT_ERRORS
 
 
+def _now(cfg: config.Config) -> dt.datetime:
+    """The current time in the site zone. ``FEEDS_FAKE_NOW`` (an ISO 8601 time with offset)
+    stands in for the clock: a test hook for clock jumps, unset in normal use."""
+    fake = os.environ.get("FEEDS_FAKE_NOW")
+    if fake:
+        when = dt.datetime.fromisoformat(fake)
+        if when.tzinfo is None:
+            raise FeedsError("FEEDS_FAKE_NOW needs a UTC offset, e.g. 2022-06-09T12:00:00+08:00")
+        return when.astimezone(cfg.site.tz)
+    return dt.datetime.now(cfg.site.tz)
+
+
 def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) -> Exit:
     """Each configured source's health, from the store."""
-    states = Store(cfg.store.path)
+    states = Store(cfg.store.path, timeout=cfg.store.lock_timeout)
     try:
         known = states.states()
     finally:

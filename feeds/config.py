@@ -130,6 +130,7 @@ class StoreConfig:
     state_dir: Path
     max_age_days: int = 0  # 0: keep entries whatever their age
     max_per_source: int = 1000
+    lock_timeout: float = 10.0  # how long to wait for a store another process has locked
 
     @property
     def path(self) -> Path:
@@ -565,11 +566,12 @@ def _networks(r: _Reader, path: yamlutil.Path) -> tuple[str, ...]:
 
 
 def _store(r: _Reader, base: Path) -> StoreConfig:
-    r.section(("state",), {"dir", "max_age_days", "max_entries_per_source"})
+    r.section(("state",), {"dir", "max_age_days", "max_entries_per_source", "lock_timeout"})
     return StoreConfig(
         state_dir=base / r.string(("state", "dir"), "state"),
         max_age_days=r.integer(("state", "max_age_days"), 0, minimum=0),
         max_per_source=r.integer(("state", "max_entries_per_source"), 1000, minimum=1),
+        lock_timeout=_duration(r, ("state", "lock_timeout"), 10.0, minimum=0.1),
     )
 
 

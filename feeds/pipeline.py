@@ -86,7 +86,7 @@ def fetch(cfg: Config, now: dt.datetime, *, force: bool = False,
     report = report or Report()
     if not cfg.sources:
         return report
-    with Store(cfg.store.path) as store:
+    with Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store:
         from feeds import aggregate  # httpx and feedparser load only when there are sources
 
         report.sources = aggregate.fetch_round(cfg, store, now, report.problems, force=force,
@@ -121,7 +121,8 @@ def run_once(cfg: Config, now: dt.datetime, *, write: bool = True,
         return _check(cfg, now, report, progress)
     if cfg.sources and fetch_sources:
         fetch(cfg, now, force=force_fetch, report=report, should_stop=should_stop)
-    with Store(cfg.store.path) as store, postcache.Workers(cfg) as workers:
+    with Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store, \
+            postcache.Workers(cfg) as workers:
         _build(cfg, store, now, report, progress=progress, only=only, should_stop=should_stop,
                full=full, workers=workers)
     if cfg.feeds.websub_hub and report.files_written:

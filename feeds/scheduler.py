@@ -104,7 +104,8 @@ class Daemon:
             if removed:
                 log.info("event=recovered removed_temp_files=%d", removed)
             if cfg.sources:
-                Store(cfg.store.path).close()  # fails now, clearly, if the store is unusable
+                # fails now, clearly, if the store is unusable
+                Store(cfg.store.path, timeout=cfg.store.lock_timeout).close()
             self._schedule(first=True)
             for sig in STOP_SIGNALS:
                 signal.signal(sig, self._on_stop_signal)

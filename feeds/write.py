@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -22,6 +23,10 @@ FILE_MODE = 0o644
 # Fault injection for tests: seconds to sleep with the temp file written but not yet renamed,
 # so a test can stop or kill a build in the middle of a write. Unset in normal use.
 _WRITE_DELAY = float(os.environ.get("FEEDS_FAULT_WRITE_DELAY", "0") or 0)
+# Fault injection for tests: the process SIGKILLs itself at its Nth write, with the temp file
+# written and not yet renamed (the worst moment to die). Unset in normal use.
+_KILL_AT = int(os.environ.get("FEEDS_FAULT_KILL_AT", "0") or 0)
+_writes = 0
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -54,6 +59,8 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             os.close(fd)
         if _WRITE_DELAY:
             time.sleep(_WRITE_DELAY)
+        if _KILL_AT:
+            _count_and_maybe_die()
         tmp.replace(path)
     except OSError as e:
         with contextlib.suppress(OSError):
@@ -62,6 +69,13 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     _fsync_dir(path.parent)
     log.debug("wrote path=%s bytes=%d", path, len(data))
     return True
+
+
+def _count_and_maybe_die() -> None:
+    global _writes
+    _writes += 1
+    if _writes == _KILL_AT:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _fsync_dir(folder: Path) -> None:

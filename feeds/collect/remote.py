@@ -16,6 +16,7 @@ import feedparser
 from feeds.collect.http import FetchResult
 from feeds.errors import FeedsError
 from feeds.models import RawFeed, RawItem
+from feeds.textutil import xml_safe
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,12 @@ def _fix_gbk(body: bytes, head: bytes, content_type: str) -> tuple[bytes, str, b
 
 
 def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    """A feed's text value, without what XML cannot carry (feedparser keeps control
+    characters that arrived as character references)."""
+    if not isinstance(value, str):
+        return None
+    value = xml_safe(value).strip()
+    return value or None
 
 
 def _item(e: Any) -> RawItem:
