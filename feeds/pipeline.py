@@ -49,6 +49,7 @@ class Report:
     aggregated: int = 0  # stored entries of external sources that went into the build
     feeds: list[FeedResult] = field(default_factory=list)
     stopped: bool = False  # asked to stop: the feeds not yet written keep their old files
+    write_failed: bool = False  # some file could not be generated or written
 
     @property
     def ok(self) -> bool:
@@ -247,7 +248,8 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
     report.posts_used = sum(1 for e in renderer.done.values() if e is not None)
     log.debug("write files=%d unchanged=%d seconds=%.3f", len(report.files_written),
               len(report.files_unchanged), time.perf_counter() - t_render)
-    complete = only is None and not report.stopped
+    # a build that could not write everything must not count as done: the next one retries
+    complete = only is None and not report.stopped and not report.write_failed
     store.set_meta({
         "cache.build": build_fp if complete else "",
         "cache.next_due": "" if next_due is None else repr(next_due),
@@ -317,6 +319,7 @@ def _write_discovery(cfg: Config, report: Report) -> list[tuple[str, str, int, i
             changed = write_if_changed(cfg.output_dir / rel, data)
         except WriteError as e:
             report.problems.error(rel, str(e))
+            report.write_failed = True
             continue
         (report.files_written if changed else report.files_unchanged).append(rel)
         st = (cfg.output_dir / rel).stat()
@@ -353,11 +356,13 @@ def _write_feed(cfg: Config, feed: generate.FeedPlan, entries: list[Entry], fmt:
     except Exception as e:  # isolate one feed from the rest; the traceback goes to the log
         log.exception("feed=%s format=%s generation failed", feed.label, fmt)
         report.problems.error(rel, f"{feed.label}: {fmt} feed not generated: {e}")
+        report.write_failed = True
         return False
     try:
         changed = write_if_changed(target, data)
     except WriteError as e:
         report.problems.error(rel, f"{feed.label}: {e}")
+        report.write_failed = True
         return False
     (report.files_written if changed else report.files_unchanged).append(rel)
     return True
