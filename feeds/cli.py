@@ -178,8 +178,11 @@ def _configure_daemon_logging(verbose: int, quiet: bool, fmt: str, err: TextIO) 
         logger.handlers[:] = [handler]
         logger.propagate = False
     logging.getLogger("feeds").setLevel(level)
-    # APScheduler says "Running job …" at INFO for every run: only its warnings matter here
+    # APScheduler says "Running job …" at INFO for every run: only its warnings matter here,
+    # less the one it repeats every tick while a long run is still going (by design here)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").addFilter(
+        lambda r: "maximum number of running instances reached" not in r.getMessage())
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
