@@ -106,3 +106,19 @@ def test_second_lock_names_the_holder(tmp_path: Path) -> None:
         ProcessLock(tmp_path, "build").acquire()
     with ProcessLock(tmp_path, "build"):  # released: free again
         pass
+
+
+def test_clock_jumps_do_not_make_the_scheduler_spin(tmp_path: Path) -> None:
+    """After the wall clock moves back an hour, the next run is one interval after the last
+    one (a wait, not a burst of catch-up runs); after it moves forward a day, the missed runs
+    are coalesced into one (coalesce=True, max_instances=1 on every job)."""
+    cfg = _config(tmp_path, "5m")
+    last = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC).astimezone(cfg.site.tz)
+    trigger = scheduler.build_trigger(cfg, last)
+    back = last - dt.timedelta(hours=1)
+    nxt = trigger.get_next_fire_time(last, back)
+    assert nxt == last + dt.timedelta(minutes=5)  # no run before the clock catches up
+    daemon = scheduler.Daemon(cfg, lambda: cfg)
+    defaults = daemon.scheduler._job_defaults
+    assert defaults["coalesce"] is True and defaults["max_instances"] == 1
+    assert defaults["misfire_grace_time"] == 600
