@@ -101,16 +101,22 @@ def static(body: bytes, content_type: str = "application/rss+xml; charset=utf-8"
     return lambda h: send(h, status, body, content_type, headers)
 
 
+def not_modified_if(h: BaseHTTPRequestHandler, etag: str) -> bool:
+    """Answer 304 (and say so) when the request's If-None-Match is ``etag``."""
+    if h.headers.get("If-None-Match") != etag:
+        return False
+    h.send_response(304)
+    h.send_header("ETag", etag)
+    h.send_header("Content-Length", "0")
+    h.end_headers()
+    return True
+
+
 def with_etag(body: bytes, etag: str = '"v1"',
               last_modified: str = "Thu, 09 Jun 2022 06:36:33 GMT") -> Handler:
     def handle(h: BaseHTTPRequestHandler) -> None:
-        if h.headers.get("If-None-Match") == etag:
-            h.send_response(304)
-            h.send_header("ETag", etag)
-            h.send_header("Content-Length", "0")
-            h.end_headers()
-            return
-        send(h, 200, body, headers={"ETag": etag, "Last-Modified": last_modified})
+        if not not_modified_if(h, etag):
+            send(h, 200, body, headers={"ETag": etag, "Last-Modified": last_modified})
     return handle
 
 

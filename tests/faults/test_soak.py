@@ -48,11 +48,7 @@ class Publisher:
                 time.sleep(1.0)
             version = (n - 1) // 3 if k == "changing" else 0
             etag = f'"{i}-{version}"'
-            if h.headers.get("If-None-Match") == etag:
-                h.send_response(304)
-                h.send_header("ETag", etag)
-                h.send_header("Content-Length", "0")
-                h.end_headers()
+            if srv.not_modified_if(h, etag):
                 return
             items = "".join(
                 f"<item><title>源{i}第{v}条</title><link>https://s{i}.example/{v}</link>"
