@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import json
 import logging
 import multiprocessing
 import os
@@ -19,7 +20,7 @@ import threading
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from feeds import normalize, timeutil
 from feeds.collect import remote
 from feeds.collect.http import Fetcher, FetchError, FetchResult
 from feeds.config import Config, SourceConfig
-from feeds.models import Entry, Problems, RawFeed, SourceOutcome
+from feeds.models import Entry, Problems, RawFeed, RemoteRef, SourceOutcome
 from feeds.store import SourceState, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -269,9 +270,11 @@ def title_key(title: str) -> str:
     return _NOT_WORD.sub("", unicodedata.normalize("NFKC", title).casefold())
 
 
-def stored_entries(cfg: Config, store: Store) -> tuple[list[Entry], list[Entry]]:
+def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[RemoteRef]]:
     """Stored entries of the configured, enabled sources, routed into categories and
     de-duplicated: (entries with their categories, entries for the feed of everything).
+    Only what routing and de-duplication need is read; ``Loader`` reads the entries that
+    land in a feed.
 
     The same article from two sources (same canonical link, or the same title within a day)
     appears once per category, and once in the feed of everything, from the source listed
@@ -279,13 +282,10 @@ def stored_entries(cfg: Config, store: Store) -> tuple[list[Entry], list[Entry]]
     """
     tz = cfg.site.tz
     sources = [s for s in cfg.sources if s.enabled]
-    by_source: dict[str, list[Entry]] = defaultdict(list)
-    for e in store.entries(s.id for s in sources):
-        by_source[e.origin].append(e)
     seen_links: dict[str, set[str]] = defaultdict(set)
     seen_titles: dict[str, dict[str, list[dt.datetime]]] = defaultdict(lambda: defaultdict(list))
-    routed: list[Entry] = []
-    everything: list[Entry] = []
+    routed: list[RemoteRef] = []
+    everything: list[RemoteRef] = []
     day = dt.timedelta(days=1)
 
     def first_in(group: str, link: str, tkey: str, when: dt.datetime) -> bool:
@@ -298,17 +298,46 @@ def stored_entries(cfg: Config, store: Store) -> tuple[list[Entry], list[Entry]]
         return True
 
     for s in sources:
-        for e in by_source.get(s.id, []):
-            e = dataclasses.replace(e, published=timeutil.to_zone(e.published, tz),
-                                    updated=timeutil.to_zone(e.updated, tz))
-            link, tkey = canonical_link(e.link), title_key(e.title)
-            cats = tuple(c for c in normalize.route(e, s)
-                         if first_in("category:" + c, link, tkey, e.published))
-            e = dataclasses.replace(e, categories=cats)
+        for entry_id, published, link, title, tags_json in store.entry_index(s.id):
+            when = timeutil.to_zone(dt.datetime.fromisoformat(published), tz)
+            tags = tuple(json.loads(tags_json)) if tags_json else ()
+            canon, tkey = canonical_link(link), title_key(title)
+            cats = tuple(c for c in normalize.route(tags, title, s)
+                         if first_in("category:" + c, canon, tkey, when))
+            ref = RemoteRef(source_id=s.id, entry_id=entry_id, link=link, title=title,
+                            published=when, tags=tags, categories=cats)
             if cats:
-                routed.append(e)
-            if first_in("all", link, tkey, e.published):
-                everything.append(e)
+                routed.append(ref)
+            if first_in("all", canon, tkey, when):
+                everything.append(ref)
     return routed, everything
 
 
+class Loader:
+    """Stored entries for the refs that land in a feed, in the site timezone, with their
+    routed categories; each read once per build."""
+
+    def __init__(self, cfg: Config, store: Store) -> None:
+        self.tz = cfg.site.tz
+        self.store = store
+        self.done: dict[tuple[str, str], Entry | None] = {}
+
+    def prefetch(self, refs: Iterable[RemoteRef]) -> None:
+        wanted = {(r.source_id, r.entry_id): r for r in refs}
+        found = self.store.load_entries(k for k in wanted if k not in self.done)
+        for key, ref in wanted.items():
+            if key not in self.done:
+                self.done[key] = self._ready(found.get(key), ref)
+
+    def entry(self, ref: RemoteRef) -> Entry | None:
+        key = (ref.source_id, ref.entry_id)
+        if key not in self.done:
+            self.prefetch([ref])
+        return self.done[key]
+
+    def _ready(self, e: Entry | None, ref: RemoteRef) -> Entry | None:
+        if e is None:
+            return None
+        return dataclasses.replace(e, published=timeutil.to_zone(e.published, self.tz),
+                                   updated=timeutil.to_zone(e.updated, self.tz),
+                                   categories=ref.categories)

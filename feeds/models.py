@@ -90,6 +90,20 @@ class Entry:
                 raise ValueError("categories and tags must be tuples of non-empty strings")
 
 
+@dataclass(frozen=True, slots=True)
+class RemoteRef:
+    """What planning needs of a stored entry from an external source; the entry itself (its
+    HTML above all) stays in the store until it lands in a feed."""
+
+    source_id: str
+    entry_id: str
+    link: str
+    title: str
+    published: dt.datetime
+    tags: tuple[str, ...]
+    categories: tuple[str, ...] = ()  # where routing (and de-duplication) put it
+
+
 @dataclass(frozen=True)
 class RawPost:
     """A Jekyll post as read from disk: front matter as YAML gave it, body untouched."""

@@ -390,11 +390,12 @@ def remote_entry(item: RemoteItem, feed: RawFeed, source: SourceConfig, cfg: Con
         return None
 
 
-def route(entry: Entry, source: SourceConfig) -> tuple[str, ...]:
-    """The categories a source's entry goes to: the source's own, plus every matching route."""
+def route(tags: tuple[str, ...], title: str, source: SourceConfig) -> tuple[str, ...]:
+    """The categories a source's entry (its own tags and its title) goes to: the source's
+    own, plus every matching route."""
     out = list(source.categories)
-    own = set(entry.tags)
-    title = entry.title.casefold()
+    own = set(tags)
+    title = title.casefold()
     for r in source.routes:
         if r.category is not None and r.category not in own:
             continue

@@ -13,14 +13,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feeds import archive, generate, normalize, postcache
 from feeds.collect import posts as post_collector
 from feeds.config import Config
 from feeds.errors import WriteError
-from feeds.models import Entry, Problems, SourceOutcome
+from feeds.models import Entry, Problems, RemoteRef, SourceOutcome
 from feeds.store import Store
 from feeds.write import remove_stale_temps, write_if_changed
+
+if TYPE_CHECKING:
+    from feeds.aggregate import Loader
 
 log = logging.getLogger(__name__)
 
@@ -171,12 +175,13 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
     report.posts_found = idx.count
     next_due = idx.next_due
 
-    by_category: dict[str, list[postcache.PostRef | Entry]] = {
+    Ref = postcache.PostRef | RemoteRef
+    by_category: dict[str, list[Ref]] = {
         k: list(v) for k, v in idx.by_category.items()}
-    by_tag: dict[str, list[postcache.PostRef | Entry]] = {
+    by_tag: dict[str, list[Ref]] = {
         k: list(v) for k, v in idx.by_tag.items()}
-    every: list[postcache.PostRef | Entry] = list(idx.every)
-    routed: list[Entry] = []
+    every: list[Ref] = list(idx.every)
+    routed: list[RemoteRef] = []
     if cfg.sources:
         from feeds import aggregate
 
@@ -194,12 +199,18 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
     report.feeds_planned = len(plans)
 
     renderer = postcache.Renderer(cfg, store, problems, workers)
+    from feeds.aggregate import Loader
+
+    loader = Loader(cfg, store)
     made: list[tuple[str, str, int, int]] = []
     limit = cfg.feeds.max_items
     t_plan = time.perf_counter()
     renderer.prefetch(c for feed, candidates in plans
                       if only is None or feed.kind != "category" or feed.name in only
                       for c in candidates[:limit] if isinstance(c, postcache.PostRef))
+    loader.prefetch(c for feed, candidates in plans
+                    if only is None or feed.kind != "category" or feed.name in only
+                    for c in candidates[:limit] if isinstance(c, RemoteRef))
     t_render = time.perf_counter()
     log.debug("plan seconds=%.3f render posts=%d seconds=%.3f", t_plan - t_sync,
               renderer.rendered, t_render - t_plan)
@@ -212,7 +223,7 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
                 continue
             entries: list[Entry] = []
             for candidate in candidates:
-                entry = candidate if isinstance(candidate, Entry) \
+                entry = loader.entry(candidate) if isinstance(candidate, RemoteRef) \
                     else renderer.entry(candidate)
                 if entry is not None:
                     entries.append(entry)
@@ -235,7 +246,8 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
                     st = target.stat()
                     made.append((rel, fp, st.st_size, st.st_mtime_ns))
             if months:
-                made.extend(_write_archives(cfg, store, feed, months, routed, renderer, report,
+                made.extend(_write_archives(cfg, store, feed, months, routed, renderer, loader,
+                                            report,
                                             idx.skip))
             report.feeds.append(FeedResult(feed.label, tuple(feed.paths.values()),
                                            len(entries), max(e.published for e in entries),
@@ -260,7 +272,7 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
     })
 
 
-def _archive_months(cfg: Config, store: Store, feed: generate.FeedPlan, routed: list[Entry],
+def _archive_months(cfg: Config, store: Store, feed: generate.FeedPlan, routed: list[RemoteRef],
                     now: dt.datetime) -> list[archive.Month]:
     """The closed months of a category feed's archive (none when archives are off)."""
     if not cfg.feeds.archives or feed.kind != "category":
@@ -273,8 +285,9 @@ def _archive_months(cfg: Config, store: Store, feed: generate.FeedPlan, routed: 
 
 
 def _write_archives(cfg: Config, store: Store, feed: generate.FeedPlan,
-                    months: list[archive.Month], routed: list[Entry],
-                    renderer: postcache.Renderer, report: Report, skip: set[str]
+                    months: list[archive.Month], routed: list[RemoteRef],
+                    renderer: postcache.Renderer, loader: Loader, report: Report,
+                    skip: set[str]
                     ) -> list[tuple[str, str, int, int]]:
     """Write the archive documents not written yet (a closed month's never changes)."""
     made: list[tuple[str, str, int, int]] = []
@@ -290,8 +303,10 @@ def _write_archives(cfg: Config, store: Store, feed: generate.FeedPlan,
             refs = [postcache.ref_from_row(r, tz) for r in rows if r[0] not in skip]
             renderer.prefetch(refs)
             entries = [e for e in (renderer.entry(r) for r in refs) if e is not None]
-            entries += [e for e in routed if feed.name in e.categories
-                        and month.start <= e.published < month.end]
+            entries += [e for e in (loader.entry(r) for r in routed
+                                    if feed.name in r.categories
+                                    and month.start <= r.published < month.end)
+                        if e is not None]
             entries = generate.newest_first(entries)
         for fmt in formats:
             rel = paths[fmt]

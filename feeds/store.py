@@ -328,6 +328,27 @@ class Store:
             raise self._error(e) from e
         return out
 
+    def entry_index(self, source_id: str) -> list[tuple[str, str, str, str, str]]:
+        """(entry id, published UTC ISO, link, title, tags JSON) of a source's stored entries,
+        newest first, without loading their content (JSON is taken apart by SQLite)."""
+        try:
+            return [(r[0], r[1], r[2], r[3], r[4]) for r in self._db.execute(
+                "SELECT entry_id, published, json_extract(data, '$.link'), "
+                "json_extract(data, '$.title'), json_extract(data, '$.tags') FROM entries "
+                "WHERE source_id=? ORDER BY published DESC, entry_id", (source_id,))]
+        except sqlite3.Error as e:
+            raise self._error(e) from e
+
+    def load_entries(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
+        """The stored entries for these (source id, entry id) keys."""
+        out: dict[tuple[str, str], Entry] = {}
+        for source_id, entry_id in keys:
+            row = self._db.execute("SELECT data FROM entries WHERE source_id=? AND entry_id=?",
+                                   (source_id, entry_id)).fetchone()
+            if row is not None:
+                out[(source_id, entry_id)] = entry_from_json(json.loads(row[0]))
+        return out
+
     def prune(self, now: dt.datetime, *, max_age_days: int, max_per_source: int) -> int:
         """Retention: drop entries older than ``max_age_days`` (0: no limit) and all but the
         newest ``max_per_source`` of each source. Returns how many were dropped."""
