@@ -146,11 +146,6 @@ class ScheduleConfig:
     fetch_every: float = 30.0  # how often the daemon looks for due sources
     misfire_grace: float = 600.0  # a run this late still runs (APScheduler's default: 1 s)
 
-    @property
-    def build_cron(self) -> str | None:
-        return None if self.build_seconds is not None else self.build
-
-
 @dataclass(frozen=True)
 class Config:
     path: Path

@@ -26,17 +26,6 @@ class ConfigError(FeedsError):
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 
 
-class InputError(FeedsError):
-    """One input (a post file) cannot be used; that input is skipped, the rest go on."""
-
-    def __init__(self, message: str, *, file: str, line: int | None = None) -> None:
-        self.file = file
-        self.line = line
-        self.message = message
-        where = file if line is None else f"{file}:{line}"
-        super().__init__(f"{where}: {message}")
-
-
 class DateError(FeedsError):
     """A date value that cannot be read; the caller adds file and line."""
 

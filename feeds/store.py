@@ -316,18 +316,6 @@ class Store:
                 out[entry_id] = dt.datetime.fromisoformat(seen)
         return out
 
-    def entries(self, source_ids: Iterable[str]) -> list[Entry]:
-        """Every stored entry of these sources."""
-        out = []
-        try:
-            for sid in source_ids:
-                for (data,) in self._db.execute("SELECT data FROM entries WHERE source_id=? "
-                                                "ORDER BY published DESC, entry_id", (sid,)):
-                    out.append(entry_from_json(json.loads(data)))
-        except sqlite3.Error as e:
-            raise self._error(e) from e
-        return out
-
     def entry_index(self, source_id: str) -> list[tuple[str, str, str, str, str]]:
         """(entry id, published UTC ISO, link, title, tags JSON) of a source's stored entries,
         newest first, without loading their content (JSON is taken apart by SQLite)."""
