@@ -180,8 +180,9 @@ def _scalar(text: str, in_flow: bool) -> str | None:
 
 def load_flat(text: str) -> Document | None:
     """The fast path of ``load`` for flat front matter; None when ``text`` is not that."""
-    if _NON_PRINTABLE.search(text) or any(c in text for c in _YAML_BREAKS):
-        return None  # refused, or line breaks to YAML (NEL, LS, PS): PyYAML's business
+    if _NON_PRINTABLE.search(text) or any(c in text for c in _YAML_BREAKS) \
+            or "\r" in text.replace("\r\n", ""):
+        return None  # refused, or line breaks to YAML (NEL, LS, PS, a lone CR): PyYAML's
     value: dict[str, Any] = {}
     lines: dict[Path, int] = {}
     for number, line in enumerate(text.split("\n"), 1):

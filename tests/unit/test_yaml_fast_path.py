@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from feeds import yamlutil
@@ -39,6 +39,8 @@ LINES = st.lists(st.tuples(KEYS, VALUES), min_size=1, max_size=6)
 
 @settings(max_examples=600, deadline=None)
 @given(LINES, st.booleans())
+@example([("title", "\r0")], False)  # a lone CR is a line break to YAML
+@example([("title", "\x85")], False)
 def test_fast_path_agrees_with_pyyaml(lines: list[tuple[str, str]], blank: bool) -> None:
     text = "\n" + "\n".join(f"{k}: {v}" for k, v in lines) + ("\n\n" if blank else "\n")
     fast = yamlutil.load_flat(text)
