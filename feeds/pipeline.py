@@ -205,12 +205,11 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
     made: list[tuple[str, str, int, int]] = []
     limit = cfg.feeds.max_items
     t_plan = time.perf_counter()
-    renderer.prefetch(c for feed, candidates in plans
-                      if only is None or feed.kind != "category" or feed.name in only
-                      for c in candidates[:limit] if isinstance(c, postcache.PostRef))
-    loader.prefetch(c for feed, candidates in plans
-                    if only is None or feed.kind != "category" or feed.name in only
-                    for c in candidates[:limit] if isinstance(c, RemoteRef))
+    # with ``only``, the groups above hold only those categories: every plan is written
+    renderer.prefetch(c for _, candidates in plans for c in candidates[:limit]
+                      if isinstance(c, postcache.PostRef))
+    loader.prefetch(c for _, candidates in plans for c in candidates[:limit]
+                    if isinstance(c, RemoteRef))
     t_render = time.perf_counter()
     log.debug("plan seconds=%.3f render posts=%d seconds=%.3f", t_plan - t_sync,
               renderer.rendered, t_render - t_plan)
@@ -219,8 +218,6 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
             if should_stop is not None and should_stop():
                 report.stopped = True
                 break
-            if only is not None and feed.kind == "category" and feed.name not in only:
-                continue
             entries: list[Entry] = []
             for candidate in candidates:
                 entry = loader.entry(candidate) if isinstance(candidate, RemoteRef) \
@@ -247,8 +244,7 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
                     made.append((rel, fp, st.st_size, st.st_mtime_ns))
             if months:
                 made.extend(_write_archives(cfg, store, feed, months, routed, renderer, loader,
-                                            report,
-                                            idx.skip))
+                                            report, idx.skip))
             report.feeds.append(FeedResult(feed.label, tuple(feed.paths.values()),
                                            len(entries), max(e.published for e in entries),
                                            feed))
