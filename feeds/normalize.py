@@ -168,6 +168,13 @@ def render(info: PostInfo, cfg: Config, problems: Problems) -> Entry | None:
         return None
 
 
+def duplicate_permalink(problems: Problems, where: str, link: str, first: str,
+                        line: int | None = None) -> None:
+    """Report a post whose permalink an earlier post (by path) already has: it is skipped."""
+    problems.error(where, f"permalink {link} is already used by {first}; post skipped "
+                          f"(set a different permalink or slug)", line)
+
+
 # --------------------------------------------------------------------------- fields
 
 

@@ -75,9 +75,8 @@ def collect_posts(cfg: Config, now: dt.datetime, problems: Problems,
         if info is not None:
             first = owner.setdefault(info.link, info.where)
             if first != info.where:
-                problems.error(info.where, f"permalink {info.link} is already used by {first}; "
-                                           f"post skipped (set a different permalink or slug)",
-                               info.raw.line("permalink"))
+                normalize.duplicate_permalink(problems, info.where, info.link, first,
+                                              info.raw.line("permalink"))
             else:
                 infos.append(info)
         if progress is not None:

@@ -245,8 +245,7 @@ def index(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
     duplicates = store.duplicate_links()
     skip = {path for path, _, _ in duplicates}
     for path, link, first in duplicates:
-        problems.error(path, f"permalink {link} is already used by {first}; post skipped "
-                             f"(set a different permalink or slug)")
+        normalize.duplicate_permalink(problems, path, link, first)
     want = 2 * cfg.feeds.max_items + len(skip)
 
     def newest(kind: str | None = None, name: str | None = None) -> list[PostRef]:
