@@ -196,7 +196,7 @@ class Fetcher:
                                  + (" after decompression" if decoder.active else ""), url=url)
             if time.monotonic() > deadline:
                 raise self._deadline(url)
-        out += decoder.flush(cap + 1 - len(out))
+        out += decoder.flush()
         if len(out) > cap:
             raise FetchError(f"body too large: more than {cap:,} bytes after decompression",
                              url=url)
@@ -226,36 +226,34 @@ class _Decoder:
         self.url = url
 
     def feed(self, data: bytes, room: int) -> bytes:
+        """Decode ``data``, never more than ``room`` bytes. Input left over when ``room`` is
+        reached is dropped: the caller refuses a body that fills its room."""
         if not self.active:
             return data
         if self._z is None:  # deflate: RFC 9110 says zlib format; some servers send raw
             raw = len(data) < 2 or (data[0] & 0x0F) != 8 or ((data[0] << 8) | data[1]) % 31
             self._z = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        parts: list[bytes] = []
+        total = 0
+        pending = data
         try:
-            out = self._z.decompress(data, max(room, 1))
+            while True:
+                out = self._z.decompress(pending, max(room - total, 1))
+                parts.append(out)
+                total += len(out)
+                pending = self._z.unconsumed_tail
+                if not pending or not out or total >= room:
+                    break
         except zlib.error as e:
             raise FetchError(f"corrupt {self.encoding} body: {e}", url=self.url) from e
-        if len(out) >= room or not self._z.unconsumed_tail:
-            return out
-        # more input is waiting but there is room: keep going, still bounded by room
-        parts = [out]
-        total = len(out)
-        while self._z.unconsumed_tail and total < room:
-            more = self._z.decompress(self._z.unconsumed_tail, room - total)
-            if not more:
-                break
-            parts.append(more)
-            total += len(more)
         return b"".join(parts)
 
-    def flush(self, room: int) -> bytes:
+    def flush(self) -> bytes:
+        """What zlib still holds once the body has ended: at most its window (32 KiB), since
+        every byte of input was consumed (left-over input means the body was refused)."""
         if not self.active or self._z is None:
             return b""
-        out = self.feed(b"", room) if self._z.unconsumed_tail else b""
-        if self._z.unconsumed_tail or len(out) >= room:
-            return out  # over the cap already: the caller refuses the body
-        # all input consumed: what zlib still holds is at most its window (32 KiB)
-        return out + self._z.flush()
+        return self._z.flush()
 
 
 def _resolve(host: str, port: int | None) -> list[str]:
