@@ -127,19 +127,14 @@ class Daemon:
 
     def _schedule(self, *, first: bool) -> None:
         now = self.now()
-        trigger = build_trigger(self.cfg, now)
-        kwargs: dict[str, Any] = {"id": "build", "name": "build", "replace_existing": True}
-        if first:  # catch up once at start-up for whatever was missed while down
-            kwargs["next_run_time"] = now
-        self.scheduler.add_job(self._build_job, trigger, **kwargs)
-        fetch_kwargs: dict[str, Any] = {"id": "fetch", "name": "fetch",
-                                        "replace_existing": True}
-        if first:
-            fetch_kwargs["next_run_time"] = now
+        # at start-up both run at once: whatever was missed while down is caught up once
+        start: dict[str, Any] = {"next_run_time": now} if first else {}
+        self.scheduler.add_job(self._build_job, build_trigger(self.cfg, now), id="build",
+                               name="build", replace_existing=True, **start)
         if self.cfg.sources:
             self.scheduler.add_job(self._fetch_job, IntervalTrigger(
                 seconds=self.cfg.schedule.fetch_every, timezone=self.cfg.site.tz),
-                **fetch_kwargs)
+                id="fetch", name="fetch", replace_existing=True, **start)
         elif self.scheduler.get_job("fetch"):
             self.scheduler.remove_job("fetch")
 
