@@ -100,7 +100,8 @@ class Daemon:
     def run(self) -> int:
         cfg = self.cfg
         with ProcessLock(cfg.store.state_dir, "run"):
-            removed = remove_stale_temps(cfg.output_dir) + remove_stale_temps(cfg.store.state_dir)
+            # the output folder's are removed by every build, the first one at once below
+            removed = remove_stale_temps(cfg.store.state_dir)
             if removed:
                 log.info("event=recovered removed_temp_files=%d", removed)
             if cfg.sources:
