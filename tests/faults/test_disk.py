@@ -5,6 +5,7 @@ the exit code says failure, and the next build after the fault is gone succeeds.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,7 +76,10 @@ def test_disk_full(small_disk: Path, tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "No space left on device" in proc.stderr
     failed = [line for line in proc.stderr.splitlines() if "No space left" in line]
-    assert any("category 'a'" in line or "all" in line for line in failed)
+    assert failed
+    for line in failed:  # each names the file, and the feed when it is one
+        assert re.match(r"\S+: error: ((all|category '[abc]'): )?/\S+: write failed", line), line
+    assert any(re.match(r"\S+: error: (all|category '[abc]'): ", line) for line in failed)
     after = snapshot(out)
     for name, data in before.items():
         if any(name in line for line in failed):
