@@ -51,23 +51,20 @@ class LocalServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                self._dispatch(server.routes)
+
+            def do_POST(self) -> None:
+                self._dispatch(server.post_routes)
+
+            def _dispatch(self, routes: dict[str, Handler]) -> None:
                 server.requests.append(Request(self.path, {k.lower(): v for k, v in
                                                            self.headers.items()}))
-                handler = server.routes.get(self.path.split("?", 1)[0])
+                handler = routes.get(self.path.split("?", 1)[0])
                 if handler is None:
                     send(self, 404, b"not here", "text/plain")
                     return
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     handler(self)
-
-            def do_POST(self) -> None:
-                server.requests.append(Request(self.path, {k.lower(): v for k, v in
-                                                           self.headers.items()}))
-                handler = server.post_routes.get(self.path.split("?", 1)[0])
-                if handler is None:
-                    send(self, 404, b"not here", "text/plain")
-                    return
-                handler(self)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
