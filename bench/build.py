@@ -45,8 +45,20 @@ def floor(corpus: Path) -> float:
 def corpus_for(posts: int, categories: int) -> Path:
     corpus = WORK / f"corpus-{posts}-{categories}"
     if not (corpus / "_posts").is_dir():
-        subprocess.run([sys.executable, str(GEN), str(corpus), "--posts", str(posts),
-                        "--categories", str(categories), "--seed", "1"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(GEN),
+                str(corpus),
+                "--posts",
+                str(posts),
+                "--categories",
+                str(categories),
+                "--seed",
+                "1",
+            ],
+            check=True,
+        )
     (corpus / "config.yaml").write_text(CONFIG, encoding="utf-8")
     return corpus
 
@@ -57,9 +69,12 @@ def bench(posts: int, categories: int, runs: int) -> list[str]:
     victim = sorted((corpus / "_posts").iterdir())[posts // 2]
     original = victim.read_bytes()
     floor(corpus)
-    lines = [f"### {posts:,} posts, {categories} categories",
-             f"floor (read every post's bytes, warm cache): "
-             f"{min(floor(corpus) for _ in range(3)):.3f} s", ""]
+    lines = [
+        f"### {posts:,} posts, {categories} categories",
+        f"floor (read every post's bytes, warm cache): "
+        f"{min(floor(corpus) for _ in range(3)):.3f} s",
+        "",
+    ]
     results: dict[str, list[tuple[float, float]]] = {"cold": [], "nochange": [], "onepost": []}
     try:
         for i in range(runs):
@@ -73,16 +88,22 @@ def bench(posts: int, categories: int, runs: int) -> list[str]:
             run_feeds("build", "-c", config)
     finally:
         victim.write_bytes(original)
-    lines += ["| build | best wall s | posts/s | peak RSS MB | × floor |",
-              "| --- | ---: | ---: | ---: | ---: |"]
+    lines += [
+        "| build | best wall s | posts/s | peak RSS MB | × floor |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     base = min(floor(corpus) for _ in range(3))
-    names = {"cold": "cold (no output, no cache)", "nochange": "rebuild, nothing changed",
-             "onepost": "rebuild, one post changed"}
+    names = {
+        "cold": "cold (no output, no cache)",
+        "nochange": "rebuild, nothing changed",
+        "onepost": "rebuild, one post changed",
+    }
     for key, label in names.items():
         best = min(s for s, _ in results[key])
         peak = max(m for _, m in results[key])
-        lines.append(f"| {label} | {best:.2f} | {posts / best:,.0f} | {peak:.0f} | "
-                     f"{best / base:.1f} |")
+        lines.append(
+            f"| {label} | {best:.2f} | {posts / best:,.0f} | {peak:.0f} | {best / base:.1f} |"
+        )
     return lines
 
 

@@ -39,18 +39,48 @@ def main() -> None:
     a = ap.parse_args()
     corpus = WORK / f"feeds-{a.sources}-20"
     if not (corpus / "feeds").is_dir():
-        subprocess.run([sys.executable, str(GEN), str(corpus), "--posts", "0", "--categories",
-                        "1", "--feeds", str(a.sources), "--feed-items", "20"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(GEN),
+                str(corpus),
+                "--posts",
+                "0",
+                "--categories",
+                "1",
+                "--feeds",
+                str(a.sources),
+                "--feed-items",
+                "20",
+            ],
+            check=True,
+        )
     counter = Counter()
     servers = [serve(f"127.0.0.{i + 1}", corpus / "feeds", counter) for i in range(8)]
     files = sorted(p.name for p in (corpus / "feeds").iterdir())
-    lines = ["site:", "  title: idle", "  url: https://bench.example.com", "posts:",
-             "  dirs: [_posts]", "schedule:", "  build: 5m", "  fetch_every: 30s", "fetch:",
-             "  allow_networks: [127.0.0.0/8]", "state:", "  dir: state", "sources:"]
+    lines = [
+        "site:",
+        "  title: idle",
+        "  url: https://bench.example.com",
+        "posts:",
+        "  dirs: [_posts]",
+        "schedule:",
+        "  build: 5m",
+        "  fetch_every: 30s",
+        "fetch:",
+        "  allow_networks: [127.0.0.0/8]",
+        "state:",
+        "  dir: state",
+        "sources:",
+    ]
     for i, name in enumerate(files):
         host, port = servers[i % 8].server_address[:2]
-        lines += [f"  - id: f{i:04d}", f"    url: http://{host}:{port}/{name}",
-                  f"    categories: [c{i % 20:02d}]", "    interval: 30m"]
+        lines += [
+            f"  - id: f{i:04d}",
+            f"    url: http://{host}:{port}/{name}",
+            f"    categories: [c{i % 20:02d}]",
+            "    interval: 30m",
+        ]
     (corpus / "_posts").mkdir(exist_ok=True)
     config = corpus / "idle.yaml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -58,17 +88,22 @@ def main() -> None:
     shutil.rmtree(corpus / "output", ignore_errors=True)
     log = corpus / "idle.log"
     with log.open("wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "feeds", "run", "-c", str(config)],
-                                stdout=sink, stderr=sink,
-                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feeds", "run", "-c", str(config)],
+            stdout=sink,
+            stderr=sink,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
     try:
         deadline = time.monotonic() + 120
         while "event=fetch" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(3)  # let the rebuild after the first fetch finish
         cpu0, rss0 = sample(proc.pid)
-        print(f"{len(files)} sources; after start-up fetch and build: CPU {cpu0:.2f} s, "
-              f"RSS {rss0:.1f} MB; requests so far {dict(counter.counts)}")
+        print(
+            f"{len(files)} sources; after start-up fetch and build: CPU {cpu0:.2f} s, "
+            f"RSS {rss0:.1f} MB; requests so far {dict(counter.counts)}"
+        )
         start = time.monotonic()
         points = []
         while time.monotonic() - start < a.seconds:
@@ -76,8 +111,10 @@ def main() -> None:
             cpu, rss = sample(proc.pid)
             points.append((time.monotonic() - start, cpu - cpu0, rss))
         for t, cpu, rss in points:
-            print(f"  +{t:5.1f} s idle: CPU used {cpu:.2f} s ({100 * cpu / t:.2f} % of one "
-                  f"core), RSS {rss:.1f} MB")
+            print(
+                f"  +{t:5.1f} s idle: CPU used {cpu:.2f} s ({100 * cpu / t:.2f} % of one "
+                f"core), RSS {rss:.1f} MB"
+            )
         print(f"requests during the idle minute: {sum(counter.counts.values())} in all")
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -80,34 +80,64 @@ def run_fetch(config: Path) -> tuple[float, float, int]:
 def bench(feeds: int, items: int, hosts: int) -> list[str]:
     corpus = WORK / f"feeds-{feeds}-{items}"
     if not (corpus / "feeds").is_dir():
-        subprocess.run([sys.executable, str(GEN), str(corpus), "--posts", "0", "--categories",
-                        "1", "--feeds", str(feeds), "--feed-items", str(items)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(GEN),
+                str(corpus),
+                "--posts",
+                "0",
+                "--categories",
+                "1",
+                "--feeds",
+                str(feeds),
+                "--feed-items",
+                str(items),
+            ],
+            check=True,
+        )
     counter = Counter()
     servers = [serve(f"127.0.0.{i + 1}", corpus / "feeds", counter) for i in range(hosts)]
     try:
         files = sorted(p.name for p in (corpus / "feeds").iterdir())
-        lines = ["site:", "  title: bench", "  url: https://bench.example.com", "posts:",
-                 "  dirs: [_posts]", "fetch:", "  allow_networks: [127.0.0.0/8]", "state:",
-                 "  dir: state", "sources:"]
+        lines = [
+            "site:",
+            "  title: bench",
+            "  url: https://bench.example.com",
+            "posts:",
+            "  dirs: [_posts]",
+            "fetch:",
+            "  allow_networks: [127.0.0.0/8]",
+            "state:",
+            "  dir: state",
+            "sources:",
+        ]
         for i, name in enumerate(files):
             host, port = servers[i % hosts].server_address[:2]
-            lines += [f"  - id: f{i:04d}", f"    url: http://{host}:{port}/{name}",
-                      f"    categories: [c{i % 20:02d}]"]
+            lines += [
+                f"  - id: f{i:04d}",
+                f"    url: http://{host}:{port}/{name}",
+                f"    categories: [c{i % 20:02d}]",
+            ]
         config = corpus / "config.yaml"
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")
         shutil.rmtree(corpus / "state", ignore_errors=True)
-        out = [f"### {len(files):,} feeds of {items} items, served on {hosts} loopback "
-               f"addresses by the benchmark", "",
-               "| fetch | wall s | feeds/s | requests/s | peak RSS MB | responses |",
-               "| --- | ---: | ---: | ---: | ---: | --- |"]
+        out = [
+            f"### {len(files):,} feeds of {items} items, served on {hosts} loopback "
+            f"addresses by the benchmark",
+            "",
+            "| fetch | wall s | feeds/s | requests/s | peak RSS MB | responses |",
+            "| --- | ---: | ---: | ---: | ---: | --- |",
+        ]
         for label in ("cold (empty store)", "again (conditional GET)"):
             counter.counts.clear()
             seconds, peak, code = run_fetch(config)
             total = sum(counter.counts.values())
-            responses = ", ".join(f"{n}× {status}" for status, n in
-                                  sorted(counter.counts.items()))
-            out.append(f"| {label} | {seconds:.2f} | {len(files) / seconds:,.0f} | "
-                       f"{total / seconds:,.0f} | {peak:.0f} | {responses} (exit {code}) |")
+            responses = ", ".join(f"{n}× {status}" for status, n in sorted(counter.counts.items()))
+            out.append(
+                f"| {label} | {seconds:.2f} | {len(files) / seconds:,.0f} | "
+                f"{total / seconds:,.0f} | {peak:.0f} | {responses} (exit {code}) |"
+            )
         return out
     finally:
         for s in servers:

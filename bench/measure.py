@@ -42,8 +42,13 @@ def run_feeds(*args: str) -> tuple[float, float, int]:
     """Wall seconds, peak RSS in MB and exit code of ``feeds ARGS`` in a new process."""
     _compile()
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True,
-                          text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     seconds = time.perf_counter() - start
     lines = proc.stderr.strip().splitlines()
     if proc.returncode not in (0, 1) or not lines or not lines[-1].isdigit():

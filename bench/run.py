@@ -34,8 +34,10 @@ def machine() -> str:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} "
-            f"{platform.release()}, Python {sys.version.split()[0]}")
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} "
+        f"{platform.release()}, Python {sys.version.split()[0]}"
+    )
 
 
 def main() -> None:
@@ -45,11 +47,16 @@ def main() -> None:
     a = ap.parse_args()
     posts = [10_000] if a.quick else [10_000, 100_000]
     feeds = [200] if a.quick else [200, 1_000]
-    lines = ["# Benchmark results", "",
-             f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
-             "Produced by `.venv/bin/python bench/run.py`; each build or fetch is a fresh "
-             "process (best of the runs for builds; peak RSS is the process's maximum).", "",
-             "## feeds build", ""]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        "Produced by `.venv/bin/python bench/run.py`; each build or fetch is a fresh "
+        "process (best of the runs for builds; peak RSS is the process's maximum).",
+        "",
+        "## feeds build",
+        "",
+    ]
     for n in posts:
         lines += [*build.bench(n, 20, a.runs if n <= 10000 else 1), ""]
     lines += ["## feeds fetch --all", ""]

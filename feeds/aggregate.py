@@ -39,16 +39,22 @@ log = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------- scheduling
 
 
-def due(cfg: Config, states: dict[str, SourceState], now: dt.datetime, *,
-        force: bool = False) -> list[SourceConfig]:
+def due(
+    cfg: Config, states: dict[str, SourceState], now: dt.datetime, *, force: bool = False
+) -> list[SourceConfig]:
     """Enabled sources whose next attempt has come (all enabled ones with ``force``)."""
     out = []
     for s in cfg.sources:
         if not s.enabled:
             continue
         st = states.get(s.id)
-        if force or st is None or st.url != s.url or st.next_attempt is None \
-                or st.next_attempt <= now:
+        if (
+            force
+            or st is None
+            or st.url != s.url
+            or st.next_attempt is None
+            or st.next_attempt <= now
+        ):
             out.append(s)
     return out
 
@@ -89,9 +95,15 @@ class _Fetched:
     seconds: float
 
 
-def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems, *,
-                force: bool = False,
-                should_stop: Callable[[], bool] | None = None) -> list[SourceOutcome]:
+def fetch_round(
+    cfg: Config,
+    store: Store,
+    now: dt.datetime,
+    problems: Problems,
+    *,
+    force: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[SourceOutcome]:
     """Fetch every due source concurrently (per-host limit), store what came back.
 
     ``should_stop`` is asked before each fetch starts: once it says yes, the sources not yet
@@ -102,7 +114,8 @@ def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
     if not todo:
         return []
     per_host: dict[str, threading.Semaphore] = defaultdict(
-        lambda: threading.Semaphore(cfg.fetch.per_host))
+        lambda: threading.Semaphore(cfg.fetch.per_host)
+    )
     lock = threading.Lock()
 
     def work(f: Fetcher, s: SourceConfig) -> _Fetched | Exception | None:
@@ -116,9 +129,12 @@ def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
             st = states.get(s.id)
             same = st is not None and st.url == s.url
             try:
-                res = f.fetch(s.url, etag=st.etag if same and st else None,
-                              last_modified=st.last_modified if same and st else None,
-                              allow_networks=s.allow_networks)
+                res = f.fetch(
+                    s.url,
+                    etag=st.etag if same and st else None,
+                    last_modified=st.last_modified if same and st else None,
+                    allow_networks=s.allow_networks,
+                )
                 if res.not_modified:
                     feed = None
                 elif parsers is not None:  # feedparser holds the GIL: parse in processes
@@ -139,9 +155,11 @@ def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
     done: dict[str, SourceOutcome] = {}
     failed: list[tuple[SourceConfig, Exception]] = []
     parsers = _parser_pool(len(todo))
-    with Fetcher(cfg.fetch) as f, ThreadPoolExecutor(max_workers=cfg.fetch.concurrency,
-                                                     thread_name_prefix="fetch") as pool, \
-            (parsers or contextlib.nullcontext()):
+    with (
+        Fetcher(cfg.fetch) as f,
+        ThreadPoolExecutor(max_workers=cfg.fetch.concurrency, thread_name_prefix="fetch") as pool,
+        parsers or contextlib.nullcontext(),
+    ):
         futures = {pool.submit(work, f, s): s for s in todo}
         # Store each success while the other fetches go on; failures wait for the end,
         # when it is known whether every source failed (the network is down).
@@ -160,11 +178,17 @@ def fetch_round(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
                 log.exception("source=%s cannot be stored", s.id)
                 failed.append((s, e))
 
-    network_down = len(failed) >= 2 and not done and all(
-        isinstance(r, FetchError) and r.network for _, r in failed)
+    network_down = (
+        len(failed) >= 2
+        and not done
+        and all(isinstance(r, FetchError) and r.network for _, r in failed)
+    )
     if network_down:
-        problems.warn("sources", "every source failed to connect: the network looks down; "
-                                 "error counts are left as they were")
+        problems.warn(
+            "sources",
+            "every source failed to connect: the network looks down; "
+            "error counts are left as they were",
+        )
     for s, r in sorted(failed, key=lambda sr: order[sr[0].id]):
         done[s.id] = _record(cfg, store, s, states.get(s.id), r, now, problems, network_down)
     return sorted(done.values(), key=lambda o: order[o.source_id])
@@ -183,33 +207,52 @@ def _parser_pool(jobs: int) -> ProcessPoolExecutor | None:
     workers = min(os.cpu_count() or 1, 4)
     if jobs < PARSE_PROCESSES_AT or workers < 2 or threading.active_count() > 1:
         return None
-    pool = ProcessPoolExecutor(max_workers=workers,
-                               mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
     for fut in [pool.submit(_started) for _ in range(workers)]:
         fut.result()  # every worker exists before any fetch thread does
     log.debug("parsing in worker processes=%d sources=%d", workers, jobs)
     return pool
 
 
-def _record(cfg: Config, store: Store, s: SourceConfig, st: SourceState | None,
-            r: _Fetched | Exception, now: dt.datetime, problems: Problems,
-            network_down: bool) -> SourceOutcome:
+def _record(
+    cfg: Config,
+    store: Store,
+    s: SourceConfig,
+    st: SourceState | None,
+    r: _Fetched | Exception,
+    now: dt.datetime,
+    problems: Problems,
+    network_down: bool,
+) -> SourceOutcome:
     where = f"source {s.id!r} ({s.url})"
     if isinstance(r, Exception):
         message = getattr(r, "message", None) or f"{type(r).__name__}: {r}"
         gone = isinstance(r, FetchError) and r.gone
-        errors = (st.consecutive_errors if st and st.url == s.url else 0) + \
-            (0 if network_down else 1)
+        errors = (st.consecutive_errors if st and st.url == s.url else 0) + (
+            0 if network_down else 1
+        )
         retry = r.retry_after if isinstance(r, FetchError) else None
-        delay = cfg.fetch.backoff_cap if gone else backoff(s, max(errors, 1),
-                                                            cfg.fetch.backoff_cap, retry)
+        delay = (
+            cfg.fetch.backoff_cap
+            if gone
+            else backoff(s, max(errors, 1), cfg.fetch.backoff_cap, retry)
+        )
         if network_down:
             delay = s.interval
-        store.save_error(s.id, s.url, now, message=message, count=not network_down,
-                         next_attempt=now + dt.timedelta(seconds=delay), gone=gone)
+        store.save_error(
+            s.id,
+            s.url,
+            now,
+            message=message,
+            count=not network_down,
+            next_attempt=now + dt.timedelta(seconds=delay),
+            gone=gone,
+        )
         if gone:
-            problems.warn(where, f"{message}; marked gone, retried once a day; remove the "
-                                 f"source or fix its URL")
+            problems.warn(
+                where,
+                f"{message}; marked gone, retried once a day; remove the source or fix its URL",
+            )
         else:
             problems.error(where, f"fetch failed: {message}; retry in {_human(delay)}")
         return SourceOutcome(s.id, s.url, "gone" if gone else "error", error=message)
@@ -217,8 +260,14 @@ def _record(cfg: Config, store: Store, s: SourceConfig, st: SourceState | None,
     spread = random.Random(f"{s.id}:{now.isoformat()}").uniform(0.9, 1.1)  # noqa: S311
     nxt = now + dt.timedelta(seconds=s.interval * spread)
     if r.feed is None:
-        store.save_not_modified(s.id, s.url, now, etag=r.result.etag,
-                                last_modified=r.result.last_modified, next_attempt=nxt)
+        store.save_not_modified(
+            s.id,
+            s.url,
+            now,
+            etag=r.result.etag,
+            last_modified=r.result.last_modified,
+            next_attempt=nxt,
+        )
         return SourceOutcome(s.id, s.url, "not-modified", seconds=r.seconds)
     feed = r.feed
     if feed.warning:
@@ -231,13 +280,26 @@ def _record(cfg: Config, store: Store, s: SourceConfig, st: SourceState | None,
         entry = normalize.remote_entry(item, feed, s, cfg, first, problems)
         if entry is not None:
             pairs.append((entry, first))
-    saved = store.save_success(s.id, s.url, now, etag=r.result.etag,
-                               last_modified=r.result.last_modified,
-                               title=s.title or feed.title, entries=pairs, next_attempt=nxt)
-    log.info("source=%s entries=%d new=%d changed=%d", s.id, len(pairs), saved.new,
-             saved.changed)
-    return SourceOutcome(s.id, s.url, "ok", new=saved.new, changed=saved.changed,
-                         entries=len(pairs), seconds=r.seconds)
+    saved = store.save_success(
+        s.id,
+        s.url,
+        now,
+        etag=r.result.etag,
+        last_modified=r.result.last_modified,
+        title=s.title or feed.title,
+        entries=pairs,
+        next_attempt=nxt,
+    )
+    log.info("source=%s entries=%d new=%d changed=%d", s.id, len(pairs), saved.new, saved.changed)
+    return SourceOutcome(
+        s.id,
+        s.url,
+        "ok",
+        new=saved.new,
+        changed=saved.changed,
+        entries=len(pairs),
+        seconds=r.seconds,
+    )
 
 
 def _human(seconds: float) -> str:
@@ -261,8 +323,9 @@ def canonical_link(url: str) -> str:
     host = (p.hostname or "").lower()
     if p.port and p.port not in (80, 443):
         host += f":{p.port}"
-    query = urlencode([(k, v) for k, v in parse_qsl(p.query, keep_blank_values=True)
-                       if not _TRACKING.match(k)])
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(p.query, keep_blank_values=True) if not _TRACKING.match(k)]
+    )
     return urlunsplit(("", host, p.path.rstrip("/") or "/", query, ""))
 
 
@@ -289,8 +352,9 @@ def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[Rem
     day = dt.timedelta(days=1)
 
     def first_in(group: str, link: str, tkey: str, when: dt.datetime) -> bool:
-        if link in seen_links[group] or (tkey and any(abs(when - t) <= day
-                                                      for t in seen_titles[group][tkey])):
+        if link in seen_links[group] or (
+            tkey and any(abs(when - t) <= day for t in seen_titles[group][tkey])
+        ):
             return False
         seen_links[group].add(link)
         if tkey:
@@ -302,10 +366,20 @@ def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[Rem
             when = timeutil.to_zone(dt.datetime.fromisoformat(published), tz)
             tags = tuple(json.loads(tags_json)) if tags_json else ()
             canon, tkey = canonical_link(link), title_key(title)
-            cats = tuple(c for c in normalize.route(tags, title, s)
-                         if first_in("category:" + c, canon, tkey, when))
-            ref = RemoteRef(source_id=s.id, entry_id=entry_id, link=link, title=title,
-                            published=when, tags=tags, categories=cats)
+            cats = tuple(
+                c
+                for c in normalize.route(tags, title, s)
+                if first_in("category:" + c, canon, tkey, when)
+            )
+            ref = RemoteRef(
+                source_id=s.id,
+                entry_id=entry_id,
+                link=link,
+                title=title,
+                published=when,
+                tags=tags,
+                categories=cats,
+            )
             if cats:
                 routed.append(ref)
             if first_in("all", canon, tkey, when):
@@ -338,6 +412,9 @@ class Loader:
     def _ready(self, e: Entry | None, ref: RemoteRef) -> Entry | None:
         if e is None:
             return None
-        return dataclasses.replace(e, published=timeutil.to_zone(e.published, self.tz),
-                                   updated=timeutil.to_zone(e.updated, self.tz),
-                                   categories=ref.categories)
+        return dataclasses.replace(
+            e,
+            published=timeutil.to_zone(e.published, self.tz),
+            updated=timeutil.to_zone(e.updated, self.tz),
+            categories=ref.categories,
+        )

@@ -38,72 +38,131 @@ class Exit(enum.IntEnum):
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-c", "--config", type=Path,
-                        default=Path(os.environ.get("FEEDS_CONFIG", "config.yaml")),
-                        help="config file (default: $FEEDS_CONFIG or ./config.yaml)")
-    common.add_argument("--posts", type=Path, action="append", metavar="DIR",
-                        help="posts folder, instead of posts.dirs in the config (repeatable)")
-    common.add_argument("--output", type=Path, metavar="DIR",
-                        help="output folder, instead of output.dir in the config")
-    common.add_argument("--state", type=Path, metavar="DIR",
-                        help="state folder (the store), instead of state.dir in the config")
+    common.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("FEEDS_CONFIG", "config.yaml")),
+        help="config file (default: $FEEDS_CONFIG or ./config.yaml)",
+    )
+    common.add_argument(
+        "--posts",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="posts folder, instead of posts.dirs in the config (repeatable)",
+    )
+    common.add_argument(
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="output folder, instead of output.dir in the config",
+    )
+    common.add_argument(
+        "--state",
+        type=Path,
+        metavar="DIR",
+        help="state folder (the store), instead of state.dir in the config",
+    )
     loud = common.add_mutually_exclusive_group()
-    loud.add_argument("-v", "--verbose", action="count", default=0,
-                      help="print a summary line (-vv: debug log)")
-    loud.add_argument("-q", "--quiet", action="store_true",
-                      help="print errors only (no warnings, no progress)")
-    common.add_argument("--traceback", action="store_true",
-                        help="print the full traceback of a fatal error")
+    loud.add_argument(
+        "-v", "--verbose", action="count", default=0, help="print a summary line (-vv: debug log)"
+    )
+    loud.add_argument(
+        "-q", "--quiet", action="store_true", help="print errors only (no warnings, no progress)"
+    )
+    common.add_argument(
+        "--traceback", action="store_true", help="print the full traceback of a fatal error"
+    )
 
     p = argparse.ArgumentParser(prog="feeds", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"feeds {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    build = sub.add_parser("build", parents=[common], help="fetch due sources, write every feed",
-                           description="Fetch the external sources that are due, then write "
-                                       "one RSS and one Atom feed per category, and one of "
-                                       "everything. Silent on success unless -v.")
-    build.add_argument("--no-fetch", action="store_true",
-                       help="build from the posts and the stored entries only")
-    build.add_argument("--full", action="store_true",
-                       help="ignore the build cache: read every post and write every feed")
-    fetch = sub.add_parser("fetch", parents=[common], help="fetch due sources into the store",
-                           description="Fetch the external sources that are due and store "
-                                       "their entries; write no feed.")
-    fetch.add_argument("--all", action="store_true",
-                       help="fetch every enabled source, due or not")
-    status = sub.add_parser("status", parents=[common], help="show each source's health",
-                            description="Each source's last success, error count, stored "
-                                        "entries and next attempt.")
+    build = sub.add_parser(
+        "build",
+        parents=[common],
+        help="fetch due sources, write every feed",
+        description="Fetch the external sources that are due, then write "
+        "one RSS and one Atom feed per category, and one of "
+        "everything. Silent on success unless -v.",
+    )
+    build.add_argument(
+        "--no-fetch", action="store_true", help="build from the posts and the stored entries only"
+    )
+    build.add_argument(
+        "--full",
+        action="store_true",
+        help="ignore the build cache: read every post and write every feed",
+    )
+    fetch = sub.add_parser(
+        "fetch",
+        parents=[common],
+        help="fetch due sources into the store",
+        description="Fetch the external sources that are due and store "
+        "their entries; write no feed.",
+    )
+    fetch.add_argument("--all", action="store_true", help="fetch every enabled source, due or not")
+    status = sub.add_parser(
+        "status",
+        parents=[common],
+        help="show each source's health",
+        description="Each source's last success, error count, stored entries and next attempt.",
+    )
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    run = sub.add_parser("run", parents=[common], help="run as a daemon (build and fetch on "
-                                                      "a schedule)",
-                         description="Build and fetch on the schedule in the config, in the "
-                                     "site's timezone, until SIGTERM/SIGINT; SIGHUP reloads "
-                                     "the config.")
-    run.add_argument("--health-port", type=int, metavar="PORT",
-                     help="serve GET /health on 127.0.0.1:PORT (200 healthy, 503 not)")
-    run.add_argument("--log-format", choices=("text", "json"), default="text",
-                     help="one line per event: key=value words (text) or JSON objects")
-    serve = sub.add_parser("serve", parents=[common], help="serve the output folder over HTTP",
-                           description="Serve the output folder at the path of output.url, "
-                                       "with feed Content-Types, ETag/304 and gzip. For "
-                                       "previews and small sites; nginx for production.")
-    serve.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS",
-                       help="address to listen on (default: 127.0.0.1)")
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run as a daemon (build and fetch on a schedule)",
+        description="Build and fetch on the schedule in the config, in the "
+        "site's timezone, until SIGTERM/SIGINT; SIGHUP reloads "
+        "the config.",
+    )
+    run.add_argument(
+        "--health-port",
+        type=int,
+        metavar="PORT",
+        help="serve GET /health on 127.0.0.1:PORT (200 healthy, 503 not)",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="one line per event: key=value words (text) or JSON objects",
+    )
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="serve the output folder over HTTP",
+        description="Serve the output folder at the path of output.url, "
+        "with feed Content-Types, ETag/304 and gzip. For "
+        "previews and small sites; nginx for production.",
+    )
+    serve.add_argument(
+        "--bind",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="address to listen on (default: 127.0.0.1)",
+    )
     serve.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
-    init = sub.add_parser("init", help="write a starter config.yaml and folders",
-                          description="Create DIR with a starter config.yaml, _posts/ (one "
-                                      "example post), output/ and state/.")
+    init = sub.add_parser(
+        "init",
+        help="write a starter config.yaml and folders",
+        description="Create DIR with a starter config.yaml, _posts/ (one "
+        "example post), output/ and state/.",
+    )
     init.add_argument("dir", type=Path, metavar="DIR")
-    sub.add_parser("check", parents=[common], help="check the config and every post; "
-                                                   "write nothing",
-                   description="Validate the config and every post; report problems; "
-                               "write nothing.")
+    sub.add_parser(
+        "check",
+        parents=[common],
+        help="check the config and every post; write nothing",
+        description="Validate the config and every post; report problems; write nothing.",
+    )
     return p
 
 
-def main(argv: Sequence[str] | None = None, *, stderr: TextIO | None = None,
-         stdout: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, stderr: TextIO | None = None, stdout: TextIO | None = None
+) -> int:
     err = stderr or sys.stderr
     out = stdout or sys.stdout
     args = _parser().parse_args(argv)
@@ -130,8 +189,11 @@ def main(argv: Sequence[str] | None = None, *, stderr: TextIO | None = None,
         print("feeds: interrupted", file=err)
         return int(Exit.INTERRUPTED)
     except Exception as e:
-        print(f"feeds: internal error: {type(e).__name__}: {e} "
-              f"(please report it; --traceback shows where)", file=err)
+        print(
+            f"feeds: internal error: {type(e).__name__}: {e} "
+            f"(please report it; --traceback shows where)",
+            file=err,
+        )
         if args.traceback:
             traceback.print_exc(file=err)
         return int(Exit.FATAL)
@@ -151,8 +213,10 @@ class _KeyValueFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="seconds")
-        line = f"time={stamp} level={record.levelname.lower()} logger={record.name} " \
-               f"{record.getMessage()}"
+        line = (
+            f"time={stamp} level={record.levelname.lower()} logger={record.name} "
+            f"{record.getMessage()}"
+        )
         if record.exc_info:
             line += " traceback=" + json.dumps(self.formatException(record.exc_info))
         return line
@@ -160,10 +224,12 @@ class _KeyValueFormatter(logging.Formatter):
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        data = {"time": dt.datetime.fromtimestamp(record.created, dt.UTC)
-                .isoformat(timespec="seconds"),
-                "level": record.levelname.lower(), "logger": record.name,
-                "message": record.getMessage()}
+        data = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="seconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_info:
             data["traceback"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
@@ -182,7 +248,8 @@ def _configure_daemon_logging(verbose: int, quiet: bool, fmt: str, err: TextIO) 
     # less the one it repeats every tick while a long run is still going (by design here)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("apscheduler.scheduler").addFilter(
-        lambda r: "maximum number of running instances reached" not in r.getMessage())
+        lambda r: "maximum number of running instances reached" not in r.getMessage()
+    )
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
@@ -195,8 +262,9 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     if args.command == "run":
         from feeds import scheduler  # APScheduler loads only for the commands that use it
 
-        daemon = scheduler.Daemon(cfg, scheduler.reloader(args.config, overrides),
-                                  health_port=args.health_port)
+        daemon = scheduler.Daemon(
+            cfg, scheduler.reloader(args.config, overrides), health_port=args.health_port
+        )
         return Exit(daemon.run())
     if args.command == "serve":
         return _serve(cfg, args.bind, args.port, out)
@@ -206,8 +274,9 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     elif args.command == "build":
         progress = _ProgressBar(err) if err.isatty() and not args.quiet else None
         with ProcessLock(cfg.store.state_dir, "build"):
-            report = pipeline.run_once(cfg, now, progress=progress,
-                                       fetch_sources=not args.no_fetch, full=args.full)
+            report = pipeline.run_once(
+                cfg, now, progress=progress, fetch_sources=not args.no_fetch, full=args.full
+            )
             runstate.record_build(cfg.store.state_dir, report, now, _now(cfg))
         if progress:
             progress.close()
@@ -221,29 +290,42 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     warnings = len(report.problems.items) - errors
     seconds = time.monotonic() - started
     if args.command == "check":
-        print(f"{args.config}: {report.posts_found} posts, {report.feeds_planned} feeds "
-              f"({' + '.join(cfg.feeds.formats)} each), {len(cfg.sources)} sources; "
-              f"{errors} errors, {warnings} warnings", file=out)
+        print(
+            f"{args.config}: {report.posts_found} posts, {report.feeds_planned} feeds "
+            f"({' + '.join(cfg.feeds.formats)} each), {len(cfg.sources)} sources; "
+            f"{errors} errors, {warnings} warnings",
+            file=out,
+        )
         from feeds import cron, scheduler
 
         trigger = scheduler.build_trigger(cfg, now)
-        times = ", ".join(t.strftime("%Y-%m-%d %H:%M:%S%z")
-                          for t in cron.next_times(trigger, now, 3))
-        print(f"schedule.build {cfg.schedule.build!r} ({cfg.site.timezone}): next {times}",
-              file=out)
+        times = ", ".join(
+            t.strftime("%Y-%m-%d %H:%M:%S%z") for t in cron.next_times(trigger, now, 3)
+        )
+        print(
+            f"schedule.build {cfg.schedule.build!r} ({cfg.site.timezone}): next {times}", file=out
+        )
     elif args.command == "fetch" and args.verbose:
-        counts = {k: sum(1 for o in report.sources if o.status == k)
-                  for k in ("ok", "not-modified", "error", "gone")}
-        print(f"feeds: fetched {len(report.sources)} sources: {counts['ok']} ok, "
-              f"{counts['not-modified']} not modified, {counts['error']} failed, "
-              f"{counts['gone']} gone; {sum(o.new for o in report.sources)} new entries "
-              f"in {seconds:.2f} s", file=err)
+        counts = {
+            k: sum(1 for o in report.sources if o.status == k)
+            for k in ("ok", "not-modified", "error", "gone")
+        }
+        print(
+            f"feeds: fetched {len(report.sources)} sources: {counts['ok']} ok, "
+            f"{counts['not-modified']} not modified, {counts['error']} failed, "
+            f"{counts['gone']} gone; {sum(o.new for o in report.sources)} new entries "
+            f"in {seconds:.2f} s",
+            file=err,
+        )
     elif args.verbose:
-        print(f"feeds: {report.feeds_planned} feeds from {report.posts_found} posts and "
-              f"{report.aggregated} aggregated entries ({len(report.sources)} sources fetched): "
-              f"{len(report.files_written)} files written, {len(report.files_unchanged)} "
-              f"unchanged, {errors} errors, {warnings} warnings in {seconds:.2f} s "
-              f"→ {cfg.output_dir}", file=err)
+        print(
+            f"feeds: {report.feeds_planned} feeds from {report.posts_found} posts and "
+            f"{report.aggregated} aggregated entries ({len(report.sources)} sources fetched): "
+            f"{len(report.files_written)} files written, {len(report.files_unchanged)} "
+            f"unchanged, {errors} errors, {warnings} warnings in {seconds:.2f} s "
+            f"→ {cfg.output_dir}",
+            file=err,
+        )
     return Exit.OK if report.ok else Exit.INPUT_ERRORS
 
 
@@ -270,19 +352,29 @@ def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) ->
     for s in cfg.sources:
         st = known.get(s.id)
         fresh = st is not None and st.url == s.url
-        rows.append({
-            "id": s.id,
-            "url": s.url,
-            "enabled": s.enabled,
-            "state": ("disabled" if not s.enabled else "new" if not fresh or st is None
-                      else "gone" if st.gone else "failing" if st.consecutive_errors
-                      else "ok"),
-            "last_success": _iso(st.last_success if fresh and st else None, cfg),
-            "errors": st.consecutive_errors if fresh and st else 0,
-            "entries": st.entries if st else 0,
-            "next_attempt": _iso(st.next_attempt if fresh and st else None, cfg),
-            "last_error": st.last_error if fresh and st else None,
-        })
+        rows.append(
+            {
+                "id": s.id,
+                "url": s.url,
+                "enabled": s.enabled,
+                "state": (
+                    "disabled"
+                    if not s.enabled
+                    else "new"
+                    if not fresh or st is None
+                    else "gone"
+                    if st.gone
+                    else "failing"
+                    if st.consecutive_errors
+                    else "ok"
+                ),
+                "last_success": _iso(st.last_success if fresh and st else None, cfg),
+                "errors": st.consecutive_errors if fresh and st else 0,
+                "entries": st.entries if st else 0,
+                "next_attempt": _iso(st.next_attempt if fresh and st else None, cfg),
+                "last_error": st.last_error if fresh and st else None,
+            }
+        )
     state_dir = cfg.store.state_dir
     daemon = runstate.load(state_dir, runstate.DAEMON_FILE)
     if daemon and not _alive(daemon.get("pid")):
@@ -291,38 +383,68 @@ def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) ->
     feeds = []
     for label, info in sorted((build or {}).get("feeds", {}).items()):
         newest = dt.datetime.fromisoformat(info["newest"])
-        feeds.append({"feed": label, "items": info["items"], "newest": info["newest"],
-                      "age_hours": round((now - newest).total_seconds() / 3600, 1)})
+        feeds.append(
+            {
+                "feed": label,
+                "items": info["items"],
+                "newest": info["newest"],
+                "age_hours": round((now - newest).total_seconds() / 3600, 1),
+            }
+        )
     if as_json:
-        json.dump({"now": now.isoformat(), "daemon": daemon,
-                   "last_build": {k: v for k, v in (build or {}).items() if k != "feeds"}
-                   or None, "feeds": feeds, "sources": rows},
-                  out, ensure_ascii=False, indent=1)
+        json.dump(
+            {
+                "now": now.isoformat(),
+                "daemon": daemon,
+                "last_build": {k: v for k, v in (build or {}).items() if k != "feeds"} or None,
+                "feeds": feeds,
+                "sources": rows,
+            },
+            out,
+            ensure_ascii=False,
+            indent=1,
+        )
         out.write("\n")
         return Exit.OK
     if daemon:
-        out.write(f"daemon: pid {daemon.get('pid')} "
-                  f"{'running' if daemon.get('running') else 'not running'}, started "
-                  f"{daemon.get('started')}; next build {daemon.get('next_build') or '-'}, "
-                  f"next fetch {daemon.get('next_fetch') or '-'}\n")
+        out.write(
+            f"daemon: pid {daemon.get('pid')} "
+            f"{'running' if daemon.get('running') else 'not running'}, started "
+            f"{daemon.get('started')}; next build {daemon.get('next_build') or '-'}, "
+            f"next fetch {daemon.get('next_fetch') or '-'}\n"
+        )
     else:
         out.write("daemon: not started here (no daemon.json)\n")
     if build:
-        out.write(f"last build: {build.get('finished')} "
-                  f"({'ok' if build.get('ok') else 'with errors'}; "
-                  f"{build.get('files_written')} files written, {build.get('errors')} errors)\n")
+        out.write(
+            f"last build: {build.get('finished')} "
+            f"({'ok' if build.get('ok') else 'with errors'}; "
+            f"{build.get('files_written')} files written, {build.get('errors')} errors)\n"
+        )
         for f in feeds:
-            out.write(f"  {f['feed']}: {f['items']} items, newest {f['newest']} "
-                      f"({f['age_hours']} h ago)\n")
+            out.write(
+                f"  {f['feed']}: {f['items']} items, newest {f['newest']} "
+                f"({f['age_hours']} h ago)\n"
+            )
     else:
         out.write("last build: none recorded\n")
     head = ("SOURCE", "STATE", "LAST SUCCESS", "ERRORS", "ENTRIES", "NEXT ATTEMPT")
-    table = [head] + [(r["id"], r["state"], r["last_success"] or "never", str(r["errors"]),
-                       str(r["entries"]), r["next_attempt"] or "now") for r in rows]
+    table = [head] + [
+        (
+            r["id"],
+            r["state"],
+            r["last_success"] or "never",
+            str(r["errors"]),
+            str(r["entries"]),
+            r["next_attempt"] or "now",
+        )
+        for r in rows
+    ]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
     for row in table:
-        out.write("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
-                  .rstrip() + "\n")
+        out.write(
+            "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
     for r in rows:
         if r["last_error"]:
             out.write(f"{r['id']}: last error: {r['last_error']}\n")
@@ -339,8 +461,11 @@ def _serve(cfg: config.Config, bind: str, port: int, out: TextIO) -> Exit:
     prefix = urlsplit(cfg.output_url).path or "/"
     server = serve.make_server(cfg.output_dir, bind, port, prefix)
     host, real_port = str(server.server_address[0]), server.server_address[1]
-    print(f"serving {cfg.output_dir} at http://{host}:{real_port}{prefix} (Ctrl-C stops)",
-          file=out, flush=True)
+    print(
+        f"serving {cfg.output_dir} at http://{host}:{real_port}{prefix} (Ctrl-C stops)",
+        file=out,
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -416,13 +541,17 @@ def _init(folder: Path, out: TextIO, err: TextIO) -> Exit:
         today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
         post = folder / "_posts" / f"{today:%Y-%m-%d}-welcome.md"
         if not post.exists():
-            post.write_text(STARTER_POST.format(date=f"{today:%Y-%m-%d} 00:00:00"),
-                            encoding="utf-8")
+            post.write_text(
+                STARTER_POST.format(date=f"{today:%Y-%m-%d} 00:00:00"), encoding="utf-8"
+            )
     except OSError as e:
         print(f"feeds: cannot create {folder}: {e.strerror or e}", file=err)
         return Exit.FATAL
-    print(f"wrote {target}, {folder / '_posts'}/, {folder / 'output'}/ and {folder / 'state'}/"
-          f"; edit site.url, then run: feeds build -c {target}", file=out)
+    print(
+        f"wrote {target}, {folder / '_posts'}/, {folder / 'output'}/ and {folder / 'state'}/"
+        f"; edit site.url, then run: feeds build -c {target}",
+        file=out,
+    )
     return Exit.OK
 
 
@@ -450,8 +579,9 @@ class _ProgressBar:
         self.last = now
         width = 30
         filled = width * done // total
-        self.stream.write(f"\rreading posts [{'#' * filled}{'.' * (width - filled)}] "
-                          f"{done}/{total}")
+        self.stream.write(
+            f"\rreading posts [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        )
         self.stream.flush()
         self.shown = True
 

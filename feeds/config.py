@@ -146,6 +146,7 @@ class ScheduleConfig:
     fetch_every: float = 30.0  # how often the daemon looks for due sources
     misfire_grace: float = 600.0  # a run this late still runs (APScheduler's default: 1 s)
 
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -164,8 +165,13 @@ class Config:
     def source_zone(self, source: SourceConfig) -> timeutil.Zone:
         return timeutil.zone(source.timezone or self.site.timezone)
 
-    def with_overrides(self, *, posts: list[Path] | None = None,
-                       output: Path | None = None, state: Path | None = None) -> Config:
+    def with_overrides(
+        self,
+        *,
+        posts: list[Path] | None = None,
+        output: Path | None = None,
+        state: Path | None = None,
+    ) -> Config:
         from dataclasses import replace
 
         cfg = self
@@ -231,8 +237,9 @@ class _Reader:
                 raise self.error((*path, key), f"unknown key{hint}; known keys here: {known}")
         return value
 
-    def string(self, path: yamlutil.Path, default: str | None = None, *,
-               required: bool = False) -> str:
+    def string(
+        self, path: yamlutil.Path, default: str | None = None, *, required: bool = False
+    ) -> str:
         if not self.has(path) or self.raw(path) is None:
             if required or default is None:
                 raise self.error(path, "is required")
@@ -317,8 +324,21 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
     r = _Reader(doc, str(path))
     if doc.value is None:
         raise r.error((), "the config file is empty; it needs at least site.title and site.url")
-    r.section((), {"site", "posts", "output", "feeds", "categories", "tags", "state",
-                   "fetch", "sources", "schedule"})
+    r.section(
+        (),
+        {
+            "site",
+            "posts",
+            "output",
+            "feeds",
+            "categories",
+            "tags",
+            "state",
+            "fetch",
+            "sources",
+            "schedule",
+        },
+    )
     base = path.parent
 
     # site
@@ -345,16 +365,20 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
     )
 
     # posts
-    r.section(("posts",), {"dirs", "permalink", "future", "source_link", "drop_nav_links",
-                           "nav_link_prefix"})
+    r.section(
+        ("posts",),
+        {"dirs", "permalink", "future", "source_link", "drop_nav_links", "nav_link_prefix"},
+    )
     dirs = tuple(base / d for d in r.strings(("posts", "dirs"), ("_posts",)))
     if not dirs:
         raise r.error(("posts", "dirs"), "must list at least one folder")
     permalink = r.string(("posts", "permalink"), "date")
     permalink = JEKYLL_PERMALINKS.get(permalink, permalink)
     if not permalink.startswith("/"):
-        raise r.error(("posts", "permalink"),
-                      f"must start with '/' or be one of {', '.join(JEKYLL_PERMALINKS)}")
+        raise r.error(
+            ("posts", "permalink"),
+            f"must start with '/' or be one of {', '.join(JEKYLL_PERMALINKS)}",
+        )
     posts = PostsConfig(
         dirs=dirs,
         permalink=permalink,
@@ -376,15 +400,33 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
 
     # feeds
     d = FeedsConfig()
-    r.section(("feeds",), {"formats", "max_items", "summary_length", "category_path",
-                           "all_path", "tag_path", "category_page", "tag_page",
-                           "title_template", "all_feed", "tag_feeds", "stylesheet",
-                           "archives", "archive_path", "websub_hub", "discovery"})
+    r.section(
+        ("feeds",),
+        {
+            "formats",
+            "max_items",
+            "summary_length",
+            "category_path",
+            "all_path",
+            "tag_path",
+            "category_page",
+            "tag_page",
+            "title_template",
+            "all_feed",
+            "tag_feeds",
+            "stylesheet",
+            "archives",
+            "archive_path",
+            "websub_hub",
+            "discovery",
+        },
+    )
     formats = r.strings(("feeds", "formats"), d.formats)
     for i, fmt in enumerate(formats):
         if fmt not in FORMATS:
-            raise r.error(("feeds", "formats", i), f"unknown format {fmt!r}; known: "
-                                                   f"{', '.join(FORMATS)}")
+            raise r.error(
+                ("feeds", "formats", i), f"unknown format {fmt!r}; known: {', '.join(FORMATS)}"
+            )
     if not formats:
         raise r.error(("feeds", "formats"), f"must list at least one of: {', '.join(FORMATS)}")
     feeds = FeedsConfig(
@@ -410,14 +452,26 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
     tags = _groups(r, "tags")
     store = _store(r, base)
     if output_dir.resolve() in (store.state_dir.resolve(), *store.state_dir.resolve().parents):
-        raise r.error(("state", "dir"), "must be outside the output folder (it is not for "
-                                        "publishing)")
+        raise r.error(
+            ("state", "dir"), "must be outside the output folder (it is not for publishing)"
+        )
     fetch = _fetch(r)
     sources = _sources(r, base)
     schedule = _schedule(r, site.tz)
-    cfg = Config(path=path, site=site, posts=posts, output_dir=output_dir,
-                 output_url=output_url, feeds=feeds, categories=categories, tags=tags,
-                 fetch=fetch, store=store, sources=sources, schedule=schedule)
+    cfg = Config(
+        path=path,
+        site=site,
+        posts=posts,
+        output_dir=output_dir,
+        output_url=output_url,
+        feeds=feeds,
+        categories=categories,
+        tags=tags,
+        fetch=fetch,
+        store=store,
+        sources=sources,
+        schedule=schedule,
+    )
     _check_slugs(r, cfg)
     return cfg
 
@@ -428,23 +482,29 @@ def _author(r: _Reader, path: yamlutil.Path) -> Author | None:
         return None
     if isinstance(value, dict):
         r.section(path, {"name", "email", "uri"})
-        return Author(name=r.string((*path, "name"), required=True),
-                      email=r.optional_string((*path, "email")),
-                      uri=r.optional_string((*path, "uri")))
+        return Author(
+            name=r.string((*path, "name"), required=True),
+            email=r.optional_string((*path, "email")),
+            uri=r.optional_string((*path, "uri")),
+        )
     return Author(name=r.string(path))
 
 
 _FIELD = re.compile(r"\{([^{}]*)\}")
 
 
-def _template(r: _Reader, path: yamlutil.Path, default: str, allowed: set[str],
-              required: set[str]) -> str:
+def _template(
+    r: _Reader, path: yamlutil.Path, default: str, allowed: set[str], required: set[str]
+) -> str:
     value = r.string(path, default)
     fields = set(_FIELD.findall(value))
     unknown = fields - allowed
     if unknown:
-        raise r.error(path, f"unknown placeholder {{{sorted(unknown)[0]}}}; "
-                            f"use {', '.join('{' + a + '}' for a in sorted(allowed))}")
+        raise r.error(
+            path,
+            f"unknown placeholder {{{sorted(unknown)[0]}}}; "
+            f"use {', '.join('{' + a + '}' for a in sorted(allowed))}",
+        )
     missing = required - fields
     if missing:
         raise r.error(path, f"must contain {', '.join('{' + m + '}' for m in sorted(missing))}")
@@ -453,8 +513,11 @@ def _template(r: _Reader, path: yamlutil.Path, default: str, allowed: set[str],
 
 def _path_template(r: _Reader, path: yamlutil.Path, default: str, per_name: bool) -> str:
     if "{format}" in r.string(path, default):
-        raise r.error(path, "leave out {format} and the extension: each format adds its own "
-                            "(.rss.xml, .atom.xml, .json)")
+        raise r.error(
+            path,
+            "leave out {format} and the extension: each format adds its own "
+            "(.rss.xml, .atom.xml, .json)",
+        )
     required = {"slug"} if per_name else set()
     value = _template(r, path, default, {"slug"}, required)
     parts = value.split("/")
@@ -504,28 +567,38 @@ def _groups(r: _Reader, key: str) -> CategoriesConfig:
         r.section(p, {"title", "description", "slug"})
         slug = r.optional_string((*p, "slug"))
         if slug is not None and slugify(slug) != slug:
-            raise r.error((*p, "slug"), f"must be lower-case letters, digits and '-' "
-                                        f"(e.g. {slugify(slug)!r}), not {slug!r}")
-        meta[name] = CategoryMeta(title=r.optional_string((*p, "title")),
-                                  description=r.optional_string((*p, "description")),
-                                  slug=slug)
+            raise r.error(
+                (*p, "slug"),
+                f"must be lower-case letters, digits and '-' "
+                f"(e.g. {slugify(slug)!r}), not {slug!r}",
+            )
+        meta[name] = CategoryMeta(
+            title=r.optional_string((*p, "title")),
+            description=r.optional_string((*p, "description")),
+            slug=slug,
+        )
     return CategoriesConfig(only=only, meta=meta)
 
 
 def _check_slugs(r: _Reader, cfg: Config) -> None:
     """Two configured names that would share one output file are a config error."""
-    for key, group, slug_of in (("categories", cfg.categories, cfg.category_slug),
-                                ("tags", cfg.tags, cfg.tag_slug)):
+    for key, group, slug_of in (
+        ("categories", cfg.categories, cfg.category_slug),
+        ("tags", cfg.tags, cfg.tag_slug),
+    ):
         seen: dict[str, str] = {}
         for name in list(group.meta) + [n for n in group.only if n not in group.meta]:
             slug = slug_of(name)
             if not slug:
-                raise r.error((key, "meta", name),
-                              "has no usable characters for a file name; set a slug")
+                raise r.error(
+                    (key, "meta", name), "has no usable characters for a file name; set a slug"
+                )
             if slug in seen and seen[slug] != name:
-                raise r.error((key, "meta", name),
-                              f"{name!r} and {seen[slug]!r} would both be written to the "
-                              f"feed files for slug {slug!r}; give one of them another slug")
+                raise r.error(
+                    (key, "meta", name),
+                    f"{name!r} and {seen[slug]!r} would both be written to the "
+                    f"feed files for slug {slug!r}; give one of them another slug",
+                )
             seen[slug] = name
 
 
@@ -574,17 +647,29 @@ def _fetch(r: _Reader) -> FetchConfig:
     from feeds import __version__
 
     d = FetchConfig()
-    r.section(("fetch",), {"connect_timeout", "deadline", "max_bytes", "max_redirects",
-                           "user_agent", "concurrency", "per_host", "allow_networks",
-                           "backoff_cap"})
+    r.section(
+        ("fetch",),
+        {
+            "connect_timeout",
+            "deadline",
+            "max_bytes",
+            "max_redirects",
+            "user_agent",
+            "concurrency",
+            "per_host",
+            "allow_networks",
+            "backoff_cap",
+        },
+    )
     return FetchConfig(
-        connect_timeout=_duration(r, ("fetch", "connect_timeout"), d.connect_timeout,
-                                  minimum=0.1),
+        connect_timeout=_duration(r, ("fetch", "connect_timeout"), d.connect_timeout, minimum=0.1),
         deadline=_duration(r, ("fetch", "deadline"), d.deadline, minimum=0.1),
         max_bytes=r.integer(("fetch", "max_bytes"), d.max_bytes, minimum=1024),
         max_redirects=r.integer(("fetch", "max_redirects"), d.max_redirects, minimum=0),
-        user_agent=r.string(("fetch", "user_agent"),
-                            f"feeds/{__version__} (feed aggregator; +{r.raw(('site', 'url'))})"),
+        user_agent=r.string(
+            ("fetch", "user_agent"),
+            f"feeds/{__version__} (feed aggregator; +{r.raw(('site', 'url'))})",
+        ),
         concurrency=r.integer(("fetch", "concurrency"), d.concurrency, minimum=1),
         per_host=r.integer(("fetch", "per_host"), d.per_host, minimum=1),
         allow_networks=_networks(r, ("fetch", "allow_networks")),
@@ -602,12 +687,26 @@ def _sources(r: _Reader, base: Path) -> tuple[SourceConfig, ...]:
     seen: dict[str, int | None] = {}
     for i in range(len(raw)):
         p: yamlutil.Path = ("sources", i)
-        r.section(p, {"id", "url", "path", "categories", "routes", "timezone", "title",
-                      "enabled", "interval", "allow_networks"})
+        r.section(
+            p,
+            {
+                "id",
+                "url",
+                "path",
+                "categories",
+                "routes",
+                "timezone",
+                "title",
+                "enabled",
+                "interval",
+                "allow_networks",
+            },
+        )
         sid = r.string((*p, "id"), required=True)
         if not _SOURCE_ID.match(sid):
-            raise r.error((*p, "id"), f"must be lower-case letters, digits, '-' or '_', "
-                                      f"not {sid!r}")
+            raise r.error(
+                (*p, "id"), f"must be lower-case letters, digits, '-' or '_', not {sid!r}"
+            )
         if sid in seen:
             raise r.error((*p, "id"), f"duplicate source id {sid!r} (first at line {seen[sid]})")
         seen[sid] = r.doc.line(p)
@@ -629,16 +728,23 @@ def _sources(r: _Reader, base: Path) -> tuple[SourceConfig, ...]:
         routes = _routes(r, (*p, "routes"))
         categories = r.strings((*p, "categories"), ())
         if not categories and not routes:
-            raise r.error(p, f"source {sid!r} needs categories or routes: where should its "
-                             f"entries go?")
-        out.append(SourceConfig(
-            id=sid, url=url, categories=categories, routes=routes,
-            timezone=tzname, title=r.optional_string((*p, "title")),
-            enabled=r.boolean((*p, "enabled"), True),
-            interval=int(_duration(r, (*p, "interval"), 1800, minimum=1)),
-            allow_networks=_networks(r, (*p, "allow_networks")),
-            line=r.doc.line(p),
-        ))
+            raise r.error(
+                p, f"source {sid!r} needs categories or routes: where should its entries go?"
+            )
+        out.append(
+            SourceConfig(
+                id=sid,
+                url=url,
+                categories=categories,
+                routes=routes,
+                timezone=tzname,
+                title=r.optional_string((*p, "title")),
+                enabled=r.boolean((*p, "enabled"), True),
+                interval=int(_duration(r, (*p, "interval"), 1800, minimum=1)),
+                allow_networks=_networks(r, (*p, "allow_networks")),
+                line=r.doc.line(p),
+            )
+        )
     return tuple(out)
 
 
@@ -652,12 +758,17 @@ def _routes(r: _Reader, path: yamlutil.Path) -> tuple[Route, ...]:
     for i in range(len(raw)):
         p = (*path, i)
         r.section(p, {"to", "category", "title"})
-        route = Route(to=r.string((*p, "to"), required=True),
-                      category=r.optional_string((*p, "category")),
-                      title=r.optional_string((*p, "title")))
+        route = Route(
+            to=r.string((*p, "to"), required=True),
+            category=r.optional_string((*p, "category")),
+            title=r.optional_string((*p, "title")),
+        )
         if route.category is None and route.title is None:
-            raise r.error(p, "a route needs a condition: category (the entry's own category "
-                             "or tag) or title (a keyword)")
+            raise r.error(
+                p,
+                "a route needs a condition: category (the entry's own category "
+                "or tag) or title (a keyword)",
+            )
         out.append(route)
     return tuple(out)
 
@@ -678,10 +789,12 @@ def _schedule(r: _Reader, tz: timeutil.Zone) -> ScheduleConfig:
         try:  # "never fires" does not depend on the day: any reference time will do
             cron.parse(build, tz, dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
         except cron.CronError as e:
-            raise r.error(("schedule", "build"), f"not an interval (5m) or a valid cron "
-                                                 f"expression: {e}") from e
+            raise r.error(
+                ("schedule", "build"), f"not an interval (5m) or a valid cron expression: {e}"
+            ) from e
     return ScheduleConfig(
-        build=build, build_seconds=seconds,
+        build=build,
+        build_seconds=seconds,
         fetch_every=_duration(r, ("schedule", "fetch_every"), d.fetch_every, minimum=1),
         misfire_grace=_duration(r, ("schedule", "misfire_grace"), d.misfire_grace, minimum=1),
     )

@@ -17,7 +17,8 @@ from cmarkgfm.cmark import Options
 
 _CMARK_OPTIONS = Options.CMARK_OPT_UNSAFE  # keep inline HTML; nh3 sanitizes afterwards
 _ACTIVE = re.compile(
-    r"<\s*(script|iframe|object|embed|style|form)\b|\son[a-z]+\s*=|javascript\s*:", re.I)
+    r"<\s*(script|iframe|object|embed|style|form)\b|\son[a-z]+\s*=|javascript\s*:", re.I
+)
 _AUTOLINK_LINE = re.compile(r"^\s*<?(https?://[^\s<>]+)>?\s*$")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
 _NAV_SEPARATORS = re.compile(r"[\s｜|/·•]+")

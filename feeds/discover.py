@@ -17,8 +17,11 @@ from feeds.config import Config
 from feeds.generate import STYLESHEET, FeedPlan, self_url
 from feeds.timeutil import rfc822
 
-MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml",
-               "json": "application/feed+json"}
+MEDIA_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
 LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 OPML_FILE = "feeds.opml"
 INDEX_FILE = "index.html"
@@ -36,8 +39,9 @@ class Listed:
 def files(cfg: Config, feeds: Sequence[Listed]) -> dict[str, bytes]:
     """Every discovery file, by path relative to the output folder."""
     out: dict[str, bytes] = {}
-    ordered = sorted(feeds, key=lambda f: ({"all": 0, "category": 1, "tag": 2}[f.plan.kind],
-                                           f.plan.name))
+    ordered = sorted(
+        feeds, key=lambda f: ({"all": 0, "category": 1, "tag": 2}[f.plan.kind], f.plan.name)
+    )
     if cfg.feeds.stylesheet:
         out[STYLESHEET] = XSL.encode("utf-8")
     if not cfg.feeds.discovery or not ordered:
@@ -58,28 +62,39 @@ def _links(cfg: Config, plan: FeedPlan) -> list[tuple[str, str, str]]:
 def snippet(cfg: Config, plan: FeedPlan) -> bytes:
     lines = [f"<!-- feeds: {escape(plan.title)}: include in the <head> of {plan.page_url} -->"]
     for fmt, media, url in _links(cfg, plan):
-        lines.append(f'<link rel="alternate" type="{media}" '
-                     f'title="{escape(plan.title)} ({LABELS[fmt]})" href="{escape(url)}">')
+        lines.append(
+            f'<link rel="alternate" type="{media}" '
+            f'title="{escape(plan.title)} ({LABELS[fmt]})" href="{escape(url)}">'
+        )
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def index_html(cfg: Config, feeds: Sequence[Listed]) -> bytes:
     site = cfg.site
-    head = [f'<link rel="alternate" type="{media}" title="{escape(f.plan.title)} '
-            f'({LABELS[fmt]})" href="{escape(url)}">'
-            for f in feeds if f.plan.kind != "tag" for fmt, media, url in _links(cfg, f.plan)]
+    head = [
+        f'<link rel="alternate" type="{media}" title="{escape(f.plan.title)} '
+        f'({LABELS[fmt]})" href="{escape(url)}">'
+        for f in feeds
+        if f.plan.kind != "tag"
+        for fmt, media, url in _links(cfg, f.plan)
+    ]
     rows = []
     for f in feeds:
-        links = " ".join(f'<a href="{escape(url)}" type="{media}">{LABELS[fmt]}</a>'
-                         for fmt, media, url in _links(cfg, f.plan))
+        links = " ".join(
+            f'<a href="{escape(url)}" type="{media}">{LABELS[fmt]}</a>'
+            for fmt, media, url in _links(cfg, f.plan)
+        )
         kind = {"all": "全部", "category": "分类", "tag": "标签"}[f.plan.kind]
         rows.append(
-            f"<tr><td>{kind}</td><td><a href=\"{escape(f.plan.page_url)}\">"
+            f'<tr><td>{kind}</td><td><a href="{escape(f.plan.page_url)}">'
             f"{escape(f.plan.title)}</a><br><small>{escape(f.plan.description)}</small></td>"
             f"<td>{f.newest.strftime('%Y-%m-%d %H:%M')}</td><td>{f.items}</td>"
-            f"<td class=\"links\">{links}</td></tr>")
-    opml_link = (f'<p>一次订阅全部分类：<a href="{escape(self_url(cfg, OPML_FILE))}">'
-                 f"{OPML_FILE}</a>（OPML，可导入任何阅读器）</p>")
+            f'<td class="links">{links}</td></tr>'
+        )
+    opml_link = (
+        f'<p>一次订阅全部分类：<a href="{escape(self_url(cfg, OPML_FILE))}">'
+        f"{OPML_FILE}</a>（OPML，可导入任何阅读器）</p>"
+    )
     page = f"""<!DOCTYPE html>
 <html lang="{escape(site.language)}">
 <head>
@@ -130,16 +145,16 @@ def opml(cfg: Config, feeds: Sequence[Listed]) -> bytes:
     body = etree.SubElement(root, "body")
     for f in feeds:
         fmt = next(x for x in ("rss", "atom", "json") if x in f.plan.paths)
-        outline = etree.SubElement(body, "outline", type="rss", text=f.plan.title,
-                                   title=f.plan.title)
+        outline = etree.SubElement(
+            body, "outline", type="rss", text=f.plan.title, title=f.plan.title
+        )
         outline.set("xmlUrl", self_url(cfg, f.plan.paths[fmt]))
         outline.set("htmlUrl", f.plan.page_url)
         outline.set("description", f.plan.description)
         outline.set("language", cfg.site.language)
         if fmt == "rss":
             outline.set("version", "RSS2")
-    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8",
-                                 pretty_print=True)
+    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data
 
 

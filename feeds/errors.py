@@ -16,8 +16,9 @@ class ConfigError(FeedsError):
     ``str(err)`` is ``file:line: key: message`` (line and key when known).
     """
 
-    def __init__(self, message: str, *, file: str, line: int | None = None,
-                 key: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, file: str, line: int | None = None, key: str | None = None
+    ) -> None:
         self.file = file
         self.line = line
         self.key = key

@@ -62,8 +62,9 @@ def newest_first(items: Iterable[T]) -> list[T]:
     return sorted(items, key=lambda e: (-e.published.timestamp(), e.link))
 
 
-def plan(cfg: Config, items: Sequence[T], problems: Problems,
-         everything: Sequence[T] | None = None) -> list[tuple[FeedPlan, list[T]]]:
+def plan(
+    cfg: Config, items: Sequence[T], problems: Problems, everything: Sequence[T] | None = None
+) -> list[tuple[FeedPlan, list[T]]]:
     """Every feed the items call for, each with all its items, newest first.
 
     The caller takes the first ``max_items`` that it can render. The feed of everything
@@ -82,27 +83,36 @@ def plan(cfg: Config, items: Sequence[T], problems: Problems,
         if fc.tag_feeds:
             for t in item.tags:
                 by_tag.setdefault(t, []).append(item)
-    return plan_groups(cfg, by_category, by_tag,
-                       list(items if everything is None else everything), problems)
+    return plan_groups(
+        cfg, by_category, by_tag, list(items if everything is None else everything), problems
+    )
 
 
-def plan_groups(cfg: Config, by_category: dict[str, list[T]], by_tag: dict[str, list[T]],
-                every: list[T], problems: Problems) -> list[tuple[FeedPlan, list[T]]]:
+def plan_groups(
+    cfg: Config,
+    by_category: dict[str, list[T]],
+    by_tag: dict[str, list[T]],
+    every: list[T],
+    problems: Problems,
+) -> list[tuple[FeedPlan, list[T]]]:
     """``plan`` for items already grouped by category and tag (each group may hold only its
     newest items: only the first ``max_items`` are used)."""
     fc = cfg.feeds
     plans: list[tuple[FeedPlan, list[T]]] = []
     if fc.all_feed and every:
         plans.append((_plan_all(cfg), newest_first(every)))
-    for kind, key, groups, group_cfg in (("category", "categories", by_category, cfg.categories),
-                                         ("tag", "tags", by_tag, cfg.tags)):
+    for kind, key, groups, group_cfg in (
+        ("category", "categories", by_category, cfg.categories),
+        ("tag", "tags", by_tag, cfg.tags),
+    ):
         names = sorted(groups)
         if group_cfg.only:
             wanted = set(group_cfg.only)
             for name in group_cfg.only:
                 if name not in groups and (kind == "category" or fc.tag_feeds):
-                    problems.warn(str(cfg.path), f"{kind} {name!r} is listed in "
-                                                 f"{key}.only but no post has it")
+                    problems.warn(
+                        str(cfg.path), f"{kind} {name!r} is listed in {key}.only but no post has it"
+                    )
             names = [n for n in names if n in wanted]
         for name in names:
             plans.append((_plan_group(cfg, kind, name), newest_first(groups[name])))
@@ -111,9 +121,15 @@ def plan_groups(cfg: Config, by_category: dict[str, list[T]], by_tag: dict[str, 
 
 def _plan_all(cfg: Config) -> FeedPlan:
     site = cfg.site
-    return FeedPlan(kind="all", name="", slug="", title=site.title,
-                    description=site.description, page_url=site.url + "/",
-                    paths={f: cfg.feeds.all_path + SUFFIXES[f] for f in cfg.feeds.formats})
+    return FeedPlan(
+        kind="all",
+        name="",
+        slug="",
+        title=site.title,
+        description=site.description,
+        page_url=site.url + "/",
+        paths={f: cfg.feeds.all_path + SUFFIXES[f] for f in cfg.feeds.formats},
+    )
 
 
 def _plan_group(cfg: Config, kind: str, name: str) -> FeedPlan:
@@ -127,17 +143,19 @@ def _plan_group(cfg: Config, kind: str, name: str) -> FeedPlan:
     shown = meta.title if meta and meta.title else name
     page = page_t.format(slug=quote(slug, safe=""))
     return FeedPlan(
-        kind=kind, name=name, slug=slug,
+        kind=kind,
+        name=name,
+        slug=slug,
         title=fc.title_template.format(name=shown, site=cfg.site.title),
-        description=meta.description if meta and meta.description
-        else f"{cfg.site.title}：{shown}",
+        description=meta.description if meta and meta.description else f"{cfg.site.title}：{shown}",
         page_url=cfg.site.url + page if page.startswith("/") else page,
         paths={f: path_t.format(slug=slug) + SUFFIXES[f] for f in fc.formats},
     )
 
 
-def _refuse_collisions(plans: list[tuple[FeedPlan, list[T]]],
-                       problems: Problems) -> list[tuple[FeedPlan, list[T]]]:
+def _refuse_collisions(
+    plans: list[tuple[FeedPlan, list[T]]], problems: Problems
+) -> list[tuple[FeedPlan, list[T]]]:
     owners: dict[str, list[FeedPlan]] = {}
     for p, _ in plans:
         for path in p.paths.values():
@@ -146,8 +164,11 @@ def _refuse_collisions(plans: list[tuple[FeedPlan, list[T]]],
     for path, who in owners.items():
         if len(who) > 1:
             names = " and ".join(p.label for p in who)
-            problems.error(path, f"{names} would both be written to this file; neither is "
-                                 f"written (give one a slug under categories.meta or tags.meta)")
+            problems.error(
+                path,
+                f"{names} would both be written to this file; neither is "
+                f"written (give one a slug under categories.meta or tags.meta)",
+            )
             bad.update(id(p) for p in who)
     return [(p, e) for p, e in plans if id(p) not in bad]
 
@@ -221,8 +242,9 @@ class _ExtraEntry(BaseEntryExtension):  # type: ignore[misc]
             return item
         if e.enclosures:  # RSS 2.0 allows one enclosure per item: the first
             enc = e.enclosures[0]
-            etree.SubElement(item, "enclosure", url=enc.url, length=str(max(enc.length, 0)),
-                             type=enc.type)
+            etree.SubElement(
+                item, "enclosure", url=enc.url, length=str(max(enc.length, 0)), type=enc.type
+            )
         if e.source and e.source.url:  # RSS <source> needs the feed's URL
             etree.SubElement(item, "source", url=e.source.url).text = e.source.title
         return item
@@ -232,9 +254,16 @@ def self_url(cfg: Config, path: str) -> str:
     return cfg.output_url + quote(path, safe="/")
 
 
-def render(cfg: Config, feed: FeedPlan, entries: Sequence[Entry], fmt: str, *,
-           path: str | None = None, prev_archive: str | None = None,
-           current: str | None = None) -> bytes:
+def render(
+    cfg: Config,
+    feed: FeedPlan,
+    entries: Sequence[Entry],
+    fmt: str,
+    *,
+    path: str | None = None,
+    prev_archive: str | None = None,
+    current: str | None = None,
+) -> bytes:
     """Serialize one feed in ``fmt`` ("rss", "atom" or "json"). ``entries`` are newest first.
 
     ``path`` is where the document goes (default: the feed's own path); ``prev_archive`` links
@@ -348,9 +377,13 @@ def render_json(cfg: Config, feed: FeedPlan, entries: Sequence[Entry]) -> bytes:
             item["tags"] = tags
         if e.enclosures:
             item["attachments"] = [
-                {"url": x.url, "mime_type": x.type, **({"size_in_bytes": x.length}
-                                                       if x.length > 0 else {})}
-                for x in e.enclosures]
+                {
+                    "url": x.url,
+                    "mime_type": x.type,
+                    **({"size_in_bytes": x.length} if x.length > 0 else {}),
+                }
+                for x in e.enclosures
+            ]
         items.append(item)
     doc["items"] = items
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -40,13 +40,24 @@ class ProcessLock:
         except BlockingIOError:
             holder = _read(fd)
             os.close(fd)
-            who = (f"pid {holder.get('pid')} (feeds {holder.get('command')}, since "
-                   f"{holder.get('since')})") if holder else "another process"
-            raise LockedError(f"{self.path}: {who} is running; not starting a second one "
-                              f"(try again when it has finished)") from None
-        info = {"pid": os.getpid(), "command": self.command,
-                "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "argv": sys.argv[1:]}
+            who = (
+                (
+                    f"pid {holder.get('pid')} (feeds {holder.get('command')}, since "
+                    f"{holder.get('since')})"
+                )
+                if holder
+                else "another process"
+            )
+            raise LockedError(
+                f"{self.path}: {who} is running; not starting a second one "
+                f"(try again when it has finished)"
+            ) from None
+        info = {
+            "pid": os.getpid(),
+            "command": self.command,
+            "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "argv": sys.argv[1:],
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self._fd = fd
@@ -63,8 +74,12 @@ class ProcessLock:
         self.acquire()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.release()
 
 

@@ -38,8 +38,20 @@ _PLACEHOLDER = re.compile(r":([a-z_]+)")
 _ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _HTTP = re.compile(r"^https?://[^/\s]+", re.I)
 _ID_SCHEMES = {"http", "https", "urn", "tag"}  # ids kept as they are; others made tag: URIs
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -100,8 +112,11 @@ def prepare(raw: RawPost, cfg: Config, problems: Problems) -> PostInfo | None:
     if categories is None or tags is None:
         return None
     if not categories:
-        problems.warn(where, "no categories: the post appears only in the feed of everything",
-                      raw.line("categories") or raw.line("category"))
+        problems.warn(
+            where,
+            "no categories: the post appears only in the feed of everything",
+            raw.line("categories") or raw.line("category"),
+        )
 
     authors = _authors(raw, problems)
     if authors is None:
@@ -121,8 +136,17 @@ def prepare(raw: RawPost, cfg: Config, problems: Problems) -> PostInfo | None:
     if path is None:
         return None
     link = cfg.site.url + quote(path, safe=_URL_SAFE)
-    return PostInfo(raw=raw, title=title, link=link, published=published, updated=updated,
-                    authors=authors, categories=categories, tags=tags, summary=summary)
+    return PostInfo(
+        raw=raw,
+        title=title,
+        link=link,
+        published=published,
+        updated=updated,
+        authors=authors,
+        categories=categories,
+        tags=tags,
+        summary=summary,
+    )
 
 
 def render(info: PostInfo, cfg: Config, problems: Problems) -> Entry | None:
@@ -168,11 +192,16 @@ def render(info: PostInfo, cfg: Config, problems: Problems) -> Entry | None:
         return None
 
 
-def duplicate_permalink(problems: Problems, where: str, link: str, first: str,
-                        line: int | None = None) -> None:
+def duplicate_permalink(
+    problems: Problems, where: str, link: str, first: str, line: int | None = None
+) -> None:
     """Report a post whose permalink an earlier post (by path) already has: it is skipped."""
-    problems.error(where, f"permalink {link} is already used by {first}; post skipped "
-                          f"(set a different permalink or slug)", line)
+    problems.error(
+        where,
+        f"permalink {link} is already used by {first}; post skipped "
+        f"(set a different permalink or slug)",
+        line,
+    )
 
 
 # --------------------------------------------------------------------------- fields
@@ -188,17 +217,23 @@ def _text_field(raw: RawPost, key: str, problems: Problems) -> str | None:
             problems.error(where, "missing title; post skipped", line)
         return None
     if isinstance(value, list | dict):
-        problems.error(where, f"{key}: must be text, not a "
-                              f"{'list' if isinstance(value, list) else 'mapping'}; post skipped",
-                       line)
+        problems.error(
+            where,
+            f"{key}: must be text, not a "
+            f"{'list' if isinstance(value, list) else 'mapping'}; post skipped",
+            line,
+        )
         return None
     if not isinstance(value, str):
-        problems.warn(where, f"{key}: {value!r} is not text; used it as {str(value)!r} "
-                             f"(quote it in the front matter)", line)
+        problems.warn(
+            where,
+            f"{key}: {value!r} is not text; used it as {str(value)!r} "
+            f"(quote it in the front matter)",
+            line,
+        )
         value = str(value).lower() if isinstance(value, bool) else str(value)
     if has_xml_invalid(value):
-        problems.warn(where, f"{key}: contains control characters XML cannot carry; removed",
-                      line)
+        problems.warn(where, f"{key}: contains control characters XML cannot carry; removed", line)
         value = xml_safe(value)
     return " ".join(value.split())
 
@@ -212,13 +247,20 @@ def _names(raw: RawPost, keys: tuple[str, str], problems: Problems) -> tuple[str
         line = raw.line(key)
         if value is None:
             continue
-        items: list[Any] = value.split() if isinstance(value, str) else (
-            value if isinstance(value, list) else [value])
+        items: list[Any] = (
+            value.split()
+            if isinstance(value, str)
+            else (value if isinstance(value, list) else [value])
+        )
         for i, item in enumerate(items):
             if isinstance(item, list | dict) or item is None:
-                problems.error(where, f"{key}: item {i + 1} must be a name, not "
-                                      f"{'empty' if item is None else type(item).__name__}; "
-                                      f"post skipped", raw.lines.get((key, i), line))
+                problems.error(
+                    where,
+                    f"{key}: item {i + 1} must be a name, not "
+                    f"{'empty' if item is None else type(item).__name__}; "
+                    f"post skipped",
+                    raw.lines.get((key, i), line),
+                )
                 return None
             name = xml_safe(str(item)).strip()
             if name:
@@ -235,26 +277,41 @@ def _authors(raw: RawPost, problems: Problems) -> tuple[Author, ...] | None:
     for item in items:
         if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
             email, uri = item.get("email"), item.get("uri", item.get("url"))
-            out.append(Author(name=xml_safe(item["name"]).strip(),
-                              email=email if isinstance(email, str) else None,
-                              uri=uri if isinstance(uri, str) else None))
+            out.append(
+                Author(
+                    name=xml_safe(item["name"]).strip(),
+                    email=email if isinstance(email, str) else None,
+                    uri=uri if isinstance(uri, str) else None,
+                )
+            )
         elif isinstance(item, str | int | float) and str(item).strip():
             out.append(Author(name=xml_safe(str(item)).strip()))
         else:
-            problems.warn(str(raw.path), f"author: cannot read {item!r}; ignored",
-                          raw.line("author") or raw.line("authors"))
+            problems.warn(
+                str(raw.path),
+                f"author: cannot read {item!r}; ignored",
+                raw.line("author") or raw.line("authors"),
+            )
     return tuple(out)
 
 
-def permalink_path(raw: RawPost, cfg: Config, published: dt.datetime,
-                   categories: tuple[str, ...], problems: Problems) -> str | None:
+def permalink_path(
+    raw: RawPost,
+    cfg: Config,
+    published: dt.datetime,
+    categories: tuple[str, ...],
+    problems: Problems,
+) -> str | None:
     """The post's URL path, from front matter ``permalink`` or the configured pattern, with
     Jekyll's placeholders (``:categories``, ``:year``, ``:title``, ``:output_ext``, …)."""
     custom = raw.meta.get("permalink")
     if custom is not None:
         if not isinstance(custom, str) or not custom.strip():
-            problems.error(str(raw.path), "permalink: must be a path such as /news/x.html; "
-                                          "post skipped", raw.line("permalink"))
+            problems.error(
+                str(raw.path),
+                "permalink: must be a path such as /news/x.html; post skipped",
+                raw.line("permalink"),
+            )
             return None
         pattern = custom.strip()
     else:
@@ -263,17 +320,23 @@ def permalink_path(raw: RawPost, cfg: Config, published: dt.datetime,
     title = str(slug_value) if isinstance(slug_value, str | int) and str(slug_value) else raw.slug
     d = published
     placeholders: dict[str, Callable[[], str]] = {
-        "year": lambda: f"{d.year:04d}", "short_year": lambda: f"{d.year % 100:02d}",
-        "month": lambda: f"{d.month:02d}", "i_month": lambda: str(d.month),
+        "year": lambda: f"{d.year:04d}",
+        "short_year": lambda: f"{d.year % 100:02d}",
+        "month": lambda: f"{d.month:02d}",
+        "i_month": lambda: str(d.month),
         "short_month": lambda: _MONTHS[d.month - 1][:3],
         "long_month": lambda: _MONTHS[d.month - 1],
-        "day": lambda: f"{d.day:02d}", "i_day": lambda: str(d.day),
+        "day": lambda: f"{d.day:02d}",
+        "i_day": lambda: str(d.day),
         "y_day": lambda: f"{d.timetuple().tm_yday:03d}",
         "week": lambda: f"{d.isocalendar()[1]:02d}",
-        "short_day": lambda: _DAYS[d.weekday()][:3], "long_day": lambda: _DAYS[d.weekday()],
-        "hour": lambda: f"{d.hour:02d}", "minute": lambda: f"{d.minute:02d}",
+        "short_day": lambda: _DAYS[d.weekday()][:3],
+        "long_day": lambda: _DAYS[d.weekday()],
+        "hour": lambda: f"{d.hour:02d}",
+        "minute": lambda: f"{d.minute:02d}",
         "second": lambda: f"{d.second:02d}",
-        "title": lambda: title, "slug": lambda: slugify(title) or title,
+        "title": lambda: title,
+        "slug": lambda: slugify(title) or title,
         "name": lambda: raw.slug,
         "categories": lambda: "/".join(c.lower() for c in categories),
         "output_ext": lambda: ".html",
@@ -312,8 +375,9 @@ def remote_ids(source_id: str, site_url: str, items: tuple[RawItem, ...]) -> lis
     for item in items:
         base = item.guid or (item.link if item.link and _HTTP.match(item.link) else None)
         if not base:
-            digest = hashlib.sha256(f"{item.title}\0{item.published or item.updated}"
-                                    .encode()).hexdigest()[:24]
+            digest = hashlib.sha256(
+                f"{item.title}\0{item.published or item.updated}".encode()
+            ).hexdigest()[:24]
             base = f"sha256:{digest}"
         scheme = base.split(":", 1)[0].lower() if _ABSOLUTE_URI.match(base) else ""
         if scheme not in _ID_SCHEMES:
@@ -324,8 +388,14 @@ def remote_ids(source_id: str, site_url: str, items: tuple[RawItem, ...]) -> lis
     return out
 
 
-def remote_entry(item: RemoteItem, feed: RawFeed, source: SourceConfig, cfg: Config,
-                 first_seen: dt.datetime, problems: Problems) -> Entry | None:
+def remote_entry(
+    item: RemoteItem,
+    feed: RawFeed,
+    source: SourceConfig,
+    cfg: Config,
+    first_seen: dt.datetime,
+    problems: Problems,
+) -> Entry | None:
     """A source's entry → ``Entry``: text titles, sanitized absolute HTML, site-time dates.
 
     A missing or implausibly old date becomes ``first_seen``; one more than a day ahead of
@@ -341,15 +411,24 @@ def remote_entry(item: RemoteItem, feed: RawFeed, source: SourceConfig, cfg: Con
     def date(text: str | None, label: str) -> dt.datetime | None:
         value = timeutil.parse_feed_date(text, tz, china=china)
         if text and value is None:
-            problems.warn(where, f"entry {item.id}: unreadable {label} date {text!r}; "
-                                 f"using the time it was first seen")
+            problems.warn(
+                where,
+                f"entry {item.id}: unreadable {label} date {text!r}; "
+                f"using the time it was first seen",
+            )
         if value is not None and value < EARLIEST:
-            problems.warn(where, f"entry {item.id}: {label} date {text!r} is implausibly old; "
-                                 f"using the time it was first seen")
+            problems.warn(
+                where,
+                f"entry {item.id}: {label} date {text!r} is implausibly old; "
+                f"using the time it was first seen",
+            )
             return None
         if value is not None and value > first_seen + FUTURE_SLACK:
-            problems.warn(where, f"entry {item.id}: {label} date {text!r} is in the future; "
-                                 f"using the time it was first seen")
+            problems.warn(
+                where,
+                f"entry {item.id}: {label} date {text!r} is in the future; "
+                f"using the time it was first seen",
+            )
             return None
         return value
 
@@ -362,8 +441,11 @@ def remote_entry(item: RemoteItem, feed: RawFeed, source: SourceConfig, cfg: Con
     link = urljoin(raw.base or feed.url, raw.link) if raw.link else None
     if not link or not _HTTP.match(link):
         if raw.link:
-            problems.warn(where, f"entry {item.id}: link {raw.link!r} is not http(s); "
-                                 f"linking to the source's site instead")
+            problems.warn(
+                where,
+                f"entry {item.id}: link {raw.link!r} is not http(s); "
+                f"linking to the source's site instead",
+            )
         link = base if _HTTP.match(base) else cfg.site.url + "/"
 
     title_text = raw.title or ""
@@ -378,19 +460,33 @@ def remote_entry(item: RemoteItem, feed: RawFeed, source: SourceConfig, cfg: Con
     summary = excerpt(plain_text(xml_safe(summary_src)), cfg.feeds.summary_length)
     if not title:
         title = excerpt(summary, 60) or "(无标题)"
-    enclosures = tuple(Enclosure(url=u, length=n, type=t) for u, n, t in raw.enclosures
-                       if _HTTP.match(u))
+    enclosures = tuple(
+        Enclosure(url=u, length=n, type=t) for u, n, t in raw.enclosures if _HTTP.match(u)
+    )
     try:
         return Entry(
-            id=item.id, title=title, link=link, published=published, updated=updated,
-            summary=summary, content_html=content_html,
-            authors=tuple(Author(name=xml_safe(n), email=e, uri=u) for n, e, u in raw.authors
-                          if xml_safe(n).strip()),
-            categories=(), tags=tuple(t for t in (xml_safe(t).strip() for t in raw.tags) if t),
-            origin=source.id, enclosures=enclosures,
-            source=SourceRef(id=source.id, title=source.title or feed.title or source.id,
-                             url=feed.url if _HTTP.match(feed.url) else None,
-                             link=feed.link if feed.link and _HTTP.match(feed.link) else None),
+            id=item.id,
+            title=title,
+            link=link,
+            published=published,
+            updated=updated,
+            summary=summary,
+            content_html=content_html,
+            authors=tuple(
+                Author(name=xml_safe(n), email=e, uri=u)
+                for n, e, u in raw.authors
+                if xml_safe(n).strip()
+            ),
+            categories=(),
+            tags=tuple(t for t in (xml_safe(t).strip() for t in raw.tags) if t),
+            origin=source.id,
+            enclosures=enclosures,
+            source=SourceRef(
+                id=source.id,
+                title=source.title or feed.title or source.id,
+                url=feed.url if _HTTP.match(feed.url) else None,
+                link=feed.link if feed.link and _HTTP.match(feed.link) else None,
+            ),
         )
     except (TypeError, ValueError) as e:
         problems.warn(where, f"entry {item.id}: skipped: {e}")

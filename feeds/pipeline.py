@@ -60,8 +60,9 @@ class Report:
         return not self.problems.errors
 
 
-def collect_posts(cfg: Config, now: dt.datetime, problems: Problems,
-                  progress: Progress | None = None) -> list[normalize.PostInfo]:
+def collect_posts(
+    cfg: Config, now: dt.datetime, problems: Problems, progress: Progress | None = None
+) -> list[normalize.PostInfo]:
     """Read and check every post; duplicate permalinks keep the first file (by path)."""
     files = post_collector.find_posts(cfg.posts.dirs, problems)
     infos: list[normalize.PostInfo] = []
@@ -75,8 +76,9 @@ def collect_posts(cfg: Config, now: dt.datetime, problems: Problems,
         if info is not None:
             first = owner.setdefault(info.link, info.where)
             if first != info.where:
-                normalize.duplicate_permalink(problems, info.where, info.link, first,
-                                              info.raw.line("permalink"))
+                normalize.duplicate_permalink(
+                    problems, info.where, info.link, first, info.raw.line("permalink")
+                )
             else:
                 infos.append(info)
         if progress is not None:
@@ -84,8 +86,14 @@ def collect_posts(cfg: Config, now: dt.datetime, problems: Problems,
     return infos
 
 
-def fetch(cfg: Config, now: dt.datetime, *, force: bool = False,
-          report: Report | None = None, should_stop: StopCheck | None = None) -> Report:
+def fetch(
+    cfg: Config,
+    now: dt.datetime,
+    *,
+    force: bool = False,
+    report: Report | None = None,
+    should_stop: StopCheck | None = None,
+) -> Report:
     """Fetch the due external sources (every enabled one with ``force``) into the store."""
     report = report or Report()
     if not cfg.sources:
@@ -93,19 +101,29 @@ def fetch(cfg: Config, now: dt.datetime, *, force: bool = False,
     with Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store:
         from feeds import aggregate  # httpx and feedparser load only when there are sources
 
-        report.sources = aggregate.fetch_round(cfg, store, now, report.problems, force=force,
-                                               should_stop=should_stop)
-        dropped = store.prune(now, max_age_days=cfg.store.max_age_days,
-                              max_per_source=cfg.store.max_per_source)
+        report.sources = aggregate.fetch_round(
+            cfg, store, now, report.problems, force=force, should_stop=should_stop
+        )
+        dropped = store.prune(
+            now, max_age_days=cfg.store.max_age_days, max_per_source=cfg.store.max_per_source
+        )
         if dropped:
             log.info("retention dropped=%d", dropped)
     return report
 
 
-def run_once(cfg: Config, now: dt.datetime, *, write: bool = True,
-             progress: Progress | None = None, fetch_sources: bool = True,
-             force_fetch: bool = False, only: set[str] | None = None,
-             should_stop: StopCheck | None = None, full: bool = False) -> Report:
+def run_once(
+    cfg: Config,
+    now: dt.datetime,
+    *,
+    write: bool = True,
+    progress: Progress | None = None,
+    fetch_sources: bool = True,
+    force_fetch: bool = False,
+    only: set[str] | None = None,
+    should_stop: StopCheck | None = None,
+    full: bool = False,
+) -> Report:
     """Fetch the due sources, then build every feed from the posts and the stored entries.
 
     Incremental: only posts whose files changed are read again, only feeds whose entries
@@ -125,10 +143,21 @@ def run_once(cfg: Config, now: dt.datetime, *, write: bool = True,
         return _check(cfg, now, report, progress)
     if cfg.sources and fetch_sources:
         fetch(cfg, now, force=force_fetch, report=report, should_stop=should_stop)
-    with Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store, \
-            postcache.Workers(cfg) as workers:
-        _build(cfg, store, now, report, progress=progress, only=only, should_stop=should_stop,
-               full=full, workers=workers)
+    with (
+        Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store,
+        postcache.Workers(cfg) as workers,
+    ):
+        _build(
+            cfg,
+            store,
+            now,
+            report,
+            progress=progress,
+            only=only,
+            should_stop=should_stop,
+            full=full,
+            workers=workers,
+        )
     if cfg.feeds.websub_hub and report.files_written:
         from feeds import websub
 
@@ -145,9 +174,18 @@ def _check(cfg: Config, now: dt.datetime, report: Report, progress: Progress | N
     return report
 
 
-def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
-           progress: Progress | None, only: set[str] | None, should_stop: StopCheck | None,
-           full: bool, workers: postcache.Workers) -> None:
+def _build(
+    cfg: Config,
+    store: Store,
+    now: dt.datetime,
+    report: Report,
+    *,
+    progress: Progress | None,
+    only: set[str] | None,
+    should_stop: StopCheck | None,
+    full: bool,
+    workers: postcache.Workers,
+) -> None:
     problems = report.problems
     first_problem = len(problems.items)
     if remove_stale_temps(cfg.output_dir):
@@ -175,10 +213,8 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
     next_due = idx.next_due
 
     Ref = postcache.PostRef | RemoteRef
-    by_category: dict[str, list[Ref]] = {
-        k: list(v) for k, v in idx.by_category.items()}
-    by_tag: dict[str, list[Ref]] = {
-        k: list(v) for k, v in idx.by_tag.items()}
+    by_category: dict[str, list[Ref]] = {k: list(v) for k, v in idx.by_category.items()}
+    by_tag: dict[str, list[Ref]] = {k: list(v) for k, v in idx.by_tag.items()}
     every: list[Ref] = list(idx.every)
     routed: list[RemoteRef] = []
     if cfg.sources:
@@ -205,13 +241,19 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
     limit = cfg.feeds.max_items
     t_plan = time.perf_counter()
     # with ``only``, the groups above hold only those categories: every plan is written
-    renderer.prefetch(c for _, candidates in plans for c in candidates[:limit]
-                      if isinstance(c, postcache.PostRef))
-    loader.prefetch(c for _, candidates in plans for c in candidates[:limit]
-                    if isinstance(c, RemoteRef))
+    renderer.prefetch(
+        c for _, candidates in plans for c in candidates[:limit] if isinstance(c, postcache.PostRef)
+    )
+    loader.prefetch(
+        c for _, candidates in plans for c in candidates[:limit] if isinstance(c, RemoteRef)
+    )
     t_render = time.perf_counter()
-    log.debug("plan seconds=%.3f render posts=%d seconds=%.3f", t_plan - t_sync,
-              renderer.rendered, t_render - t_plan)
+    log.debug(
+        "plan seconds=%.3f render posts=%d seconds=%.3f",
+        t_plan - t_sync,
+        renderer.rendered,
+        t_render - t_plan,
+    )
     try:
         for feed, candidates in plans:
             if should_stop is not None and should_stop():
@@ -219,8 +261,11 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
                 break
             entries: list[Entry] = []
             for candidate in candidates:
-                entry = loader.entry(candidate) if isinstance(candidate, RemoteRef) \
+                entry = (
+                    loader.entry(candidate)
+                    if isinstance(candidate, RemoteRef)
                     else renderer.entry(candidate)
+                )
                 if entry is not None:
                     entries.append(entry)
                     if len(entries) == limit:
@@ -229,10 +274,12 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
                 continue
             months = _archive_months(cfg, store, feed, routed, now)
             for fmt, rel in feed.paths.items():
-                prev = archive.url(cfg, feed, months[-1], fmt) \
-                    if months and fmt in archive.ARCHIVE_FORMATS else None
-                fp = postcache.feed_fingerprint(cfg, feed.label, fmt, f"{feed!r} {prev}",
-                                                entries)
+                prev = (
+                    archive.url(cfg, feed, months[-1], fmt)
+                    if months and fmt in archive.ARCHIVE_FORMATS
+                    else None
+                )
+                fp = postcache.feed_fingerprint(cfg, feed.label, fmt, f"{feed!r} {prev}", entries)
                 target = cfg.output_dir / rel
                 if _same_output(target, outputs.get(rel), fp):
                     report.files_unchanged.append(rel)
@@ -242,33 +289,53 @@ def _build(cfg: Config, store: Store, now: dt.datetime, report: Report, *,
                     st = target.stat()
                     made.append((rel, fp, st.st_size, st.st_mtime_ns))
             if months:
-                made.extend(_write_archives(cfg, store, feed, months, routed, renderer, loader,
-                                            report, idx.skip))
-            report.feeds.append(FeedResult(feed.label, tuple(feed.paths.values()),
-                                           len(entries), max(e.published for e in entries),
-                                           feed))
+                made.extend(
+                    _write_archives(
+                        cfg, store, feed, months, routed, renderer, loader, report, idx.skip
+                    )
+                )
+            report.feeds.append(
+                FeedResult(
+                    feed.label,
+                    tuple(feed.paths.values()),
+                    len(entries),
+                    max(e.published for e in entries),
+                    feed,
+                )
+            )
         if not report.stopped and only is None:
             made.extend(_write_discovery(cfg, report))
     finally:
         renderer.flush()
         store.save_outputs(made, replace_all=only is None and not report.stopped)
     report.posts_used = sum(1 for e in renderer.done.values() if e is not None)
-    log.debug("write files=%d unchanged=%d seconds=%.3f", len(report.files_written),
-              len(report.files_unchanged), time.perf_counter() - t_render)
+    log.debug(
+        "write files=%d unchanged=%d seconds=%.3f",
+        len(report.files_written),
+        len(report.files_unchanged),
+        time.perf_counter() - t_render,
+    )
     # a build that could not write everything must not count as done: the next one retries
     complete = only is None and not report.stopped and not report.write_failed
-    store.set_meta({
-        "cache.build": build_fp if complete else "",
-        "cache.next_due": "" if next_due is None else repr(next_due),
-        "cache.problems": json.dumps(
-            [[p.severity.value, p.message, p.line, p.where]
-             for p in problems.items[first_problem:]], ensure_ascii=False),
-        "cache.posts": str(idx.count),
-    })
+    store.set_meta(
+        {
+            "cache.build": build_fp if complete else "",
+            "cache.next_due": "" if next_due is None else repr(next_due),
+            "cache.problems": json.dumps(
+                [
+                    [p.severity.value, p.message, p.line, p.where]
+                    for p in problems.items[first_problem:]
+                ],
+                ensure_ascii=False,
+            ),
+            "cache.posts": str(idx.count),
+        }
+    )
 
 
-def _archive_months(cfg: Config, store: Store, feed: generate.FeedPlan, routed: list[RemoteRef],
-                    now: dt.datetime) -> list[archive.Month]:
+def _archive_months(
+    cfg: Config, store: Store, feed: generate.FeedPlan, routed: list[RemoteRef], now: dt.datetime
+) -> list[archive.Month]:
     """The closed months of a category feed's archive (none when archives are off)."""
     if not cfg.feeds.archives or feed.kind != "category":
         return []
@@ -279,11 +346,17 @@ def _archive_months(cfg: Config, store: Store, feed: generate.FeedPlan, routed: 
     return archive.closed_months(times, now, tz)
 
 
-def _write_archives(cfg: Config, store: Store, feed: generate.FeedPlan,
-                    months: list[archive.Month], routed: list[RemoteRef],
-                    renderer: postcache.Renderer, loader: Loader, report: Report,
-                    skip: set[str]
-                    ) -> list[tuple[str, str, int, int]]:
+def _write_archives(
+    cfg: Config,
+    store: Store,
+    feed: generate.FeedPlan,
+    months: list[archive.Month],
+    routed: list[RemoteRef],
+    renderer: postcache.Renderer,
+    loader: Loader,
+    report: Report,
+    skip: set[str],
+) -> list[tuple[str, str, int, int]]:
     """Write the archive documents not written yet (a closed month's never changes)."""
     made: list[tuple[str, str, int, int]] = []
     tz = cfg.site.tz
@@ -293,22 +366,36 @@ def _write_archives(cfg: Config, store: Store, feed: generate.FeedPlan,
         paths = {f: archive.path(cfg, feed, month, f) for f in formats}
         missing = [f for f in formats if not (cfg.output_dir / paths[f]).exists()]
         if missing:
-            rows = store.posts_between("c", feed.name, month.start.timestamp(),
-                                       month.end.timestamp())
+            rows = store.posts_between(
+                "c", feed.name, month.start.timestamp(), month.end.timestamp()
+            )
             refs = [postcache.ref_from_row(r, tz) for r in rows if r[0] not in skip]
             renderer.prefetch(refs)
             entries = [e for e in (renderer.entry(r) for r in refs) if e is not None]
-            entries += [e for e in (loader.entry(r) for r in routed
-                                    if feed.name in r.categories
-                                    and month.start <= r.published < month.end)
-                        if e is not None]
+            entries += [
+                e
+                for e in (
+                    loader.entry(r)
+                    for r in routed
+                    if feed.name in r.categories and month.start <= r.published < month.end
+                )
+                if e is not None
+            ]
             entries = generate.newest_first(entries)
         for fmt in formats:
             rel = paths[fmt]
             if fmt in missing and entries:
                 prev = archive.url(cfg, feed, months[i - 1], fmt) if i else None
-                _write_feed(cfg, feed, entries, fmt, rel, report, prev_archive=prev,
-                            current=generate.self_url(cfg, feed.paths[fmt]))
+                _write_feed(
+                    cfg,
+                    feed,
+                    entries,
+                    fmt,
+                    rel,
+                    report,
+                    prev_archive=prev,
+                    current=generate.self_url(cfg, feed.paths[fmt]),
+                )
             elif fmt not in missing:
                 report.files_unchanged.append(rel)  # a closed month's archive: written once
             target = cfg.output_dir / rel
@@ -337,8 +424,13 @@ def _write_discovery(cfg: Config, report: Report) -> list[tuple[str, str, int, i
     return made
 
 
-def _nothing_changed(store: Store, build_fp: str, now: dt.datetime, cfg: Config,
-                     outputs: dict[str, tuple[str, int, int]]) -> bool:
+def _nothing_changed(
+    store: Store,
+    build_fp: str,
+    now: dt.datetime,
+    cfg: Config,
+    outputs: dict[str, tuple[str, int, int]],
+) -> bool:
     if store.meta("cache.build") != build_fp:
         return False
     due = store.meta("cache.next_due")
@@ -358,8 +450,15 @@ def _same_output(target: Path, record: tuple[str, int, int] | None, fingerprint:
     return st.st_size == record[1] and st.st_mtime_ns == record[2]
 
 
-def _write_feed(cfg: Config, feed: generate.FeedPlan, entries: list[Entry], fmt: str,
-                rel: str, report: Report, **links: str | None) -> bool:
+def _write_feed(
+    cfg: Config,
+    feed: generate.FeedPlan,
+    entries: list[Entry],
+    fmt: str,
+    rel: str,
+    report: Report,
+    **links: str | None,
+) -> bool:
     target = cfg.output_dir / rel
     try:
         data = generate.render(cfg, feed, entries, fmt, path=rel, **links)

@@ -56,9 +56,17 @@ def digest(data: bytes) -> str:
 def config_fingerprint(cfg: Config) -> str:
     """Everything a cached post or rendering depends on besides the file's bytes."""
     site = cfg.site
-    parts = [__version__, site.url, site.timezone, repr(site.author), repr(cfg.posts.permalink),
-             cfg.posts.source_link, cfg.posts.drop_nav_links, cfg.posts.nav_link_prefix,
-             cfg.feeds.summary_length]
+    parts = [
+        __version__,
+        site.url,
+        site.timezone,
+        repr(site.author),
+        repr(cfg.posts.permalink),
+        cfg.posts.source_link,
+        cfg.posts.drop_nav_links,
+        cfg.posts.nav_link_prefix,
+        cfg.feeds.summary_length,
+    ]
     return digest(json.dumps(parts, default=str).encode())
 
 
@@ -80,8 +88,9 @@ def build_fingerprint(cfg: Config, scan: list[tuple[str, int, int]], store: Stor
 def _problems_json(problems: Problems) -> str | None:
     if not problems.items:
         return None
-    return json.dumps([[p.severity.value, p.message, p.line, p.where] for p in problems.items],
-                      ensure_ascii=False)
+    return json.dumps(
+        [[p.severity.value, p.message, p.line, p.where] for p in problems.items], ensure_ascii=False
+    )
 
 
 def replay(problems: Problems, text: str | None) -> None:
@@ -92,8 +101,7 @@ def replay(problems: Problems, text: str | None) -> None:
         problems.items.append(Problem(Severity(severity), where, message, line))
 
 
-def parse_file(cfg: Config, path: str, size: int, mtime_ns: int,
-               data: bytes | None = None) -> Row:
+def parse_file(cfg: Config, path: str, size: int, mtime_ns: int, data: bytes | None = None) -> Row:
     """Read and check one post: the cache row for it (problems included)."""
     problems = Problems()
     published = link = cats = tags = None
@@ -110,8 +118,17 @@ def parse_file(cfg: Config, path: str, size: int, mtime_ns: int,
         link = info.link
         cats = json.dumps(info.categories, ensure_ascii=False)
         tags = json.dumps(info.tags, ensure_ascii=False)
-    return (path, size, mtime_ns, digest(data), published, link, cats, tags,
-            _problems_json(problems))
+    return (
+        path,
+        size,
+        mtime_ns,
+        digest(data),
+        published,
+        link,
+        cats,
+        tags,
+        _problems_json(problems),
+    )
 
 
 _worker_cfg: Config | None = None
@@ -150,10 +167,13 @@ class Workers:
     def map(self, fn: Callable[[list[Any]], list[Any]], items: list[Any]) -> Iterator[Any]:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.count, mp_context=multiprocessing.get_context("fork"),
-                initializer=_init_worker, initargs=(self.cfg,))
+                max_workers=self.count,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_init_worker,
+                initargs=(self.cfg,),
+            )
         size = max(50, len(items) // (self.count * 8))
-        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
         for result in self._pool.map(fn, chunks):
             yield from result
 
@@ -165,8 +185,12 @@ class Workers:
             self._pool.shutdown()
 
 
-def _parse_many(cfg: Config, todo: list[tuple[str, int, int]], workers: Workers | None,
-                progress: Callable[[int, int], None] | None = None) -> Iterator[Row]:
+def _parse_many(
+    cfg: Config,
+    todo: list[tuple[str, int, int]],
+    workers: Workers | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[Row]:
     rows: Iterable[Row]
     if workers is not None and workers.usable(len(todo), PARALLEL_AT):
         rows = workers.map(_parse_chunk, todo)
@@ -181,9 +205,14 @@ def _parse_many(cfg: Config, todo: list[tuple[str, int, int]], workers: Workers 
 # ----------------------------------------------------------------------------- sync
 
 
-def sync(cfg: Config, store: Store, scan: list[tuple[str, int, int]], problems: Problems,
-         progress: Callable[[int, int], None] | None = None,
-         workers: Workers | None = None) -> int:
+def sync(
+    cfg: Config,
+    store: Store,
+    scan: list[tuple[str, int, int]],
+    problems: Problems,
+    progress: Callable[[int, int], None] | None = None,
+    workers: Workers | None = None,
+) -> int:
     """Bring the cache up to date with the files on disk; how many files were parsed.
     Problems of every post, cached or not, are reported again, so a rebuild reports exactly
     what a full build would."""
@@ -210,8 +239,9 @@ def sync(cfg: Config, store: Store, scan: list[tuple[str, int, int]], problems: 
     del cached
     parsed = 0
     if todo or deleted or touched:
-        parsed = store.update_posts(_parse_many(cfg, todo, workers, progress), deleted, touched,
-                                    known)
+        parsed = store.update_posts(
+            _parse_many(cfg, todo, workers, progress), deleted, touched, known
+        )
     for text in store.post_problems():
         replay(problems, text)
     return parsed
@@ -219,9 +249,14 @@ def sync(cfg: Config, store: Store, scan: list[tuple[str, int, int]], problems: 
 
 def ref_from_row(row: tuple[Any, ...], tz: dt.tzinfo) -> PostRef:
     path, sha, link, published, cats, tags = row
-    return PostRef(path=path, sha=sha, link=link,
-                   published=dt.datetime.fromtimestamp(published, tz),
-                   categories=tuple(json.loads(cats)), tags=tuple(json.loads(tags)))
+    return PostRef(
+        path=path,
+        sha=sha,
+        link=link,
+        published=dt.datetime.fromtimestamp(published, tz),
+        categories=tuple(json.loads(cats)),
+        tags=tuple(json.loads(tags)),
+    )
 
 
 @dataclass
@@ -236,8 +271,9 @@ class Index:
     skip: set[str]  # paths of posts whose permalink an earlier post has
 
 
-def index(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
-          only: set[str] | None = None) -> Index:
+def index(
+    cfg: Config, store: Store, now: dt.datetime, problems: Problems, only: set[str] | None = None
+) -> Index:
     """Each feed's newest posts (twice ``max_items``, so a post that cannot be rendered can
     be replaced), leaving out future posts and second users of a permalink."""
     tz = cfg.site.tz
@@ -252,13 +288,16 @@ def index(cfg: Config, store: Store, now: dt.datetime, problems: Problems,
         rows = store.newest_posts(want, until, kind, name)
         return [ref_from_row(r, tz) for r in rows if r[0] not in skip]
 
-    by_category = {n: newest("c", n) for n in store.names("c", until)
-                   if only is None or n in only}
-    by_tag = {n: newest("t", n) for n in store.names("t", until)} if cfg.feeds.tag_feeds \
-        else {}
-    return Index(by_category=by_category, by_tag=by_tag, every=newest(),
-                 count=store.count_posts(until) - len(skip),
-                 next_due=None if until is None else store.next_due(until), skip=skip)
+    by_category = {n: newest("c", n) for n in store.names("c", until) if only is None or n in only}
+    by_tag = {n: newest("t", n) for n in store.names("t", until)} if cfg.feeds.tag_feeds else {}
+    return Index(
+        by_category=by_category,
+        by_tag=by_tag,
+        every=newest(),
+        count=store.count_posts(until) - len(skip),
+        next_due=None if until is None else store.next_due(until),
+        skip=skip,
+    )
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -285,8 +324,9 @@ def render_file(cfg: Config, path: str) -> Rendered:
 class Renderer:
     """Entries for the posts that land in a feed: from the cache, or rendered and cached."""
 
-    def __init__(self, cfg: Config, store: Store, problems: Problems,
-                 workers: Workers | None = None) -> None:
+    def __init__(
+        self, cfg: Config, store: Store, problems: Problems, workers: Workers | None = None
+    ) -> None:
         self.cfg = cfg
         self.store = store
         self.problems = problems
@@ -340,8 +380,9 @@ class Renderer:
             self.pending.clear()
 
 
-def feed_fingerprint(cfg: Config, label: str, fmt: str, plan_repr: str,
-                     entries: Iterable[Entry]) -> str:
+def feed_fingerprint(
+    cfg: Config, label: str, fmt: str, plan_repr: str, entries: Iterable[Entry]
+) -> str:
     """What one output file is made of: equal fingerprints give identical bytes."""
     h = hashlib.blake2b(digest_size=16)
     for part in (__version__, label, fmt, plan_repr, repr(cfg.site), cfg.output_url):

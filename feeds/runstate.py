@@ -26,13 +26,16 @@ def build_summary(report: Report, started: dt.datetime, finished: dt.datetime) -
         "files_unchanged": len(report.files_unchanged),
         "errors": len(report.problems.errors),
         "warnings": len(report.problems.items) - len(report.problems.errors),
-        "feeds": {f.label: {"items": f.items, "newest": f.newest.isoformat(),
-                            "paths": list(f.paths)} for f in report.feeds},
+        "feeds": {
+            f.label: {"items": f.items, "newest": f.newest.isoformat(), "paths": list(f.paths)}
+            for f in report.feeds
+        },
     }
 
 
-def record_build(state_dir: Path, report: Report, started: dt.datetime,
-                 finished: dt.datetime) -> None:
+def record_build(
+    state_dir: Path, report: Report, started: dt.datetime, finished: dt.datetime
+) -> None:
     """Save the last build's summary; feeds it did not write keep their earlier entry."""
     summary = build_summary(report, started, finished)
     previous = load(state_dir, BUILD_FILE) or {}
@@ -41,8 +44,9 @@ def record_build(state_dir: Path, report: Report, started: dt.datetime,
 
 
 def save(state_dir: Path, name: str, data: dict[str, Any]) -> None:
-    write_if_changed(state_dir / name,
-                     json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode())
+    write_if_changed(
+        state_dir / name, json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode()
+    )
 
 
 def load(state_dir: Path, name: str) -> dict[str, Any] | None:

@@ -45,8 +45,7 @@ class _Scheduler(BlockingScheduler):  # type: ignore[misc]
     """BlockingScheduler whose main loop also ends when ``stop`` is set and runs ``on_wake``
     (reloads) in the main thread, so signal handlers never touch the scheduler's locks."""
 
-    def __init__(self, stop: threading.Event, on_wake: Callable[[], None],
-                 **options: Any) -> None:
+    def __init__(self, stop: threading.Event, on_wake: Callable[[], None], **options: Any) -> None:
         super().__init__(**options)
         self._stop = stop
         self._on_wake = on_wake
@@ -71,8 +70,13 @@ def build_trigger(cfg: config.Config, now: dt.datetime) -> BaseTrigger:
 
 
 class Daemon:
-    def __init__(self, cfg: config.Config, load_config: Callable[[], config.Config], *,
-                 health_port: int | None = None) -> None:
+    def __init__(
+        self,
+        cfg: config.Config,
+        load_config: Callable[[], config.Config],
+        *,
+        health_port: int | None = None,
+    ) -> None:
         self.cfg = cfg
         self.load_config = load_config
         self.health_port = health_port
@@ -85,11 +89,15 @@ class Daemon:
         self.failed_runs = 0
         self.last_job_failed: str | None = None  # what the last job raised, if it did
         self.scheduler = _Scheduler(
-            self.stop, self._on_wake,
+            self.stop,
+            self._on_wake,
             timezone=cfg.site.tz,
             executors={"default": ThreadPoolExecutor(max_workers=1)},
-            job_defaults={"coalesce": True, "max_instances": 1,
-                          "misfire_grace_time": int(cfg.schedule.misfire_grace)},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(cfg.schedule.misfire_grace),
+            },
         )
 
     def now(self) -> dt.datetime:
@@ -112,9 +120,15 @@ class Daemon:
                 signal.signal(sig, self._on_stop_signal)
             signal.signal(signal.SIGHUP, self._on_hup)
             server = self._start_health() if self.health_port is not None else None
-            log.info("event=start pid=%d config=%s build=%s fetch_every=%gs sources=%d "
-                     "timezone=%s", os.getpid(), cfg.path, json.dumps(cfg.schedule.build),
-                     cfg.schedule.fetch_every, len(cfg.sources), cfg.site.timezone)
+            log.info(
+                "event=start pid=%d config=%s build=%s fetch_every=%gs sources=%d timezone=%s",
+                os.getpid(),
+                cfg.path,
+                json.dumps(cfg.schedule.build),
+                cfg.schedule.fetch_every,
+                len(cfg.sources),
+                cfg.site.timezone,
+            )
             try:
                 self.scheduler.start()  # blocks until stop is set
             finally:
@@ -130,12 +144,23 @@ class Daemon:
         now = self.now()
         # at start-up both run at once: whatever was missed while down is caught up once
         start: dict[str, Any] = {"next_run_time": now} if first else {}
-        self.scheduler.add_job(self._build_job, build_trigger(self.cfg, now), id="build",
-                               name="build", replace_existing=True, **start)
+        self.scheduler.add_job(
+            self._build_job,
+            build_trigger(self.cfg, now),
+            id="build",
+            name="build",
+            replace_existing=True,
+            **start,
+        )
         if self.cfg.sources:
-            self.scheduler.add_job(self._fetch_job, IntervalTrigger(
-                seconds=self.cfg.schedule.fetch_every, timezone=self.cfg.site.tz),
-                id="fetch", name="fetch", replace_existing=True, **start)
+            self.scheduler.add_job(
+                self._fetch_job,
+                IntervalTrigger(seconds=self.cfg.schedule.fetch_every, timezone=self.cfg.site.tz),
+                id="fetch",
+                name="fetch",
+                replace_existing=True,
+                **start,
+            )
         elif self.scheduler.get_job("fetch"):
             self.scheduler.remove_job("fetch")
 
@@ -155,18 +180,26 @@ class Daemon:
         try:
             new = self.load_config()
         except FeedsError as e:
-            log.error("event=reload result=refused keeping=old error=%s", json.dumps(str(e),
-                                                                                 ensure_ascii=False))
+            log.error(
+                "event=reload result=refused keeping=old error=%s",
+                json.dumps(str(e), ensure_ascii=False),
+            )
             return
         old = self.cfg
         if new.store.state_dir.resolve() != old.store.state_dir.resolve():
-            log.error("event=reload result=refused keeping=old error=%s",
-                      json.dumps("state.dir cannot change while running; restart instead"))
+            log.error(
+                "event=reload result=refused keeping=old error=%s",
+                json.dumps("state.dir cannot change while running; restart instead"),
+            )
             return
         self.cfg = new
         self._schedule(first=False)
-        log.info("event=reload result=ok config=%s build=%s sources=%d", new.path,
-                 json.dumps(new.schedule.build), len(new.sources))
+        log.info(
+            "event=reload result=ok config=%s build=%s sources=%d",
+            new.path,
+            json.dumps(new.schedule.build),
+            len(new.sources),
+        )
 
     # ------------------------------------------------------------------ jobs
 
@@ -178,8 +211,9 @@ class Daemon:
             started = self.now()
             t0 = time.monotonic()
             try:
-                report = pipeline.run_once(cfg, started, fetch_sources=False, only=only,
-                                           should_stop=self.stop.is_set)
+                report = pipeline.run_once(
+                    cfg, started, fetch_sources=False, only=only, should_stop=self.stop.is_set
+                )
             except Exception as e:
                 self._failed(e)
                 log.exception("event=build result=failed reason=%s", reason)
@@ -189,14 +223,28 @@ class Daemon:
             finished = self.now()
             self._log_problems(report)
             runstate.record_build(cfg.store.state_dir, report, started, finished)
-            self.last_build = {"at": finished.isoformat(), "ok": report.ok,
-                               "written": len(report.files_written)}
-            level = logging.INFO if report.files_written or report.problems.items \
-                or report.stopped else logging.DEBUG
-            log.log(level, "event=build reason=%s feeds=%d written=%d unchanged=%d errors=%d "
-                           "stopped=%s seconds=%.2f", reason, len(report.feeds),
-                    len(report.files_written), len(report.files_unchanged),
-                    len(report.problems.errors), str(report.stopped).lower(), seconds)
+            self.last_build = {
+                "at": finished.isoformat(),
+                "ok": report.ok,
+                "written": len(report.files_written),
+            }
+            level = (
+                logging.INFO
+                if report.files_written or report.problems.items or report.stopped
+                else logging.DEBUG
+            )
+            log.log(
+                level,
+                "event=build reason=%s feeds=%d written=%d unchanged=%d errors=%d "
+                "stopped=%s seconds=%.2f",
+                reason,
+                len(report.feeds),
+                len(report.files_written),
+                len(report.files_unchanged),
+                len(report.problems.errors),
+                str(report.stopped).lower(),
+                seconds,
+            )
             self._save_status()
 
     def _fetch_job(self) -> None:
@@ -215,12 +263,16 @@ class Daemon:
             self._log_problems(report)
             changed = [o for o in report.sources if o.new or o.changed]
             new = sum(o.new for o in report.sources)
-            self.last_fetch = {"at": now.isoformat(), "sources": len(report.sources),
-                               "new": new}
+            self.last_fetch = {"at": now.isoformat(), "sources": len(report.sources), "new": new}
             level = logging.INFO if changed or report.problems.errors else logging.DEBUG
-            log.log(level, "event=fetch sources=%d new=%d changed=%d errors=%d",
-                    len(report.sources), new, sum(o.changed for o in report.sources),
-                    sum(1 for o in report.sources if o.status in ("error", "gone")))
+            log.log(
+                level,
+                "event=fetch sources=%d new=%d changed=%d errors=%d",
+                len(report.sources),
+                new,
+                sum(o.changed for o in report.sources),
+                sum(1 for o in report.sources if o.status in ("error", "gone")),
+            )
         if changed and not self.stop.is_set():
             by_id = {s.id: s for s in cfg.sources}
             touched: set[str] = set()
@@ -240,9 +292,13 @@ class Daemon:
     def _log_problems(self, report: pipeline.Report) -> None:
         for p in report.problems.items:
             level = logging.ERROR if p.severity is Severity.ERROR else logging.WARNING
-            log.log(level, "event=problem where=%s line=%s message=%s",
-                    json.dumps(p.where, ensure_ascii=False), p.line or "",
-                    json.dumps(p.message, ensure_ascii=False))
+            log.log(
+                level,
+                "event=problem where=%s line=%s message=%s",
+                json.dumps(p.where, ensure_ascii=False),
+                p.line or "",
+                json.dumps(p.message, ensure_ascii=False),
+            )
 
     # ------------------------------------------------------------------ health
 
@@ -252,12 +308,18 @@ class Daemon:
         return when.isoformat() if when else None
 
     def health(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "started": self.started.isoformat(),
-                "running": not self.stop.is_set(), "last_build": self.last_build,
-                "last_fetch": self.last_fetch, "next_build": self._next("build"),
-                "next_fetch": self._next("fetch"), "failed_runs": self.failed_runs,
-                "last_job_failed": self.last_job_failed,
-                "config": str(self.cfg.path)}
+        return {
+            "pid": os.getpid(),
+            "started": self.started.isoformat(),
+            "running": not self.stop.is_set(),
+            "last_build": self.last_build,
+            "last_fetch": self.last_fetch,
+            "next_build": self._next("build"),
+            "next_fetch": self._next("fetch"),
+            "failed_runs": self.failed_runs,
+            "last_job_failed": self.last_job_failed,
+            "config": str(self.cfg.path),
+        }
 
     def _save_status(self) -> None:
         try:
@@ -297,6 +359,5 @@ class Daemon:
 def reloader(path: Path, overrides: dict[str, Any]) -> Callable[[], config.Config]:
     def load() -> config.Config:
         return config.load(path).with_overrides(**overrides)
+
     return load
-
-

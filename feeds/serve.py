@@ -37,9 +37,13 @@ def content_type(name: str) -> str:
     return "application/octet-stream"
 
 
-def make_server(root: Path, host: str, port: int, prefix: str = "/",
-                on_request: Callable[[str, str, int], None] | None = None
-                ) -> ThreadingHTTPServer:
+def make_server(
+    root: Path,
+    host: str,
+    port: int,
+    prefix: str = "/",
+    on_request: Callable[[str, str, int], None] | None = None,
+) -> ThreadingHTTPServer:
     """A server for ``root`` at ``prefix`` (the path of output.url, e.g. ``/feeds/``).
     ``on_request(method, path, status)`` is told about every answer (an access log)."""
     base = root.resolve()
@@ -52,8 +56,7 @@ def make_server(root: Path, host: str, port: int, prefix: str = "/",
             return "feeds"
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            log.debug("event=request method=%s path=%s status=%s", self.command, self.path,
-                      code)
+            log.debug("event=request method=%s path=%s status=%s", self.command, self.path, code)
             if on_request is not None:
                 on_request(self.command, self.path, int(code))
 
@@ -72,13 +75,16 @@ def make_server(root: Path, host: str, port: int, prefix: str = "/",
             st = target.stat()
             etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
             modified = email.utils.formatdate(st.st_mtime, usegmt=True)
-            gz = "gzip" in self.headers.get("Accept-Encoding", "") and \
-                len(data) >= COMPRESSIBLE_AT
+            gz = "gzip" in self.headers.get("Accept-Encoding", "") and len(data) >= COMPRESSIBLE_AT
             if gz:
                 etag = etag[:-1] + '-gz"'
-            headers = {"ETag": etag, "Last-Modified": modified,
-                       "Content-Type": content_type(target.name),
-                       "Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
+            headers = {
+                "ETag": etag,
+                "Last-Modified": modified,
+                "Content-Type": content_type(target.name),
+                "Cache-Control": "public, max-age=300",
+                "Vary": "Accept-Encoding",
+            }
             if self._fresh(etag, st.st_mtime):
                 self.send_response(HTTPStatus.NOT_MODIFIED)
                 for k, v in headers.items():
@@ -114,7 +120,7 @@ def make_server(root: Path, host: str, port: int, prefix: str = "/",
             path = unquote(urlsplit(self.path).path)
             if not path.startswith(prefix):
                 return None
-            rel = posixpath.normpath(path[len(prefix):] or ".")
+            rel = posixpath.normpath(path[len(prefix) :] or ".")
             if rel.startswith("..") or "\0" in rel:
                 return None
             target = (base / rel).resolve()
@@ -122,8 +128,9 @@ def make_server(root: Path, host: str, port: int, prefix: str = "/",
                 return None  # a symlink or .. leading out of the folder
             if target.is_dir():
                 target = target / "index.html"
-            if not target.is_file() or any(p.startswith(".") for p in target.relative_to(base)
-                                           .parts):
+            if not target.is_file() or any(
+                p.startswith(".") for p in target.relative_to(base).parts
+            ):
                 return None  # temp files and other dot files are not served
             return target
 

@@ -144,12 +144,14 @@ class Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise StoreError(f"{path.parent}: cannot create the state folder: "
-                             f"{e.strerror or e}") from e
+            raise StoreError(
+                f"{path.parent}: cannot create the state folder: {e.strerror or e}"
+            ) from e
         existed = path.exists() and path.stat().st_size > 0
         try:
-            self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None,
-                                       check_same_thread=False)
+            self._db = sqlite3.connect(
+                path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as e:
             raise StoreError(f"{path}: cannot open the store: {e}") from e
         try:
@@ -164,11 +166,15 @@ class Store:
     def _error(self, e: sqlite3.Error) -> StoreError:
         text = str(e)
         if "locked" in text or "busy" in text:
-            return StoreError(f"{self.path}: the store is locked by another process "
-                              f"(waited {self.timeout:g} s); try again later")
+            return StoreError(
+                f"{self.path}: the store is locked by another process "
+                f"(waited {self.timeout:g} s); try again later"
+            )
         if "not a database" in text or "malformed" in text:
-            return StoreError(f"{self.path}: not a usable feeds store ({text}); it was left "
-                              f"untouched: move it away or set state.dir to another folder")
+            return StoreError(
+                f"{self.path}: not a usable feeds store ({text}); it was left "
+                f"untouched: move it away or set state.dir to another folder"
+            )
         return StoreError(f"{self.path}: store error: {text}")
 
     def _prepare(self, existed: bool) -> None:
@@ -177,11 +183,15 @@ class Store:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if existed and (app_id != APPLICATION_ID or tables == 0) and (tables or app_id):
-            raise StoreError(f"{self.path}: not a feeds store (another program's SQLite "
-                             f"file); it was left untouched: move it away or set state.dir")
+            raise StoreError(
+                f"{self.path}: not a feeds store (another program's SQLite "
+                f"file); it was left untouched: move it away or set state.dir"
+            )
         if app_id == APPLICATION_ID and version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: written by a newer feeds (schema {version}, this "
-                             f"one knows {SCHEMA_VERSION}); upgrade feeds")
+            raise StoreError(
+                f"{self.path}: written by a newer feeds (schema {version}, this "
+                f"one knows {SCHEMA_VERSION}); upgrade feeds"
+            )
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         if tables == 0 or version < SCHEMA_VERSION:
@@ -228,79 +238,134 @@ class Store:
         try:
             rows = self._db.execute(
                 "SELECT s.*, (SELECT count(*) FROM entries e WHERE e.source_id = s.id) "
-                "FROM sources s").fetchall()
+                "FROM sources s"
+            ).fetchall()
         except sqlite3.Error as e:
             raise self._error(e) from e
         out = {}
         for r in rows:
-            out[r[0]] = SourceState(id=r[0], url=r[1], etag=r[2], last_modified=r[3],
-                                    last_fetch=_dt(r[4]), last_success=_dt(r[5]),
-                                    consecutive_errors=r[6], last_error=r[7],
-                                    next_attempt=_dt(r[8]), gone=bool(r[9]), title=r[10],
-                                    entries=r[11])
+            out[r[0]] = SourceState(
+                id=r[0],
+                url=r[1],
+                etag=r[2],
+                last_modified=r[3],
+                last_fetch=_dt(r[4]),
+                last_success=_dt(r[5]),
+                consecutive_errors=r[6],
+                last_error=r[7],
+                next_attempt=_dt(r[8]),
+                gone=bool(r[9]),
+                title=r[10],
+                entries=r[11],
+            )
         return out
 
     def _upsert_source(self, db: sqlite3.Connection, source_id: str, url: str) -> None:
-        db.execute("INSERT INTO sources (id, url) VALUES (?, ?) ON CONFLICT(id) DO UPDATE "
-                   "SET url = excluded.url", (source_id, url))
+        db.execute(
+            "INSERT INTO sources (id, url) VALUES (?, ?) ON CONFLICT(id) DO UPDATE "
+            "SET url = excluded.url",
+            (source_id, url),
+        )
 
-    def save_success(self, source_id: str, url: str, now: dt.datetime, *,
-                     etag: str | None, last_modified: str | None, title: str | None,
-                     entries: Iterable[tuple[Entry, dt.datetime]],
-                     next_attempt: dt.datetime) -> SaveResult:
+    def save_success(
+        self,
+        source_id: str,
+        url: str,
+        now: dt.datetime,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        title: str | None,
+        entries: Iterable[tuple[Entry, dt.datetime]],
+        next_attempt: dt.datetime,
+    ) -> SaveResult:
         """Store a successful fetch and its entries (each with its first-seen time)."""
         new = changed = 0
         with self.transaction() as db:
             self._upsert_source(db, source_id, url)
-            db.execute("UPDATE sources SET etag=?, last_modified=?, last_fetch=?, "
-                       "last_success=?, consecutive_errors=0, last_error=NULL, "
-                       "next_attempt=?, gone=0, title=? WHERE id=?",
-                       (etag, last_modified, _ts(now), _ts(now), _ts(next_attempt), title,
-                        source_id))
+            db.execute(
+                "UPDATE sources SET etag=?, last_modified=?, last_fetch=?, "
+                "last_success=?, consecutive_errors=0, last_error=NULL, "
+                "next_attempt=?, gone=0, title=? WHERE id=?",
+                (etag, last_modified, _ts(now), _ts(now), _ts(next_attempt), title, source_id),
+            )
             for entry, first_seen in entries:
                 data = json.dumps(entry_to_json(entry), ensure_ascii=False, sort_keys=True)
                 digest = hashlib.sha256(data.encode()).hexdigest()
-                row = db.execute("SELECT content_hash FROM entries WHERE source_id=? AND "
-                                 "entry_id=?", (source_id, entry.id)).fetchone()
+                row = db.execute(
+                    "SELECT content_hash FROM entries WHERE source_id=? AND entry_id=?",
+                    (source_id, entry.id),
+                ).fetchone()
                 if row is None:
                     new += 1
-                    db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               (source_id, entry.id, _ts(first_seen), _ts(now),
-                                _ts(entry.published), digest, data))
+                    db.execute(
+                        "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            source_id,
+                            entry.id,
+                            _ts(first_seen),
+                            _ts(now),
+                            _ts(entry.published),
+                            digest,
+                            data,
+                        ),
+                    )
                 elif row[0] != digest:
                     changed += 1
-                    db.execute("UPDATE entries SET last_seen=?, published=?, content_hash=?, "
-                               "data=? WHERE source_id=? AND entry_id=?",
-                               (_ts(now), _ts(entry.published), digest, data, source_id,
-                                entry.id))
+                    db.execute(
+                        "UPDATE entries SET last_seen=?, published=?, content_hash=?, "
+                        "data=? WHERE source_id=? AND entry_id=?",
+                        (_ts(now), _ts(entry.published), digest, data, source_id, entry.id),
+                    )
                 else:
-                    db.execute("UPDATE entries SET last_seen=? WHERE source_id=? AND "
-                               "entry_id=?", (_ts(now), source_id, entry.id))
+                    db.execute(
+                        "UPDATE entries SET last_seen=? WHERE source_id=? AND entry_id=?",
+                        (_ts(now), source_id, entry.id),
+                    )
             if new or changed:
                 self._bump(db, "entries_version")
         return SaveResult(new, changed)
 
-    def save_not_modified(self, source_id: str, url: str, now: dt.datetime, *,
-                          etag: str | None, last_modified: str | None,
-                          next_attempt: dt.datetime) -> None:
+    def save_not_modified(
+        self,
+        source_id: str,
+        url: str,
+        now: dt.datetime,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        next_attempt: dt.datetime,
+    ) -> None:
         with self.transaction() as db:
             self._upsert_source(db, source_id, url)
-            db.execute("UPDATE sources SET etag=coalesce(?, etag), "
-                       "last_modified=coalesce(?, last_modified), last_fetch=?, "
-                       "last_success=?, consecutive_errors=0, last_error=NULL, next_attempt=?, "
-                       "gone=0 WHERE id=?",
-                       (etag, last_modified, _ts(now), _ts(now), _ts(next_attempt), source_id))
+            db.execute(
+                "UPDATE sources SET etag=coalesce(?, etag), "
+                "last_modified=coalesce(?, last_modified), last_fetch=?, "
+                "last_success=?, consecutive_errors=0, last_error=NULL, next_attempt=?, "
+                "gone=0 WHERE id=?",
+                (etag, last_modified, _ts(now), _ts(now), _ts(next_attempt), source_id),
+            )
 
-    def save_error(self, source_id: str, url: str, now: dt.datetime, *, message: str,
-                   next_attempt: dt.datetime, count: bool, gone: bool = False) -> None:
+    def save_error(
+        self,
+        source_id: str,
+        url: str,
+        now: dt.datetime,
+        *,
+        message: str,
+        next_attempt: dt.datetime,
+        count: bool,
+        gone: bool = False,
+    ) -> None:
         """Record a failed fetch. ``count=False`` keeps the error count as it is (used when
         every source failed at once: the network, not the source, is down)."""
         with self.transaction() as db:
             self._upsert_source(db, source_id, url)
-            db.execute("UPDATE sources SET last_fetch=?, last_error=?, next_attempt=?, "
-                       "consecutive_errors = consecutive_errors + ?, gone=? WHERE id=?",
-                       (_ts(now), message, _ts(next_attempt), 1 if count else 0, int(gone),
-                        source_id))
+            db.execute(
+                "UPDATE sources SET last_fetch=?, last_error=?, next_attempt=?, "
+                "consecutive_errors = consecutive_errors + ?, gone=? WHERE id=?",
+                (_ts(now), message, _ts(next_attempt), 1 if count else 0, int(gone), source_id),
+            )
 
     # ---------------------------------------------------------------- entries
 
@@ -308,11 +373,13 @@ class Store:
         out: dict[str, dt.datetime] = {}
         wanted = list(ids)
         for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
+            chunk = wanted[i : i + 500]
             marks = ",".join("?" * len(chunk))
             for entry_id, seen in self._db.execute(
-                    f"SELECT entry_id, first_seen FROM entries WHERE source_id=? AND "  # noqa: S608
-                    f"entry_id IN ({marks})", (source_id, *chunk)):
+                f"SELECT entry_id, first_seen FROM entries WHERE source_id=? AND "  # noqa: S608
+                f"entry_id IN ({marks})",
+                (source_id, *chunk),
+            ):
                 out[entry_id] = dt.datetime.fromisoformat(seen)
         return out
 
@@ -320,10 +387,15 @@ class Store:
         """(entry id, published UTC ISO, link, title, tags JSON) of a source's stored entries,
         newest first, without loading their content (JSON is taken apart by SQLite)."""
         try:
-            return [(r[0], r[1], r[2], r[3], r[4]) for r in self._db.execute(
-                "SELECT entry_id, published, json_extract(data, '$.link'), "
-                "json_extract(data, '$.title'), json_extract(data, '$.tags') FROM entries "
-                "WHERE source_id=? ORDER BY published DESC, entry_id", (source_id,))]
+            return [
+                (r[0], r[1], r[2], r[3], r[4])
+                for r in self._db.execute(
+                    "SELECT entry_id, published, json_extract(data, '$.link'), "
+                    "json_extract(data, '$.title'), json_extract(data, '$.tags') FROM entries "
+                    "WHERE source_id=? ORDER BY published DESC, entry_id",
+                    (source_id,),
+                )
+            ]
         except sqlite3.Error as e:
             raise self._error(e) from e
 
@@ -331,8 +403,9 @@ class Store:
         """The stored entries for these (source id, entry id) keys."""
         out: dict[tuple[str, str], Entry] = {}
         for source_id, entry_id in keys:
-            row = self._db.execute("SELECT data FROM entries WHERE source_id=? AND entry_id=?",
-                                   (source_id, entry_id)).fetchone()
+            row = self._db.execute(
+                "SELECT data FROM entries WHERE source_id=? AND entry_id=?", (source_id, entry_id)
+            ).fetchone()
             if row is not None:
                 out[(source_id, entry_id)] = entry_from_json(json.loads(row[0]))
         return out
@@ -345,9 +418,12 @@ class Store:
             if max_age_days > 0:
                 cutoff = _ts(now - dt.timedelta(days=max_age_days))
                 db.execute("DELETE FROM entries WHERE published < ?", (cutoff,))
-            db.execute("DELETE FROM entries WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
-                       "row_number() OVER (PARTITION BY source_id ORDER BY published DESC, "
-                       "entry_id) AS n FROM entries) WHERE n > ?)", (max_per_source,))
+            db.execute(
+                "DELETE FROM entries WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
+                "row_number() OVER (PARTITION BY source_id ORDER BY published DESC, "
+                "entry_id) AS n FROM entries) WHERE n > ?)",
+                (max_per_source,),
+            )
             dropped = db.total_changes - before
             if dropped:
                 self._bump(db, "entries_version")
@@ -356,8 +432,11 @@ class Store:
     # ---------------------------------------------------------------- build cache
 
     def _bump(self, db: sqlite3.Connection, key: str) -> None:
-        db.execute("INSERT INTO meta VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
-                   "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)", (key,))
+        db.execute(
+            "INSERT INTO meta VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
+            "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+            (key,),
+        )
 
     def meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -365,8 +444,11 @@ class Store:
 
     def set_meta(self, values: dict[str, str]) -> None:
         with self.transaction() as db:
-            db.executemany("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-                           "value = excluded.value", values.items())
+            db.executemany(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "value = excluded.value",
+                values.items(),
+            )
 
     def clear_cache(self) -> None:
         """Forget every cached post, rendering and output (the next build is a full one)."""
@@ -378,13 +460,20 @@ class Store:
     def post_stats(self) -> dict[str, tuple[int, int, str]]:
         """path → (size, mtime_ns, sha) of every cached post."""
         try:
-            return {r[0]: (r[1], r[2], r[3]) for r in self._db.execute(
-                "SELECT path, size, mtime_ns, sha FROM posts")}
+            return {
+                r[0]: (r[1], r[2], r[3])
+                for r in self._db.execute("SELECT path, size, mtime_ns, sha FROM posts")
+            }
         except sqlite3.Error as e:
             raise self._error(e) from e
 
-    def update_posts(self, rows: Iterable[tuple[Any, ...]], deleted: Iterable[str],
-                     touched: Iterable[tuple[int, str]], known: set[str]) -> int:
+    def update_posts(
+        self,
+        rows: Iterable[tuple[Any, ...]],
+        deleted: Iterable[str],
+        touched: Iterable[tuple[int, str]],
+        known: set[str],
+    ) -> int:
         """Upsert parsed posts (path, size, mtime_ns, sha, published, link, categories JSON,
         tags JSON, problems JSON) with their category and tag rows, forget deleted ones, and
         record a new mtime for files whose bytes did not change. ``known`` are the paths the
@@ -421,35 +510,48 @@ class Store:
 
     def post_problems(self) -> list[str]:
         """The problems JSON of every cached post that has any, by path."""
-        return [r[0] for r in self._db.execute(
-            "SELECT problems FROM posts WHERE problems IS NOT NULL ORDER BY path")]
+        return [
+            r[0]
+            for r in self._db.execute(
+                "SELECT problems FROM posts WHERE problems IS NOT NULL ORDER BY path"
+            )
+        ]
 
     def duplicate_links(self) -> list[tuple[str, str, str]]:
         """(path, link, first path) of every post whose permalink an earlier path (in sort
         order) already has."""
-        return [(r[0], r[1], r[2]) for r in self._db.execute(
-            "SELECT p.path, p.link, (SELECT min(q.path) FROM posts q WHERE q.link = p.link) "
-            "FROM posts p WHERE p.link IN (SELECT link FROM posts WHERE link IS NOT NULL "
-            "GROUP BY link HAVING count(*) > 1) ORDER BY p.path")
-            if r[0] != r[2]]
+        return [
+            (r[0], r[1], r[2])
+            for r in self._db.execute(
+                "SELECT p.path, p.link, (SELECT min(q.path) FROM posts q WHERE q.link = p.link) "
+                "FROM posts p WHERE p.link IN (SELECT link FROM posts WHERE link IS NOT NULL "
+                "GROUP BY link HAVING count(*) > 1) ORDER BY p.path"
+            )
+            if r[0] != r[2]
+        ]
 
     _POST_COLUMNS = "p.path, p.sha, p.link, p.published, p.categories, p.tags"
 
-    def newest_posts(self, limit: int, until: float | None,
-                     kind: str | None = None, name: str | None = None) -> list[tuple[Any, ...]]:
+    def newest_posts(
+        self, limit: int, until: float | None, kind: str | None = None, name: str | None = None
+    ) -> list[tuple[Any, ...]]:
         """The newest ``limit`` posts (published no later than ``until`` when given), of one
         category (kind "c") or tag ("t"), or of all: newest first, ties by link."""
         cols = self._POST_COLUMNS
         if kind is None:
-            sql = (f"SELECT {cols} FROM posts p WHERE p.link IS NOT NULL"  # noqa: S608
-                   + (" AND p.published <= ?" if until is not None else "")
-                   + " ORDER BY p.published DESC, p.link LIMIT ?")
+            sql = (
+                f"SELECT {cols} FROM posts p WHERE p.link IS NOT NULL"  # noqa: S608
+                + (" AND p.published <= ?" if until is not None else "")
+                + " ORDER BY p.published DESC, p.link LIMIT ?"
+            )
             args: tuple[Any, ...] = ((until,) if until is not None else ()) + (limit,)
         else:
-            sql = (f"SELECT {cols} FROM post_names n JOIN posts p ON p.path = n.path "  # noqa: S608
-                   "WHERE n.kind = ? AND n.name = ?"
-                   + (" AND n.published <= ?" if until is not None else "")
-                   + " ORDER BY n.published DESC, n.link LIMIT ?")
+            sql = (
+                f"SELECT {cols} FROM post_names n JOIN posts p ON p.path = n.path "  # noqa: S608
+                "WHERE n.kind = ? AND n.name = ?"
+                + (" AND n.published <= ?" if until is not None else "")
+                + " ORDER BY n.published DESC, n.link LIMIT ?"
+            )
             args = (kind, name) + ((until,) if until is not None else ()) + (limit,)
         return self._db.execute(sql, args).fetchall()
 
@@ -462,14 +564,17 @@ class Store:
             args += (until,)
         return [r[0] for r in self._db.execute(sql + " ORDER BY published DESC", args)]
 
-    def posts_between(self, kind: str, name: str, start: float, end: float
-                      ) -> list[tuple[Any, ...]]:
+    def posts_between(
+        self, kind: str, name: str, start: float, end: float
+    ) -> list[tuple[Any, ...]]:
         """A category's posts published in [start, end), newest first, ties by link."""
         cols = self._POST_COLUMNS
         return self._db.execute(
             f"SELECT {cols} FROM post_names n JOIN posts p ON p.path = n.path "  # noqa: S608
             "WHERE n.kind = ? AND n.name = ? AND n.published >= ? AND n.published < ? "
-            "ORDER BY n.published DESC, n.link", (kind, name, start, end)).fetchall()
+            "ORDER BY n.published DESC, n.link",
+            (kind, name, start, end),
+        ).fetchall()
 
     def names(self, kind: str, until: float | None) -> list[str]:
         """Categories (kind "c") or tags ("t") that have a post published by ``until``."""
@@ -487,13 +592,15 @@ class Store:
         return int(self._db.execute(sql).fetchone()[0])
 
     def next_due(self, after: float) -> float | None:
-        row = self._db.execute("SELECT min(published) FROM posts WHERE link IS NOT NULL AND "
-                               "published > ?", (after,)).fetchone()
+        row = self._db.execute(
+            "SELECT min(published) FROM posts WHERE link IS NOT NULL AND published > ?", (after,)
+        ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
     def rendered(self, path: str, sha: str) -> tuple[str | None, str | None] | None:
-        row = self._db.execute("SELECT entry, problems FROM rendered WHERE path=? AND sha=?",
-                               (path, sha)).fetchone()
+        row = self._db.execute(
+            "SELECT entry, problems FROM rendered WHERE path=? AND sha=?", (path, sha)
+        ).fetchone()
         return None if row is None else (row[0], row[1])
 
     def save_rendered(self, rows: Iterable[tuple[str, str, str | None, str | None]]) -> None:
@@ -503,8 +610,7 @@ class Store:
     def outputs(self) -> dict[str, tuple[str, int, int]]:
         return {r[0]: (r[1], r[2], r[3]) for r in self._db.execute("SELECT * FROM outputs")}
 
-    def save_outputs(self, rows: Iterable[tuple[str, str, int, int]], *,
-                     replace_all: bool) -> None:
+    def save_outputs(self, rows: Iterable[tuple[str, str, int, int]], *, replace_all: bool) -> None:
         """Record what output files were made from; ``replace_all`` forgets the others."""
         with self.transaction() as db:
             if replace_all:
@@ -515,30 +621,45 @@ class Store:
 def entry_to_json(e: Entry) -> dict[str, Any]:
     # by hand: dataclasses.asdict deep-copies every value and was a third of a fetch round
     return {
-        "id": e.id, "title": e.title, "link": e.link,
-        "published": e.published.isoformat(), "updated": e.updated.isoformat(),
-        "summary": e.summary, "content_html": e.content_html,
+        "id": e.id,
+        "title": e.title,
+        "link": e.link,
+        "published": e.published.isoformat(),
+        "updated": e.updated.isoformat(),
+        "summary": e.summary,
+        "content_html": e.content_html,
         "authors": [{"name": a.name, "email": a.email, "uri": a.uri} for a in e.authors],
-        "categories": list(e.categories), "tags": list(e.tags),
-        "source_link": e.source_link, "origin": e.origin,
-        "enclosures": [{"url": x.url, "length": x.length, "type": x.type}
-                       for x in e.enclosures],
-        "source": None if e.source is None else {
-            "id": e.source.id, "title": e.source.title, "url": e.source.url,
-            "link": e.source.link},
+        "categories": list(e.categories),
+        "tags": list(e.tags),
+        "source_link": e.source_link,
+        "origin": e.origin,
+        "enclosures": [{"url": x.url, "length": x.length, "type": x.type} for x in e.enclosures],
+        "source": None
+        if e.source is None
+        else {
+            "id": e.source.id,
+            "title": e.source.title,
+            "url": e.source.url,
+            "link": e.source.link,
+        },
     }
 
 
 def entry_from_json(d: dict[str, Any]) -> Entry:
     src = d.get("source")
     return Entry(
-        id=d["id"], title=d["title"], link=d["link"],
+        id=d["id"],
+        title=d["title"],
+        link=d["link"],
         published=dt.datetime.fromisoformat(d["published"]),
         updated=dt.datetime.fromisoformat(d["updated"]),
-        summary=d["summary"], content_html=d["content_html"],
+        summary=d["summary"],
+        content_html=d["content_html"],
         authors=tuple(Author(**a) for a in d.get("authors", [])),
-        categories=tuple(d.get("categories", [])), tags=tuple(d.get("tags", [])),
-        source_link=d.get("source_link"), origin=d.get("origin", ""),
+        categories=tuple(d.get("categories", [])),
+        tags=tuple(d.get("tags", [])),
+        source_link=d.get("source_link"),
+        origin=d.get("origin", ""),
         enclosures=tuple(Enclosure(**x) for x in d.get("enclosures", [])),
         source=SourceRef(**src) if src else None,
     )

@@ -36,8 +36,9 @@ def zone(name: str) -> Zone:
     try:
         return pytz.timezone(name)
     except pytz.UnknownTimeZoneError as e:
-        raise DateError(f"unknown timezone {name!r} "
-                        "(use an IANA name such as Asia/Shanghai)") from e
+        raise DateError(
+            f"unknown timezone {name!r} (use an IANA name such as Asia/Shanghai)"
+        ) from e
 
 
 def localize(naive: dt.datetime, tz: Zone) -> dt.datetime:
@@ -72,16 +73,22 @@ def parse_date(value: object, tz: Zone) -> dt.datetime:
     if isinstance(value, dt.date):
         return localize(dt.datetime(value.year, value.month, value.day), tz)  # noqa: DTZ001
     if not isinstance(value, str):
-        raise DateError(f"date must be a string like '2022-06-09 14:36:33 +0800', "
-                        f"not {type(value).__name__} {value!r}")
+        raise DateError(
+            f"date must be a string like '2022-06-09 14:36:33 +0800', "
+            f"not {type(value).__name__} {value!r}"
+        )
     m = _DATE_RE.match(value)
     if not m:
         raise DateError(f"unreadable date {value!r} (expected e.g. '2022-06-09 14:36:33 +0800')")
     frac = m["frac"] or ""
     try:
         naive = dt.datetime(  # noqa: DTZ001 - made aware just below
-            int(m["y"]), int(m["mo"]), int(m["d"]),
-            int(m["h"] or 0), int(m["mi"] or 0), int(m["s"] or 0),
+            int(m["y"]),
+            int(m["mo"]),
+            int(m["d"]),
+            int(m["h"] or 0),
+            int(m["mi"] or 0),
+            int(m["s"] or 0),
             int((frac + "000000")[:6]),
         )
     except ValueError as e:
@@ -114,16 +121,26 @@ def date_from_filename(year: int, month: int, day: int, tz: Zone) -> dt.datetime
 def rfc822(value: dt.datetime) -> str:
     """``Thu, 09 Jun 2022 14:36:33 +0800``: locale-independent RFC 822 for RSS."""
     days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
-              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-    return (f"{days[value.weekday()]}, {value.day:02d} {months[value.month - 1]} "
-            f"{value:%Y %H:%M:%S %z}")
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    return (
+        f"{days[value.weekday()]}, {value.day:02d} {months[value.month - 1]} {value:%Y %H:%M:%S %z}"
+    )
 
 
 # Zones whose "CST" is China Standard Time (+08:00), not US Central (-06:00).
-_CHINA_ZONES = {"Asia/Shanghai", "Asia/Chongqing", "Asia/Chungking", "Asia/Harbin",
-                "Asia/Urumqi", "Asia/Kashgar", "PRC", "Asia/Taipei", "ROC", "Asia/Macau",
-                "Asia/Hong_Kong"}
+_CHINA_ZONES = {
+    "Asia/Shanghai",
+    "Asia/Chongqing",
+    "Asia/Chungking",
+    "Asia/Harbin",
+    "Asia/Urumqi",
+    "Asia/Kashgar",
+    "PRC",
+    "Asia/Taipei",
+    "ROC",
+    "Asia/Macau",
+    "Asia/Hong_Kong",
+}
 _CST = re.compile(r"\bCST\b")
 _NO_ZONE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?\s*$")  # RFC 822 date ending at the time
 

@@ -20,19 +20,32 @@ ATTEMPTS = 3
 FEED_SUFFIXES = (".rss.xml", ".atom.xml", ".json")
 
 
-def notify(cfg: Config, written: Iterable[str], problems: Problems, *,
-           attempts: int = ATTEMPTS, pause: float = 1.0) -> int:
+def notify(
+    cfg: Config,
+    written: Iterable[str],
+    problems: Problems,
+    *,
+    attempts: int = ATTEMPTS,
+    pause: float = 1.0,
+) -> int:
     """Ping the hub for every written head feed (archives and other files are skipped).
     Returns how many the hub accepted; failures after ``attempts`` tries are warnings."""
     hub = cfg.feeds.websub_hub
     archive_root = cfg.feeds.archive_path.split("{", 1)[0]
-    feeds = [rel for rel in written if rel.endswith(FEED_SUFFIXES)
-             and not (archive_root and rel.startswith(archive_root))]
+    feeds = [
+        rel
+        for rel in written
+        if rel.endswith(FEED_SUFFIXES) and not (archive_root and rel.startswith(archive_root))
+    ]
     if not hub or not feeds:
         return 0
     accepted = 0
-    with httpx.Client(timeout=httpx.Timeout(10.0), follow_redirects=False, trust_env=False,
-                      headers={"User-Agent": cfg.fetch.user_agent}) as client:
+    with httpx.Client(
+        timeout=httpx.Timeout(10.0),
+        follow_redirects=False,
+        trust_env=False,
+        headers={"User-Agent": cfg.fetch.user_agent},
+    ) as client:
         for rel in feeds:
             url = self_url(cfg, rel)
             error = ""
@@ -41,15 +54,16 @@ def notify(cfg: Config, written: Iterable[str], problems: Problems, *,
                     resp = client.post(hub, data={"hub.mode": "publish", "hub.url": url})
                     if 200 <= resp.status_code < 300:
                         accepted += 1
-                        log.info("event=websub hub=%s url=%s status=%d", hub, url,
-                                 resp.status_code)
+                        log.info("event=websub hub=%s url=%s status=%d", hub, url, resp.status_code)
                         break
                     error = f"HTTP {resp.status_code}"
                 except httpx.HTTPError as e:
                     error = f"{type(e).__name__}: {e}"
                 if attempt + 1 < attempts:
-                    time.sleep(pause * (2 ** attempt))
+                    time.sleep(pause * (2**attempt))
             else:
-                problems.warn(f"websub hub {hub}", f"publish of {url} failed after {attempts} "
-                                                   f"attempts: {error}")
+                problems.warn(
+                    f"websub hub {hub}",
+                    f"publish of {url} failed after {attempts} attempts: {error}",
+                )
     return accepted

@@ -52,7 +52,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fchmod(fd, FILE_MODE)  # the umask may have taken bits away
             os.fsync(fd)
         finally:

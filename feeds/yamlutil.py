@@ -91,8 +91,10 @@ def _build(loader: Any, node: yaml.Node, path: Path, lines: dict[Path, int]) -> 
                 raise YamlError("a mapping key must be a plain value", key_node.start_mark.line + 1)
             key = str(loader.construct_object(key_node))
             if key in out:
-                raise YamlError(f"duplicate key {key!r} (first at line {lines[(*path, key)]})",
-                                key_node.start_mark.line + 1)
+                raise YamlError(
+                    f"duplicate key {key!r} (first at line {lines[(*path, key)]})",
+                    key_node.start_mark.line + 1,
+                )
             lines[(*path, key)] = key_node.start_mark.line + 1
             out[key] = _build(loader, value_node, (*path, key), lines)
         return out
@@ -124,11 +126,14 @@ _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 _YAML_BREAKS = ("\x85", "\u2028", "\u2029")
 # The implicit resolvers our loader applies (timestamps excluded) that give anything but a
 # string, by the scalar's first character, as PyYAML looks them up.
-_ANY_RESOLVERS = tuple(rx for tag, rx in _Loader.yaml_implicit_resolvers.get(None, [])
-                       if tag != _STR)
-_RESOLVERS = {first: tuple(rx for tag, rx in resolvers if tag != _STR) + _ANY_RESOLVERS
-              for first, resolvers in _Loader.yaml_implicit_resolvers.items()
-              if first is not None}
+_ANY_RESOLVERS = tuple(
+    rx for tag, rx in _Loader.yaml_implicit_resolvers.get(None, []) if tag != _STR
+)
+_RESOLVERS = {
+    first: tuple(rx for tag, rx in resolvers if tag != _STR) + _ANY_RESOLVERS
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+    if first is not None
+}
 
 
 @functools.lru_cache(maxsize=4096)  # keys, layouts, categories and tags repeat
@@ -159,7 +164,7 @@ def _quoted(text: str) -> str | None:
     while i < len(inner):
         c = inner[i]
         if c == "\\":
-            nxt = inner[i + 1:i + 2]
+            nxt = inner[i + 1 : i + 2]
             if nxt not in ('"', "\\"):
                 return None  # other escapes (\n, \u…): PyYAML decodes them
             out.append(nxt)
@@ -180,8 +185,11 @@ def _scalar(text: str, in_flow: bool) -> str | None:
 
 def load_flat(text: str) -> Document | None:
     """The fast path of ``load`` for flat front matter; None when ``text`` is not that."""
-    if _NON_PRINTABLE.search(text) or any(c in text for c in _YAML_BREAKS) \
-            or "\r" in text.replace("\r\n", ""):
+    if (
+        _NON_PRINTABLE.search(text)
+        or any(c in text for c in _YAML_BREAKS)
+        or "\r" in text.replace("\r\n", "")
+    ):
         return None  # refused, or line breaks to YAML (NEL, LS, PS, a lone CR): PyYAML's
     value: dict[str, Any] = {}
     lines: dict[Path, int] = {}

@@ -8,8 +8,11 @@ from tests.server import LocalServer
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite tests/golden/expected from the current output")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/expected from the current output",
+    )
 
 
 def _running() -> Iterator[LocalServer]:

@@ -65,8 +65,11 @@ class Site:
         return path
 
     def outputs(self) -> dict[str, bytes]:
-        return {str(p.relative_to(self.out)): p.read_bytes()
-                for p in sorted(self.out.rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(self.out)): p.read_bytes()
+            for p in sorted(self.out.rglob("*"))
+            if p.is_file()
+        }
 
 
 def make_site(tmp: Path, extra_config: str = "") -> Site:
@@ -76,10 +79,15 @@ def make_site(tmp: Path, extra_config: str = "") -> Site:
     return site
 
 
-def post_text(title: str, date: str, categories: str = "news", tags: str = "",
-              body: str = "<p>正文。</p>", extra: str = "") -> str:
-    lines = ["---", "layout: post", f"title: {title}", f"date: {date}",
-             f"categories: {categories}"]
+def post_text(
+    title: str,
+    date: str,
+    categories: str = "news",
+    tags: str = "",
+    body: str = "<p>正文。</p>",
+    extra: str = "",
+) -> str:
+    lines = ["---", "layout: post", f"title: {title}", f"date: {date}", f"categories: {categories}"]
     if tags:
         lines.append(f"tags: {tags}")
     if extra:
@@ -88,21 +96,32 @@ def post_text(title: str, date: str, categories: str = "news", tags: str = "",
     return "\n".join(lines) + "\n" + body + "\n"
 
 
-def run_cli(*args: str | Path, cwd: Path | None = None,
-            env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str | Path,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m feeds`` as a real subprocess."""
     full_env = {**os.environ, **(env or {})}
     full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "feeds", *map(str, args)], cwd=cwd,
-                          env=full_env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "feeds", *map(str, args)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def require_shared() -> None:
     if not ATOM_RNC.is_file() or not REAL_POST.is_file():
-        pytest.fail(f"the shared folder is missing: expected {SHARED} beside the repository "
-                    f"(with specs/atom.rnc and examples/_posts)")
+        pytest.fail(
+            f"the shared folder is missing: expected {SHARED} beside the repository "
+            f"(with specs/atom.rnc and examples/_posts)"
+        )
 
 
 def jing(paths: list[Path]) -> None:
@@ -112,8 +131,13 @@ def jing(paths: list[Path]) -> None:
     if exe is None:
         pytest.fail("jing is not installed: run scripts/test, which installs it")
     assert paths, "no Atom files to validate"
-    proc = subprocess.run([exe, "-c", str(ATOM_RNC), *map(str, paths)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [exe, "-c", str(ATOM_RNC), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, f"jing found errors:\n{proc.stdout}{proc.stderr}"
 
 

@@ -57,8 +57,9 @@ class LocalServer:
                 self._dispatch(server.post_routes)
 
             def _dispatch(self, routes: dict[str, Handler]) -> None:
-                server.requests.append(Request(self.path, {k.lower(): v for k, v in
-                                                           self.headers.items()}))
+                server.requests.append(
+                    Request(self.path, {k.lower(): v for k, v in self.headers.items()})
+                )
                 handler = routes.get(self.path.split("?", 1)[0])
                 if handler is None:
                     send(self, 404, b"not here", "text/plain")
@@ -71,8 +72,9 @@ class LocalServer:
 
         self.httpd = _QuietServer(("127.0.0.1", 0), _H)
         self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def stop(self) -> None:
         if self.httpd is not None:
@@ -81,9 +83,13 @@ class LocalServer:
             self.httpd = None
 
 
-def send(h: BaseHTTPRequestHandler, status: int, body: bytes,
-         content_type: str = "application/rss+xml; charset=utf-8",
-         headers: dict[str, str] | None = None) -> None:
+def send(
+    h: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    content_type: str = "application/rss+xml; charset=utf-8",
+    headers: dict[str, str] | None = None,
+) -> None:
     h.send_response(status)
     h.send_header("Content-Type", content_type)
     h.send_header("Content-Length", str(len(body)))
@@ -93,8 +99,12 @@ def send(h: BaseHTTPRequestHandler, status: int, body: bytes,
     h.wfile.write(body)
 
 
-def static(body: bytes, content_type: str = "application/rss+xml; charset=utf-8",
-           status: int = 200, headers: dict[str, str] | None = None) -> Handler:
+def static(
+    body: bytes,
+    content_type: str = "application/rss+xml; charset=utf-8",
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Handler:
     return lambda h: send(h, status, body, content_type, headers)
 
 
@@ -109,11 +119,13 @@ def not_modified_if(h: BaseHTTPRequestHandler, etag: str) -> bool:
     return True
 
 
-def with_etag(body: bytes, etag: str = '"v1"',
-              last_modified: str = "Thu, 09 Jun 2022 06:36:33 GMT") -> Handler:
+def with_etag(
+    body: bytes, etag: str = '"v1"', last_modified: str = "Thu, 09 Jun 2022 06:36:33 GMT"
+) -> Handler:
     def handle(h: BaseHTTPRequestHandler) -> None:
         if not not_modified_if(h, etag):
             send(h, 200, body, headers={"ETag": etag, "Last-Modified": last_modified})
+
     return handle
 
 
@@ -128,11 +140,13 @@ def redirect(to: str, status: int = 302) -> Handler:
         h.send_header("Location", to)
         h.send_header("Content-Length", "0")
         h.end_headers()
+
     return handle
 
 
 def drip(total: int, interval: float, max_seconds: float = 20) -> Handler:
     """Headers at once, then one byte every ``interval`` seconds (bounded in time)."""
+
     def handle(h: BaseHTTPRequestHandler) -> None:
         h.send_response(200)
         h.send_header("Content-Type", "application/rss+xml")
@@ -145,11 +159,13 @@ def drip(total: int, interval: float, max_seconds: float = 20) -> Handler:
             h.wfile.write(b" ")
             h.wfile.flush()
             time.sleep(interval)
+
     return handle
 
 
 def huge(size: int) -> Handler:
     """A body of ``size`` bytes without Content-Length (streamed, then closed)."""
+
     def handle(h: BaseHTTPRequestHandler) -> None:
         h.send_response(200)
         h.send_header("Content-Type", "application/rss+xml")
@@ -161,4 +177,5 @@ def huge(size: int) -> Handler:
             h.wfile.write(chunk)
             sent += len(chunk)
         h.close_connection = True
+
     return handle

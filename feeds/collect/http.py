@@ -32,16 +32,25 @@ log = logging.getLogger(__name__)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 REDIRECTS = (301, 302, 303, 307, 308)
-ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
-          "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1")
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
+)
 
 
 class FetchError(FeedsError):
     """A fetch that gave no usable body. ``network`` marks errors of reaching the host at all
     (DNS, connect, timeouts): when every source has one, the network is probably down."""
 
-    def __init__(self, message: str, *, url: str, status: int | None = None,
-                 retry_after: float | None = None, network: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        network: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.url = url
@@ -71,17 +80,22 @@ class FetchResult:
 class Fetcher:
     """One shared HTTP client (thread-safe) for a fetch round. Use as a context manager."""
 
-    def __init__(self, cfg: FetchConfig, *,
-                 resolve: Callable[[str, int | None], list[str]] | None = None) -> None:
+    def __init__(
+        self, cfg: FetchConfig, *, resolve: Callable[[str, int | None], list[str]] | None = None
+    ) -> None:
         self.cfg = cfg
         self._resolve = resolve or _resolve
         self._client = httpx.Client(
             follow_redirects=False,
             trust_env=False,  # no proxy from the environment: we check where we connect
-            headers={"User-Agent": cfg.user_agent, "Accept": ACCEPT,
-                     "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=cfg.concurrency * 2,
-                                max_keepalive_connections=cfg.concurrency),
+            headers={
+                "User-Agent": cfg.user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": "gzip, deflate",
+            },
+            limits=httpx.Limits(
+                max_connections=cfg.concurrency * 2, max_keepalive_connections=cfg.concurrency
+            ),
         )
 
     def __enter__(self) -> Fetcher:
@@ -90,13 +104,21 @@ class Fetcher:
     def __exit__(self, *exc: object) -> None:
         self._client.close()
 
-    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-              allow_networks: Iterable[str] = ()) -> FetchResult:
+    def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        allow_networks: Iterable[str] = (),
+    ) -> FetchResult:
         """Fetch ``url``. Raises ``FetchError`` naming the URL for anything but 200 and 304."""
         if url.startswith("file:"):
             return _read_file(url, self.cfg.max_bytes, last_modified)
-        allowed = [ipaddress.ip_network(n, strict=False)
-                   for n in (*self.cfg.allow_networks, *allow_networks)]
+        allowed = [
+            ipaddress.ip_network(n, strict=False)
+            for n in (*self.cfg.allow_networks, *allow_networks)
+        ]
         deadline = time.monotonic() + self.cfg.deadline
         current = url
         for _hop in range(self.cfg.max_redirects + 1):
@@ -104,15 +126,24 @@ class Fetcher:
             if isinstance(result, FetchResult):
                 return result
             current = result  # a redirect: the next URL
-        raise FetchError(f"more than {self.cfg.max_redirects} redirects (last to {current})",
-                         url=url)
+        raise FetchError(
+            f"more than {self.cfg.max_redirects} redirects (last to {current})", url=url
+        )
 
-    def _one(self, current: str, original: str, etag: str | None, last_modified: str | None,
-             allowed: list[IPNetwork], deadline: float) -> FetchResult | str:
+    def _one(
+        self,
+        current: str,
+        original: str,
+        etag: str | None,
+        last_modified: str | None,
+        allowed: list[IPNetwork],
+        deadline: float,
+    ) -> FetchResult | str:
         parts = urlsplit(current)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(f"refused to fetch {current!r}: only http and https URLs",
-                             url=original)
+            raise FetchError(
+                f"refused to fetch {current!r}: only http and https URLs", url=original
+            )
         host = parts.hostname
         address = self._pick_address(host, parts.port, allowed, original)
         remaining = deadline - time.monotonic()
@@ -128,48 +159,71 @@ class Fetcher:
         if parts.port:
             netloc += f":{parts.port}"
         pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-        timeout = httpx.Timeout(connect=min(self.cfg.connect_timeout, remaining),
-                                read=remaining, write=remaining, pool=remaining)
+        timeout = httpx.Timeout(
+            connect=min(self.cfg.connect_timeout, remaining),
+            read=remaining,
+            write=remaining,
+            pool=remaining,
+        )
         try:
-            with self._client.stream("GET", pinned, headers=headers, timeout=timeout,
-                                     extensions={"sni_hostname": host}) as resp:
+            with self._client.stream(
+                "GET", pinned, headers=headers, timeout=timeout, extensions={"sni_hostname": host}
+            ) as resp:
                 status = resp.status_code
                 if status in REDIRECTS:
                     location = resp.headers.get("location")
                     if not location:
-                        raise FetchError(f"HTTP {status} redirect without a Location",
-                                         url=original, status=status)
+                        raise FetchError(
+                            f"HTTP {status} redirect without a Location",
+                            url=original,
+                            status=status,
+                        )
                     return str(urljoin(current, location.strip()))
                 if status == 304:
-                    return FetchResult(url=current, status=304,
-                                       etag=resp.headers.get("etag", etag),
-                                       last_modified=resp.headers.get("last-modified",
-                                                                      last_modified))
+                    return FetchResult(
+                        url=current,
+                        status=304,
+                        etag=resp.headers.get("etag", etag),
+                        last_modified=resp.headers.get("last-modified", last_modified),
+                    )
                 if status != 200:
-                    raise FetchError(_status_message(status, current), url=original,
-                                     status=status,
-                                     retry_after=parse_retry_after(
-                                         resp.headers.get("retry-after"), time.time()))
+                    raise FetchError(
+                        _status_message(status, current),
+                        url=original,
+                        status=status,
+                        retry_after=parse_retry_after(resp.headers.get("retry-after"), time.time()),
+                    )
                 body = self._read_body(resp, original, deadline)
                 hdrs = {k.lower(): v for k, v in resp.headers.items()}
-                return FetchResult(url=current, status=200, body=body, headers=hdrs,
-                                   etag=hdrs.get("etag"),
-                                   last_modified=hdrs.get("last-modified"))
+                return FetchResult(
+                    url=current,
+                    status=200,
+                    body=body,
+                    headers=hdrs,
+                    etag=hdrs.get("etag"),
+                    last_modified=hdrs.get("last-modified"),
+                )
         except httpx.TimeoutException as e:
-            raise FetchError(f"timed out ({type(e).__name__}) after "
-                             f"{self.cfg.deadline - max(0.0, deadline - time.monotonic()):.1f} s",
-                             url=original, network=True) from e
+            raise FetchError(
+                f"timed out ({type(e).__name__}) after "
+                f"{self.cfg.deadline - max(0.0, deadline - time.monotonic()):.1f} s",
+                url=original,
+                network=True,
+            ) from e
         except httpx.TransportError as e:
-            raise FetchError(f"cannot connect: {e or type(e).__name__}", url=original,
-                             network=True) from e
+            raise FetchError(
+                f"cannot connect: {e or type(e).__name__}", url=original, network=True
+            ) from e
 
-    def _pick_address(self, host: str, port: int | None, allowed: list[IPNetwork],
-                      original: str) -> str:
+    def _pick_address(
+        self, host: str, port: int | None, allowed: list[IPNetwork], original: str
+    ) -> str:
         try:
             addresses = self._resolve(host, port)
         except OSError as e:
-            raise FetchError(f"cannot resolve host {host!r}: {e.strerror or e}", url=original,
-                             network=True) from e
+            raise FetchError(
+                f"cannot resolve host {host!r}: {e.strerror or e}", url=original, network=True
+            ) from e
         if not addresses:
             raise FetchError(f"host {host!r} has no address", url=original, network=True)
         for text in addresses:
@@ -177,7 +231,9 @@ class Fetcher:
             if not ip.is_global and not any(ip in net for net in allowed):
                 raise FetchError(
                     f"refused: {host} resolves to {ip}, a private, loopback or link-local "
-                    f"address (allow it with allow_networks)", url=original)
+                    f"address (allow it with allow_networks)",
+                    url=original,
+                )
         return addresses[0].split("%", 1)[0]
 
     def _read_body(self, resp: httpx.Response, url: str, deadline: float) -> bytes:
@@ -185,28 +241,32 @@ class Fetcher:
         encoding = resp.headers.get("content-encoding", "identity").strip().lower()
         declared = resp.headers.get("content-length")
         if encoding in ("", "identity") and declared and declared.isdigit() and int(declared) > cap:
-            raise FetchError(f"body too large: {int(declared):,} bytes declared, the cap is "
-                             f"{cap:,}", url=url)
+            raise FetchError(
+                f"body too large: {int(declared):,} bytes declared, the cap is {cap:,}", url=url
+            )
         decoder = _Decoder(encoding, url)
         out = bytearray()
         for chunk in resp.iter_raw():
             out += decoder.feed(chunk, cap + 1 - len(out))
             if len(out) > cap:
-                raise FetchError(f"body too large: more than {cap:,} bytes"
-                                 + (" after decompression" if decoder.active else ""), url=url)
+                raise FetchError(
+                    f"body too large: more than {cap:,} bytes"
+                    + (" after decompression" if decoder.active else ""),
+                    url=url,
+                )
             if time.monotonic() > deadline:
                 raise self._deadline(url)
         out += decoder.flush()
         if len(out) > cap:
-            raise FetchError(f"body too large: more than {cap:,} bytes after decompression",
-                             url=url)
+            raise FetchError(
+                f"body too large: more than {cap:,} bytes after decompression", url=url
+            )
         return bytes(out)
 
     def _deadline(self, url: str) -> FetchError:
-        return FetchError(f"timed out: no complete response within {self.cfg.deadline:g} s",
-                          url=url, network=True)
-
-
+        return FetchError(
+            f"timed out: no complete response within {self.cfg.deadline:g} s", url=url, network=True
+        )
 
 
 class _Decoder:
@@ -267,9 +327,16 @@ def _resolve(host: str, port: int | None) -> list[str]:
 
 
 def _status_message(status: int, url: str) -> str:
-    reason = {404: "not found", 410: "gone (the publisher removed this feed)",
-              429: "too many requests", 500: "server error", 502: "bad gateway",
-              503: "service unavailable", 401: "needs authentication", 403: "forbidden"}
+    reason = {
+        404: "not found",
+        410: "gone (the publisher removed this feed)",
+        429: "too many requests",
+        500: "server error",
+        502: "bad gateway",
+        503: "service unavailable",
+        401: "needs authentication",
+        403: "forbidden",
+    }
     return f"HTTP {status} {reason.get(status, '')}".rstrip() + f" from {url}"
 
 
@@ -304,5 +371,6 @@ def _read_file(url: str, cap: int, last_modified: str | None) -> FetchResult:
         raise FetchError(f"cannot read {path}: {e.strerror or e}", url=url) from e
     if len(body) > cap:
         raise FetchError(f"file too large: more than {cap:,} bytes", url=url)
-    return FetchResult(url=url, status=200, body=body, last_modified=stamp,
-                       headers={"content-location": url})
+    return FetchResult(
+        url=url, status=200, body=body, last_modified=stamp, headers={"content-location": url}
+    )

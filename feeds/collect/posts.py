@@ -49,8 +49,9 @@ def scan_posts(dirs: tuple[Path, ...], problems: Problems) -> list[tuple[str, in
     match = POST_NAME.match
     for top in dirs:
         if not top.is_dir():
-            problems.error(str(top), "posts folder does not exist" if not top.exists()
-                           else "is not a folder")
+            problems.error(
+                str(top), "posts folder does not exist" if not top.exists() else "is not a folder"
+            )
             continue
         stack = [str(top)]
         while stack:
@@ -95,15 +96,22 @@ def parse_post(path: Path, data: bytes, problems: Problems) -> RawPost | None:
         problems.error(where, "not a post file name (YYYY-MM-DD-title.ext)")
         return None
     if data.startswith(_BOM):
-        problems.warn(where, "starts with a UTF-8 byte-order mark; ignored it "
-                             "(save the file as UTF-8 without BOM)", 1)
-        data = data[len(_BOM):]
+        problems.warn(
+            where,
+            "starts with a UTF-8 byte-order mark; ignored it (save the file as UTF-8 without BOM)",
+            1,
+        )
+        data = data[len(_BOM) :]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        problems.error(where, f"not valid UTF-8 (byte 0x{data[e.start]:02x} at offset "
-                              f"{e.start}); save the file as UTF-8", line)
+        problems.error(
+            where,
+            f"not valid UTF-8 (byte 0x{data[e.start]:02x} at offset "
+            f"{e.start}); save the file as UTF-8",
+            line,
+        )
         return None
     if not _HANDLER.detect(text):
         problems.error(where, "no front matter: a post must start with a '---' line", 1)
@@ -125,5 +133,12 @@ def parse_post(path: Path, data: bytes, problems: Problems) -> RawPost | None:
         problems.error(where, "front matter must be a mapping of keys (key: value)", 2)
         return None
     year, month, day, slug, ext = m.groups()
-    return RawPost(path=path, slug=slug, file_date=(int(year), int(month), int(day)),
-                   ext="." + ext, meta=meta, lines=doc.lines, body=body)
+    return RawPost(
+        path=path,
+        slug=slug,
+        file_date=(int(year), int(month), int(day)),
+        ext="." + ext,
+        meta=meta,
+        lines=doc.lines,
+        body=body,
+    )

@@ -47,16 +47,20 @@ def parse(result: FetchResult) -> RawFeed:
     url = result.url
     head = body[:65536]
     if any(m in body for m in _ENTITY_MARKERS):
-        raise ParseError("refused: the document declares XML entities (<!ENTITY), which can "
-                         "expand without limit", url=url)
+        raise ParseError(
+            "refused: the document declares XML entities (<!ENTITY), which can "
+            "expand without limit",
+            url=url,
+        )
     content_type = result.headers.get("content-type", "application/xml")
     body, content_type, recoded = _fix_gbk(body, head, content_type)
     headers = {"content-type": content_type, "content-location": url}
     # feedparser neither sanitizes nor resolves URLs here: nh3 does both later, against the
     # base feedparser reports (xml:base, else the document's URL). feedparser's resolver
     # would turn an entity-encoded "javascript:" href into a relative http URL.
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False,
-                              resolve_relative_uris=False)
+    parsed = feedparser.parse(
+        body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+    )
     version = parsed.get("version") or ""
     entries = parsed.get("entries") or []
     warning = None
@@ -69,8 +73,9 @@ def parse(result: FetchResult) -> RawFeed:
     elif not version:
         raise ParseError("not an RSS or Atom feed", url=url)
     if recoded:
-        warning = ((warning + "; ") if warning else "") + \
-            "body is GB18030/GBK but labelled UTF-8; read it as GB18030"
+        warning = (
+            (warning + "; ") if warning else ""
+        ) + "body is GB18030/GBK but labelled UTF-8; read it as GB18030"
     feed = parsed.get("feed", {})
     return RawFeed(
         url=url,
@@ -92,9 +97,14 @@ def _fix_gbk(body: bytes, head: bytes, content_type: str) -> tuple[bytes, str, b
     """A body that claims UTF-8 (or claims nothing) but is GB18030: transcode it to UTF-8."""
     header = _CHARSET.search(content_type)
     declared = _XML_DECL.match(head)
-    claims = {x.lower() for x in ((header.group(1) if header else None),
-                                  (declared.group(2).decode("ascii", "replace")
-                                   if declared else None)) if x}
+    claims = {
+        x.lower()
+        for x in (
+            (header.group(1) if header else None),
+            (declared.group(2).decode("ascii", "replace") if declared else None),
+        )
+        if x
+    }
     if claims - _UTF8:
         return body, content_type, False  # it names another encoding: feedparser's business
     try:
@@ -145,8 +155,13 @@ def _item(e: Any) -> RawItem:
         href = _text(enc.get("href"))
         if href:
             length = str(enc.get("length") or "0")
-            enclosures.append((href, int(length) if length.isdigit() else 0,
-                               _text(enc.get("type")) or "application/octet-stream"))
+            enclosures.append(
+                (
+                    href,
+                    int(length) if length.isdigit() else 0,
+                    _text(enc.get("type")) or "application/octet-stream",
+                )
+            )
     return RawItem(
         guid=_text(e.get("id")),
         title=_text(e.get("title")),
@@ -158,8 +173,13 @@ def _item(e: Any) -> RawItem:
         summary_html=summary if isinstance(summary, str) and summary.strip() else None,
         content_html=content,
         authors=tuple(authors),
-        tags=tuple(dict.fromkeys(t["term"].strip() for t in e.get("tags") or []
-                                 if isinstance(t.get("term"), str) and t["term"].strip())),
+        tags=tuple(
+            dict.fromkeys(
+                t["term"].strip()
+                for t in e.get("tags") or []
+                if isinstance(t.get("term"), str) and t["term"].strip()
+            )
+        ),
         enclosures=tuple(enclosures),
         base=_text(base),
     )

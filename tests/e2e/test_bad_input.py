@@ -21,30 +21,43 @@ from tests.helpers import (
 def bad_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Site, str, int]:
     site = make_site(tmp_path_factory.mktemp("bad"))
     site.post("2022-01-01-good.md", post_text("正常的文章", "2022-01-01 10:00:00 +0800", "a"))
-    site.post("2022-01-02-broken-yaml.md", "---\ntitle: \"未闭合\ndate: 2022-01-02\n---\n正文\n")
-    site.post("2022-01-03-bom.md",
-              b"\xef\xbb\xbf" + post_text("带BOM的文章", "2022-01-03", "a").encode())
+    site.post("2022-01-02-broken-yaml.md", '---\ntitle: "未闭合\ndate: 2022-01-02\n---\n正文\n')
+    site.post(
+        "2022-01-03-bom.md", b"\xef\xbb\xbf" + post_text("带BOM的文章", "2022-01-03", "a").encode()
+    )
     site.post("2022-01-04-gbk.md", post_text("国标编码", "2022-01-04", "a").encode("gbk"))
     site.post("2022-01-05-impossible.md", post_text("不存在的日期", "2024-02-30", "a"))
     site.post("2022-01-06-no-title.md", "---\ndate: 2022-01-06\ncategories: a\n---\n正文\n")
     site.post("2022-01-07-number-title.md", post_text("2024", "2022-01-07", "a"))
     site.post("2022-01-08-no-categories.md", post_text("没有分类", "2022-01-08", "[ ]"))
-    site.post("2022-01-09-first.md",
-              post_text("第一篇", "2022-01-09", "a", extra="permalink: /same.html"))
-    site.post("2022-01-10-second.md",
-              post_text("第二篇", "2022-01-10", "a", extra="permalink: /same.html"))
+    site.post(
+        "2022-01-09-first.md", post_text("第一篇", "2022-01-09", "a", extra="permalink: /same.html")
+    )
+    site.post(
+        "2022-01-10-second.md",
+        post_text("第二篇", "2022-01-10", "a", extra="permalink: /same.html"),
+    )
     site.post("2022-01-11-control.md", post_text('"控制\\x01字符\\x1f标题"', "2022-01-11", "a"))
-    site.post("2022-01-12-cdata.md",
-              post_text('"A&B ]]> <标题>"', "2022-01-12", "a",
-                        body="<p>正文 ]]> 与 &amp; 以及 & 号</p>"))
-    site.post("2022-01-13-script.md",
-              post_text("带脚本", "2022-01-13", "a",
-                        body='<p onclick="steal()">文</p><script>alert(1)</script>'
-                             '<a href="javascript:alert(2)">点</a>'))
+    site.post(
+        "2022-01-12-cdata.md",
+        post_text('"A&B ]]> <标题>"', "2022-01-12", "a", body="<p>正文 ]]> 与 &amp; 以及 & 号</p>"),
+    )
+    site.post(
+        "2022-01-13-script.md",
+        post_text(
+            "带脚本",
+            "2022-01-13",
+            "a",
+            body='<p onclick="steal()">文</p><script>alert(1)</script>'
+            '<a href="javascript:alert(2)">点</a>',
+        ),
+    )
     site.post("2022-01-14-unclosed.md", "---\ntitle: 没有结束\ndate: 2022-01-14\n")
     site.post("2022-01-15-no-front-matter.md", "只有正文\n")
-    site.post("2022-01-16-unpublished.md",
-              post_text("未发布", "2022-01-16", "a", extra="published: false"))
+    site.post(
+        "2022-01-16-unpublished.md",
+        post_text("未发布", "2022-01-16", "a", extra="published: false"),
+    )
     site.post("2099-01-01-future.md", post_text("未来", "2099-01-01", "a"))
     site.post("notes.md", "随手记\n")
     site.post("2022-01-17-map-category.md", post_text("分类是映射", "2022-01-17", "{x: 1}"))
@@ -76,8 +89,10 @@ def test_exit_code_1_and_every_feed_valid(bad_site: tuple[Site, str, int]) -> No
         ("2022-01-06-no-title.md", ": error: missing title; post skipped"),
         ("2022-01-07-number-title.md", ":3: warning: title: 2024 is not text"),
         ("2022-01-08-no-categories.md", ":5: warning: no categories"),
-        ("2022-01-10-second.md", "error: permalink https://news.example.com/same.html is "
-                                 "already used by"),
+        (
+            "2022-01-10-second.md",
+            "error: permalink https://news.example.com/same.html is already used by",
+        ),
         ("2022-01-11-control.md", ":3: warning: title: contains control characters"),
         ("2022-01-13-script.md", "warning: body contains active content"),
         ("2022-01-14-unclosed.md", ":1: error: front matter is not closed"),
@@ -88,8 +103,9 @@ def test_exit_code_1_and_every_feed_valid(bad_site: tuple[Site, str, int]) -> No
         ("2022-02-30-bad-name.md", "error: date: impossible date 2022-02-30 in file name"),
     ],
 )
-def test_message_names_file_and_line(bad_site: tuple[Site, str, int], name: str,
-                                     expected: str) -> None:
+def test_message_names_file_and_line(
+    bad_site: tuple[Site, str, int], name: str, expected: str
+) -> None:
     _, stderr, _ = bad_site
     assert expected in _line_for(stderr, name)
 
@@ -98,8 +114,15 @@ def test_good_and_repaired_posts_are_published(bad_site: tuple[Site, str, int]) 
     site, _, _ = bad_site
     feed = parse_feed(site.out / "a.atom.xml")
     titles = [e.title for e in feed.entries]
-    assert titles == ["带脚本", "A&B ]]> <标题>", "控制字符标题", "第一篇", "2024",
-                      "带BOM的文章", "正常的文章"]
+    assert titles == [
+        "带脚本",
+        "A&B ]]> <标题>",
+        "控制字符标题",
+        "第一篇",
+        "2024",
+        "带BOM的文章",
+        "正常的文章",
+    ]
     everything = [e.title for e in parse_feed(site.out / "all.atom.xml").entries]
     assert "没有分类" in everything and "没有分类" not in titles
     assert "未发布" not in everything and "未来" not in everything
@@ -107,8 +130,9 @@ def test_good_and_repaired_posts_are_published(bad_site: tuple[Site, str, int]) 
 
 def test_active_content_is_removed(bad_site: tuple[Site, str, int]) -> None:
     site, _, _ = bad_site
-    raw = (site.out / "a.rss.xml").read_text(encoding="utf-8") + \
-        (site.out / "a.atom.xml").read_text(encoding="utf-8")
+    raw = (site.out / "a.rss.xml").read_text(encoding="utf-8") + (
+        site.out / "a.atom.xml"
+    ).read_text(encoding="utf-8")
     assert "alert" not in raw and "onclick" not in raw and "javascript" not in raw
     cdata = [e for e in parse_feed(site.out / "a.rss.xml").entries if e.title.startswith("A&B")]
     assert "正文 ]]&gt; 与 &amp; 以及 &amp; 号" in cdata[0].content[0].value

@@ -23,8 +23,9 @@ from tests.helpers import (
 
 def test_example_config_builds_silently_and_validates(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = run_cli("build", "--config", ROOT / "config.yaml", "--output", out,
-                   "--state", tmp_path / "state")
+    proc = run_cli(
+        "build", "--config", ROOT / "config.yaml", "--output", out, "--state", tmp_path / "state"
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and proc.stderr == ""  # silent under cron (no TTY)
     check_all_outputs(out)
@@ -33,13 +34,14 @@ def test_example_config_builds_silently_and_validates(tmp_path: Path) -> None:
 def test_two_builds_leave_files_byte_identical_and_untouched(tmp_path: Path) -> None:
     out = tmp_path / "out"
     state = tmp_path / "state"
-    assert run_cli("build", "-c", ROOT / "config.yaml", "--output", out, "--state",
-                   state).returncode == 0
+    assert (
+        run_cli("build", "-c", ROOT / "config.yaml", "--output", out, "--state", state).returncode
+        == 0
+    )
     first = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
     for p in first:  # make any rewrite visible even on a coarse-mtime filesystem
         os.utime(p, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
-    proc = run_cli("build", "-c", ROOT / "config.yaml", "--output", out, "--state", state,
-                   "-v")
+    proc = run_cli("build", "-c", ROOT / "config.yaml", "--output", out, "--state", state, "-v")
     assert proc.returncode == 0
     assert f"0 files written, {len(first)} unchanged" in proc.stderr
     second = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
@@ -54,8 +56,9 @@ def test_server_timezone_does_not_matter(tmp_path: Path, tz: str) -> None:
     require_shared()
     site = make_site(tmp_path)
     shutil.copy(REAL_POST, site.posts / REAL_POST.name)
-    site.post("2022-06-10-naive.md", post_text("无时区", "2022-06-10 09:15:00",
-                                               "zhongguofazhanwang"))
+    site.post(
+        "2022-06-10-naive.md", post_text("无时区", "2022-06-10 09:15:00", "zhongguofazhanwang")
+    )
     proc = run_cli("build", "-c", site.config, env={"TZ": tz})
     assert proc.returncode == 0, proc.stderr
     rss = (site.out / "zhongguofazhanwang.rss.xml").read_text(encoding="utf-8")
@@ -71,8 +74,9 @@ def test_posts_and_output_options(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     other = tmp_path / "other_posts"
     other.mkdir()
-    (other / "2022-01-01-a.md").write_text(post_text("别处", "2022-01-01", "elsewhere"),
-                                           encoding="utf-8")
+    (other / "2022-01-01-a.md").write_text(
+        post_text("别处", "2022-01-01", "elsewhere"), encoding="utf-8"
+    )
     proc = run_cli("build", "-c", site.config, "--posts", other, "--output", tmp_path / "o2")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "o2" / "elsewhere.rss.xml").is_file()
@@ -98,8 +102,9 @@ def test_check_writes_nothing_and_reports(tmp_path: Path) -> None:
     site.post("2022-01-02-bad.md", post_text("坏", "2022-02-30", "a"))
     proc = run_cli("check", "-c", site.config)
     assert proc.returncode == 1
-    assert "1 posts, 2 feeds (rss + atom + json each), 0 sources; 1 errors, 0 warnings" \
-        in proc.stdout
+    assert (
+        "1 posts, 2 feeds (rss + atom + json each), 0 sources; 1 errors, 0 warnings" in proc.stdout
+    )
     assert "schedule.build '5m' (Asia/Shanghai): next " in proc.stdout
     assert "2022-01-02-bad.md:4: error: date: impossible date '2022-02-30'" in proc.stderr
     assert not site.out.exists()

@@ -22,18 +22,19 @@ state:
   dir: state
 sources:
   - id: xinhua
-    url: {server.url('/xinhua.xml')}
+    url: {server.url("/xinhua.xml")}
     categories: [caijing]
   - id: down
-    url: {server.url('/down.xml')}
+    url: {server.url("/down.xml")}
     categories: [other]
 """
 
 
 def test_fetch_status_build(tmp_path: Path, http_server: LocalServer) -> None:
     http_server.routes["/xinhua.xml"] = srv.with_etag((DATA / "source.rss.xml").read_bytes())
-    http_server.routes["/down.xml"] = srv.static(b"", "text/plain", status=503,
-                                                 headers={"Retry-After": "600"})
+    http_server.routes["/down.xml"] = srv.static(
+        b"", "text/plain", status=503, headers={"Retry-After": "600"}
+    )
     site = make_site(tmp_path, config_for(http_server))
     site.post("2022-06-09-own.md", post_text("自己的文章", "2022-06-09", "own"))
 
@@ -43,10 +44,11 @@ def test_fetch_status_build(tmp_path: Path, http_server: LocalServer) -> None:
 
     proc = run_cli("fetch", "-c", site.config, "-v")
     assert proc.returncode == 1  # one source failed
-    assert f"source 'down' ({http_server.url('/down.xml')}): error: fetch failed: HTTP 503" \
+    assert (
+        f"source 'down' ({http_server.url('/down.xml')}): error: fetch failed: HTTP 503"
         in proc.stderr
-    assert "fetched 2 sources: 1 ok, 0 not modified, 1 failed, 0 gone; 4 new entries" \
-        in proc.stderr
+    )
+    assert "fetched 2 sources: 1 ok, 0 not modified, 1 failed, 0 gone; 4 new entries" in proc.stderr
     assert not site.out.exists()  # fetch writes no feed
 
     proc = run_cli("status", "-c", site.config)
@@ -55,8 +57,16 @@ def test_fetch_status_build(tmp_path: Path, http_server: LocalServer) -> None:
     assert lines[0] == "daemon: not started here (no daemon.json)"
     assert lines[1] == "last build: none recorded"
     lines = lines[2:]
-    assert lines[0].split() == ["SOURCE", "STATE", "LAST", "SUCCESS", "ERRORS", "ENTRIES",
-                                "NEXT", "ATTEMPT"]
+    assert lines[0].split() == [
+        "SOURCE",
+        "STATE",
+        "LAST",
+        "SUCCESS",
+        "ERRORS",
+        "ENTRIES",
+        "NEXT",
+        "ATTEMPT",
+    ]
     assert lines[1].split()[:2] == ["xinhua", "ok"] and lines[1].split()[5] == "4"
     assert lines[2].split()[:3] == ["down", "failing", "never"]
     assert "down: last error: HTTP 503 service unavailable" in proc.stdout

@@ -19,8 +19,7 @@ def full_build(site: Site, tmp: Path) -> dict[str, bytes]:
     shutil.rmtree(state, ignore_errors=True)
     proc = run_cli("build", "--full", "-c", site.config, "--output", out, "--state", state)
     assert proc.returncode in (0, 1), proc.stderr
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file()}
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def incremental(site: Site) -> tuple[dict[str, bytes], str]:
@@ -33,9 +32,15 @@ def incremental(site: Site) -> tuple[dict[str, bytes], str]:
 def site(tmp_path: Path) -> Site:
     s = make_site(tmp_path / "site", "feeds:\n  max_items: 3\n  tag_feeds: true\n")
     for i in range(12):
-        s.post(f"2022-01-{i + 1:02d}-p{i:02d}.md",
-               post_text(f"文章{i}", f"2022-01-{i + 1:02d} 08:00:00 +0800",
-                         ["a", "b", "c"][i % 3], tags=f"[t{i % 2}]"))
+        s.post(
+            f"2022-01-{i + 1:02d}-p{i:02d}.md",
+            post_text(
+                f"文章{i}",
+                f"2022-01-{i + 1:02d} 08:00:00 +0800",
+                ["a", "b", "c"][i % 3],
+                tags=f"[t{i % 2}]",
+            ),
+        )
     s.post("2022-01-20-bad.md", post_text("坏日期", "2022-02-30", "a"))
     first, _ = incremental(s)
     assert first == full_build(s, tmp_path)
@@ -50,8 +55,9 @@ def test_nothing_changed_does_no_parse(site: Site, tmp_path: Path) -> None:
 
 
 def test_edited_post(site: Site, tmp_path: Path) -> None:
-    site.post("2022-01-11-p10.md", post_text("改过的文章", "2022-01-11 08:00:00 +0800", "b",
-                                             tags="[t0]"))
+    site.post(
+        "2022-01-11-p10.md", post_text("改过的文章", "2022-01-11 08:00:00 +0800", "b", tags="[t0]")
+    )
     files, log = incremental(site)
     assert "parsed=1 " in log
     assert files == full_build(site, tmp_path)
@@ -86,9 +92,12 @@ def test_mtime_changed_bytes_did_not(site: Site, tmp_path: Path) -> None:
 
 def test_config_change(site: Site, tmp_path: Path) -> None:
     text = site.config.read_text(encoding="utf-8")
-    site.config.write_text(text.replace("max_items: 3", "max_items: 2")
-                           .replace("url: https://news.example.com",
-                                    "url: https://other.example.com"), encoding="utf-8")
+    site.config.write_text(
+        text.replace("max_items: 3", "max_items: 2").replace(
+            "url: https://news.example.com", "url: https://other.example.com"
+        ),
+        encoding="utf-8",
+    )
     files, log = incremental(site)
     assert "parsed=13 " in log  # the cache belonged to another config: dropped
     assert files == full_build(site, tmp_path)

@@ -12,12 +12,14 @@ from tests import server as srv
 from tests.helpers import check_all_outputs, make_site, post_text, run_cli
 from tests.server import LocalServer
 
-FEED = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>源</title>'
-        "<link>https://src.example/</link><description>d</description>"
-        "<item><title>有日期</title><link>https://src.example/1</link>"
-        "<pubDate>Fri, 10 Jun 2022 02:00:00 GMT</pubDate></item>"
-        "<item><title>无日期</title><link>https://src.example/2</link></item>"
-        "</channel></rss>").encode()
+FEED = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>源</title>'
+    "<link>https://src.example/</link><description>d</description>"
+    "<item><title>有日期</title><link>https://src.example/1</link>"
+    "<pubDate>Fri, 10 Jun 2022 02:00:00 GMT</pubDate></item>"
+    "<item><title>无日期</title><link>https://src.example/2</link></item>"
+    "</channel></rss>"
+).encode()
 T0 = "2022-06-12T12:00:00+08:00"
 BACK = "2022-06-12T11:00:00+08:00"  # an hour earlier
 AHEAD = "2022-06-13T12:00:00+08:00"  # a day later
@@ -29,20 +31,29 @@ def entries(out: Path, name: str) -> list[tuple[str, str, str]]:
     assert parsed.bozo == 0
     ids = [e.id for e in parsed.entries]
     assert len(ids) == len(set(ids)), f"duplicate entries in {name}"
-    return [(e.id, e.title, raw.split(f"<id>{e.id}</id>")[1].split("<published>")[1]
-             .split("</published>")[0]) for e in parsed.entries]
+    return [
+        (
+            e.id,
+            e.title,
+            raw.split(f"<id>{e.id}</id>")[1].split("<published>")[1].split("</published>")[0],
+        )
+        for e in parsed.entries
+    ]
 
 
 def test_clock_back_and_forward(tmp_path: Path, http_server: LocalServer) -> None:
     http_server.routes["/feed.xml"] = srv.static(FEED)
-    site = make_site(tmp_path, f"""fetch:
+    site = make_site(
+        tmp_path,
+        f"""fetch:
   allow_networks: [127.0.0.0/8]
 sources:
   - id: src
-    url: {http_server.url('/feed.xml')}
+    url: {http_server.url("/feed.xml")}
     categories: [news]
     interval: 1m
-""")
+""",
+    )
     site.post("2022-06-11-a.md", post_text("昨天的文章", "2022-06-11 09:00:00 +0800", "news"))
     site.post("2022-06-13-b.md", post_text("明天的文章", "2022-06-13 09:00:00 +0800", "news"))
     runs = []
@@ -61,6 +72,7 @@ sources:
     assert titles["无日期"] == "2022-06-12T12:00:00+08:00"  # still the first sighting
     assert titles["明天的文章"] == "2022-06-13T09:00:00+08:00"  # its time has come
     assert {t for _, t, _ in first} <= set(titles)
-    status = json.loads(run_cli("status", "-c", site.config, "--json",
-                                env={"FEEDS_FAKE_NOW": AHEAD}).stdout)
+    status = json.loads(
+        run_cli("status", "-c", site.config, "--json", env={"FEEDS_FAKE_NOW": AHEAD}).stdout
+    )
     assert status["sources"][0]["entries"] == 2  # stored once each, whatever the clock did

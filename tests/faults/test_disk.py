@@ -34,7 +34,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 def site_on(disk: Path, tmp_path: Path) -> Site:
     site = make_site(tmp_path / "site")
-    site.write_config(base=f"""\
+    site.write_config(
+        base=f"""\
 site:
   title: 测试站
   url: https://news.example.com
@@ -44,14 +45,19 @@ output:
   dir: {disk / "out"}
 state:
   dir: state
-""")
+"""
+    )
     for c in ("a", "b", "c"):
-        site.post(f"2022-01-01-{c}.md", post_text(f"{c}旧", "2022-01-01", c,
-                                                  body="<p>" + "正文" * 500 + "</p>"))
+        site.post(
+            f"2022-01-01-{c}.md",
+            post_text(f"{c}旧", "2022-01-01", c, body="<p>" + "正文" * 500 + "</p>"),
+        )
     assert run_cli("build", "-c", site.config).returncode == 0
     for c in ("a", "b", "c"):
-        site.post(f"2022-01-02-{c}.md", post_text(f"{c}新", "2022-01-02", c,
-                                                  body="<p>" + "新正文" * 500 + "</p>"))
+        site.post(
+            f"2022-01-02-{c}.md",
+            post_text(f"{c}新", "2022-01-02", c, body="<p>" + "新正文" * 500 + "</p>"),
+        )
     return site
 
 

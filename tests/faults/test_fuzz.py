@@ -18,18 +18,51 @@ from feeds.collect.http import FetchResult
 from feeds.models import Entry, Problems
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-CFG_TEXT = ("site:\n  title: 测试\n  url: https://news.example.com\nposts:\n  dirs: [_posts]\n"
-            "output:\n  dir: out\nfeeds:\n  tag_feeds: true\n")
+CFG_TEXT = (
+    "site:\n  title: 测试\n  url: https://news.example.com\nposts:\n  dirs: [_posts]\n"
+    "output:\n  dir: out\nfeeds:\n  tag_feeds: true\n"
+)
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
-SCALARS = st.one_of(TEXT, st.integers(), st.booleans(), st.none(), st.floats(allow_nan=True),
-                    st.sampled_from(["2022-06-09 14:36:33 +0800", "2024-02-30", "2022-06-09",
-                                     "yesterday", "2022-06-09T25:00:00Z", "[ ]", "{}", "~"]))
-VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3),
-                   st.dictionaries(TEXT, SCALARS, max_size=2))
-KEYS = st.sampled_from(["title", "date", "categories", "category", "tags", "author",
-                        "excerpt", "description", "permalink", "slug", "published", "updated",
-                        "layout"])
+SCALARS = st.one_of(
+    TEXT,
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=True),
+    st.sampled_from(
+        [
+            "2022-06-09 14:36:33 +0800",
+            "2024-02-30",
+            "2022-06-09",
+            "yesterday",
+            "2022-06-09T25:00:00Z",
+            "[ ]",
+            "{}",
+            "~",
+        ]
+    ),
+)
+VALUES = st.one_of(
+    SCALARS, st.lists(SCALARS, max_size=3), st.dictionaries(TEXT, SCALARS, max_size=2)
+)
+KEYS = st.sampled_from(
+    [
+        "title",
+        "date",
+        "categories",
+        "category",
+        "tags",
+        "author",
+        "excerpt",
+        "description",
+        "permalink",
+        "slug",
+        "published",
+        "updated",
+        "layout",
+    ]
+)
 
 
 def _yaml_line(key: str, value: object) -> str:
@@ -40,11 +73,29 @@ def _yaml_line(key: str, value: object) -> str:
 def post_files(draw: st.DrawFn) -> bytes:
     meta = draw(st.dictionaries(KEYS, VALUES, max_size=8))
     raw_lines = draw(st.lists(TEXT, max_size=2))  # some plain lines, maybe broken YAML
-    body = draw(st.one_of(TEXT, st.sampled_from([
-        "<script>x()</script>", "]]>", "&", "<http://a.example/x>\n\n[返回首页](/)",
-        "<p onclick=x>y</p>", "\x00\x01控制", "![i](//cdn.example/i.png)"])))
-    text = "---\n" + "\n".join([_yaml_line(k, v) for k, v in meta.items()] + raw_lines) + \
-        "\n---\n" + body + "\n"
+    body = draw(
+        st.one_of(
+            TEXT,
+            st.sampled_from(
+                [
+                    "<script>x()</script>",
+                    "]]>",
+                    "&",
+                    "<http://a.example/x>\n\n[返回首页](/)",
+                    "<p onclick=x>y</p>",
+                    "\x00\x01控制",
+                    "![i](//cdn.example/i.png)",
+                ]
+            ),
+        )
+    )
+    text = (
+        "---\n"
+        + "\n".join([_yaml_line(k, v) for k, v in meta.items()] + raw_lines)
+        + "\n---\n"
+        + body
+        + "\n"
+    )
     encoded = text.encode("utf-8", "surrogatepass")
     if draw(st.booleans()):
         encoded = draw(st.sampled_from([b"\xef\xbb\xbf", b"", b"\xff"])) + encoded
@@ -75,28 +126,47 @@ def test_posts_never_crash_and_output_is_valid(posts: list[bytes]) -> None:
         assert all(p.where for p in report.problems.items)
 
 
-ITEM_FIELDS = st.fixed_dictionaries({}, optional={
-    "title": TEXT, "link": st.sampled_from(["https://a.example/1", "javascript:alert(1)",
-                                            "/relative", "", "mailto:x@y"]),
-    "guid": TEXT, "pubDate": st.one_of(TEXT, st.sampled_from([
-        "Fri, 10 Jun 2022 02:00:00 GMT", "Thu, 01 Jan 1970 00:00:00 GMT", "2100-01-01",
-        "Fri, 10 Jun 2022 15:30:00 CST", "Sat, 11 Jun 2022 09:00:00"])),
-    "description": st.one_of(TEXT, st.sampled_from(["<script>a()</script>", "&lt;b&gt;x"])),
-    "category": TEXT})
+ITEM_FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "title": TEXT,
+        "link": st.sampled_from(
+            ["https://a.example/1", "javascript:alert(1)", "/relative", "", "mailto:x@y"]
+        ),
+        "guid": TEXT,
+        "pubDate": st.one_of(
+            TEXT,
+            st.sampled_from(
+                [
+                    "Fri, 10 Jun 2022 02:00:00 GMT",
+                    "Thu, 01 Jan 1970 00:00:00 GMT",
+                    "2100-01-01",
+                    "Fri, 10 Jun 2022 15:30:00 CST",
+                    "Sat, 11 Jun 2022 09:00:00",
+                ]
+            ),
+        ),
+        "description": st.one_of(TEXT, st.sampled_from(["<script>a()</script>", "&lt;b&gt;x"])),
+        "category": TEXT,
+    },
+)
 
 
 def _esc(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @st.composite
 def feed_documents(draw: st.DrawFn) -> bytes:
     items = draw(st.lists(ITEM_FIELDS, max_size=4))
-    parts = ['<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>',
-             f"<title>{_esc(draw(TEXT))}</title><link>https://src.example/</link>"]
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>',
+        f"<title>{_esc(draw(TEXT))}</title><link>https://src.example/</link>",
+    ]
     for item in items:
-        parts.append("<item>" + "".join(f"<{k}>{_esc(v)}</{k}>" for k, v in item.items())
-                     + "</item>")
+        parts.append(
+            "<item>" + "".join(f"<{k}>{_esc(v)}</{k}>" for k, v in item.items()) + "</item>"
+        )
     parts.append("</channel></rss>")
     data = "".join(parts).encode("utf-8", "surrogatepass")
     mangle = draw(st.sampled_from(["none", "cut", "garbage", "entity"]))
@@ -112,13 +182,23 @@ def feed_documents(draw: st.DrawFn) -> bytes:
 @settings(max_examples=150, deadline=None)
 @given(feed_documents())
 def test_feed_xml_never_crashes_and_output_is_valid(data: bytes) -> None:
-    cfg = config.parse(yamlutil.load(CFG_TEXT + "sources:\n  - id: s\n    url: "
-                                                 "https://src.example/rss\n    categories: [a]\n"),
-                       Path("config.yaml"))  # never read: parse takes the text
+    cfg = config.parse(
+        yamlutil.load(
+            CFG_TEXT + "sources:\n  - id: s\n    url: "
+            "https://src.example/rss\n    categories: [a]\n"
+        ),
+        Path("config.yaml"),
+    )  # never read: parse takes the text
     source = cfg.sources[0]
     try:
-        feed = remote.parse(FetchResult(url="https://src.example/rss", status=200, body=data,
-                                        headers={"content-type": "application/rss+xml"}))
+        feed = remote.parse(
+            FetchResult(
+                url="https://src.example/rss",
+                status=200,
+                body=data,
+                headers={"content-type": "application/rss+xml"},
+            )
+        )
     except remote.ParseError:
         return  # refused with a message: that is a handled outcome
     problems = Problems()

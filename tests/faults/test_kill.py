@@ -18,8 +18,11 @@ CATEGORIES = [f"c{i}" for i in range(6)]
 
 
 def files(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and not p.name.startswith(".")}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 def readable(name: str, data: bytes) -> bool:
@@ -34,9 +37,10 @@ def readable(name: str, data: bytes) -> bool:
 def write_posts(site: Site, version: int) -> None:
     for c in CATEGORIES:
         for i in range(3):
-            site.post(f"2022-01-{i + 1:02d}-{c}-{i}.md",
-                      post_text(f"{c}文章{i}", f"2022-01-{i + 1:02d} 08:00:00 +0800", c,
-                                tags=f"[t{i}]"))
+            site.post(
+                f"2022-01-{i + 1:02d}-{c}-{i}.md",
+                post_text(f"{c}文章{i}", f"2022-01-{i + 1:02d} 08:00:00 +0800", c, tags=f"[t{i}]"),
+            )
         extra = site.posts / f"2022-02-01-{c}-new.md"
         if version == 2:
             site.post(extra.name, post_text(f"{c}新文章", "2022-02-01 08:00:00 +0800", c))
@@ -49,8 +53,12 @@ def test_sigkill_at_every_write(tmp_path: Path) -> None:
     # the reference: an uninterrupted build of version 2, in its own folders
     write_posts(site, 2)
     ref = tmp_path / "ref"
-    assert run_cli("build", "-c", site.config, "--output", ref / "out",
-                   "--state", ref / "state").returncode == 0
+    assert (
+        run_cli(
+            "build", "-c", site.config, "--output", ref / "out", "--state", ref / "state"
+        ).returncode
+        == 0
+    )
     new = files(ref / "out")
     write_posts(site, 1)
     assert run_cli("build", "-c", site.config).returncode == 0
@@ -85,8 +93,12 @@ def test_sigkill_during_the_first_build_and_its_store_writes(tmp_path: Path) -> 
     site = make_site(tmp_path / "site")
     write_posts(site, 2)
     ref = tmp_path / "ref"
-    assert run_cli("build", "-c", site.config, "--output", ref / "out",
-                   "--state", ref / "state").returncode == 0
+    assert (
+        run_cli(
+            "build", "-c", site.config, "--output", ref / "out", "--state", ref / "state"
+        ).returncode
+        == 0
+    )
     proc = run_cli("build", "-c", site.config, env={"FEEDS_FAULT_KILL_AT": "1"})
     assert proc.returncode == -signal.SIGKILL
     proc = run_cli("build", "-c", site.config)

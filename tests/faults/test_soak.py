@@ -53,13 +53,18 @@ class Publisher:
             items = "".join(
                 f"<item><title>源{i}第{v}条</title><link>https://s{i}.example/{v}</link>"
                 f"<guid>s{i}-{v}</guid><pubDate>Fri, 10 Jun 2022 {v % 24:02d}:00:00 GMT"
-                f"</pubDate></item>" for v in range(version + 1))
-            body = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-                    f"<title>源{i}</title><link>https://s{i}.example/</link>"
-                    f"<description>d</description>{items}</channel></rss>").encode()
+                f"</pubDate></item>"
+                for v in range(version + 1)
+            )
+            body = (
+                f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                f"<title>源{i}</title><link>https://s{i}.example/</link>"
+                f"<description>d</description>{items}</channel></rss>"
+            ).encode()
             with self.lock:
                 self.served[i] = version + 1
             srv.send(h, 200, body, headers={"ETag": etag})
+
         return handle
 
 
@@ -71,20 +76,36 @@ def sample(pid: int) -> tuple[float, int]:
 
 def test_soak(tmp_path: Path, http_server: LocalServer) -> None:
     pub = Publisher()
-    lines = ["schedule:", "  build: 2s", "  fetch_every: 1s", "fetch:",
-             "  allow_networks: [127.0.0.0/8]", "  deadline: 3s", "  concurrency: 16",
-             "  per_host: 16", "  backoff_cap: 60s", "sources:"]
+    lines = [
+        "schedule:",
+        "  build: 2s",
+        "  fetch_every: 1s",
+        "fetch:",
+        "  allow_networks: [127.0.0.0/8]",
+        "  deadline: 3s",
+        "  concurrency: 16",
+        "  per_host: 16",
+        "  backoff_cap: 60s",
+        "sources:",
+    ]
     for i in range(SOURCES):
         http_server.routes[f"/s{i}.xml"] = pub.handler(i)
-        lines += [f"  - id: s{i:03d}", f"    url: {http_server.url(f'/s{i}.xml')}",
-                  f"    categories: [c{(i // 10) % CATEGORIES}]", "    interval: 2s"]
+        lines += [
+            f"  - id: s{i:03d}",
+            f"    url: {http_server.url(f'/s{i}.xml')}",
+            f"    categories: [c{(i // 10) % CATEGORIES}]",
+            "    interval: 2s",
+        ]
     site = make_site(tmp_path, "\n".join(lines) + "\n")
     site.post("2022-06-01-own.md", post_text("本站", "2022-06-01", "own"))
     expected = [f"c{i}.rss.xml" for i in range(CATEGORIES)] + ["all.rss.xml", "own.rss.xml"]
     curve: list[tuple[float, float, int]] = []
     with running(site) as d:
-        d.wait_for(lambda: all((site.out / n).exists() for n in expected), timeout=90,
-                   message="every category feed")
+        d.wait_for(
+            lambda: all((site.out / n).exists() for n in expected),
+            timeout=90,
+            message="every category feed",
+        )
         start = time.monotonic()
         while time.monotonic() - start < SECONDS:
             assert d.proc.poll() is None, d.text()

@@ -27,8 +27,7 @@ def test_locked_store_bounded_wait_clear_error_nothing_written(tmp_path: Path) -
         proc = run_cli("build", "-c", site.config)
         assert time.monotonic() - start < 15  # 1 s of waiting, then a clear answer
         assert proc.returncode == 2
-        assert "feeds.sqlite3: the store is locked by another process (waited 1 s)" \
-            in proc.stderr
+        assert "feeds.sqlite3: the store is locked by another process (waited 1 s)" in proc.stderr
         assert site.outputs() == before
     finally:
         holder.execute("ROLLBACK")

@@ -20,13 +20,17 @@ NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_example_site_matches_golden_files(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    cfg = config.load(ROOT / "config.yaml").with_overrides(output=tmp_path / "out",
-                                                           state=tmp_path / "state")
+    cfg = config.load(ROOT / "config.yaml").with_overrides(
+        output=tmp_path / "out", state=tmp_path / "state"
+    )
     report = pipeline.run_once(cfg, NOW)
     assert report.ok
     got = _tree(tmp_path / "out")

@@ -30,13 +30,13 @@ state:
   dir: state
 sources:
   - id: xinhua
-    url: {server.url('/xinhua.xml')}
+    url: {server.url("/xinhua.xml")}
     categories: [caijing]
     routes:
       - {{to: gushi, category: 股市}}
       - {{to: yanghang, title: 央行}}
   - id: people
-    url: {server.url('/people.xml')}
+    url: {server.url("/people.xml")}
     categories: [caijing, renmin]
 {extra_sources}{extra}"""
 
@@ -61,8 +61,14 @@ def test_entries_arrive_in_their_categories_with_site_time(site: Site) -> None:
     check_all_outputs(site.out)
     caijing = parse_feed(site.out / "caijing.atom.xml")
     titles = [e.title for e in caijing.entries]
-    assert titles == ["纽约时间", "无时区的日期", "A股三大指数集体收涨",
-                      "央行：保持流动性合理充裕", "楼市政策持续优化", "本站自己的文章"]
+    assert titles == [
+        "纽约时间",
+        "无时区的日期",
+        "A股三大指数集体收涨",
+        "央行：保持流动性合理充裕",
+        "楼市政策持续优化",
+        "本站自己的文章",
+    ]
     raw = (site.out / "caijing.atom.xml").read_text(encoding="utf-8")
     assert "<published>2022-06-10T10:00:00+08:00</published>" in raw  # 02:00 GMT
     assert "<published>2022-06-10T15:30:00+08:00</published>" in raw  # CST in a Chinese feed
@@ -71,8 +77,10 @@ def test_entries_arrive_in_their_categories_with_site_time(site: Site) -> None:
     rss = (site.out / "caijing.rss.xml").read_text(encoding="utf-8")
     assert "<pubDate>Fri, 10 Jun 2022 10:00:00 +0800</pubDate>" in rss
     assert f'<source url="{site_url(site, "/xinhua.xml")}">新华财经</source>' in rss
-    assert '<enclosure url="https://xinhua.example.com/audio/b.mp3" length="12345" ' \
-           'type="audio/mpeg"/>' in rss
+    assert (
+        '<enclosure url="https://xinhua.example.com/audio/b.mp3" length="12345" '
+        'type="audio/mpeg"/>' in rss
+    )
 
 
 def site_url(site: Site, path: str) -> str:
@@ -82,13 +90,17 @@ def site_url(site: Site, path: str) -> str:
 
 def test_routing_rules(site: Site) -> None:
     build(site)
-    assert [e.title for e in parse_feed(site.out / "gushi.rss.xml").entries] == \
-        ["A股三大指数集体收涨"]
-    assert [e.title for e in parse_feed(site.out / "yanghang.rss.xml").entries] == \
-        ["央行：保持流动性合理充裕"]
+    assert [e.title for e in parse_feed(site.out / "gushi.rss.xml").entries] == [
+        "A股三大指数集体收涨"
+    ]
+    assert [e.title for e in parse_feed(site.out / "yanghang.rss.xml").entries] == [
+        "央行：保持流动性合理充裕"
+    ]
     # people's copy of the central-bank story: the only source in "renmin", so it stays there
-    assert [e.title for e in parse_feed(site.out / "renmin.rss.xml").entries] == \
-        ["央行：保持流动性合理充裕", "楼市政策持续优化"]
+    assert [e.title for e in parse_feed(site.out / "renmin.rss.xml").entries] == [
+        "央行：保持流动性合理充裕",
+        "楼市政策持续优化",
+    ]
 
 
 def test_same_article_from_two_sources_appears_once(site: Site) -> None:
@@ -117,8 +129,9 @@ def test_second_fetch_is_304_and_changes_nothing(site: Site, http_server: LocalS
     before = site.outputs()
     report = build(site, T0 + dt.timedelta(hours=1))
     assert [o.status for o in report.sources] == ["not-modified", "ok"]
-    assert http_server.requests[-2].headers.get("if-none-match") == '"v1"' or \
-        any(r.headers.get("if-none-match") == '"v1"' for r in http_server.requests)
+    assert http_server.requests[-2].headers.get("if-none-match") == '"v1"' or any(
+        r.headers.get("if-none-match") == '"v1"' for r in http_server.requests
+    )
     assert site.outputs() == before
 
 
@@ -163,8 +176,9 @@ def test_backoff_grows_and_success_resets(site: Site, http_server: LocalServer) 
 
 
 def test_retry_after_is_respected(site: Site, http_server: LocalServer) -> None:
-    http_server.routes["/xinhua.xml"] = srv.static(b"", "text/plain", status=429,
-                                                   headers={"Retry-After": "7200"})
+    http_server.routes["/xinhua.xml"] = srv.static(
+        b"", "text/plain", status=429, headers={"Retry-After": "7200"}
+    )
     cfg = config.load(site.config)
     pipeline.fetch(cfg, T0)
     with Store(cfg.store.path) as store:
@@ -198,10 +212,12 @@ def test_network_down_does_not_grow_error_counts(site: Site, http_server: LocalS
 
 
 def test_missing_date_is_first_seen_and_stays(site: Site, http_server: LocalServer) -> None:
-    body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
-            b"<link>https://n.example/</link><description>d</description>"
-            b"<item><title>\xe6\x97\xa0\xe6\x97\xa5\xe6\x9c\x9f</title>"
-            b"<link>https://n.example/1</link></item></channel></rss>")
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<link>https://n.example/</link><description>d</description>"
+        b"<item><title>\xe6\x97\xa0\xe6\x97\xa5\xe6\x9c\x9f</title>"
+        b"<link>https://n.example/1</link></item></channel></rss>"
+    )
     http_server.routes["/xinhua.xml"] = srv.static(body)
     build(site)
     stamp = "<published>2022-06-12T20:00:00+08:00</published>"
@@ -240,8 +256,7 @@ def test_locked_store_gives_a_clear_error_after_a_bounded_wait(tmp_path: Path) -
     holder.execute("BEGIN EXCLUSIVE")
     try:
         store = Store(path, timeout=0.3)
-        with pytest.raises(StoreError, match="locked by another process"), \
-                store.transaction():
+        with pytest.raises(StoreError, match="locked by another process"), store.transaction():
             pass
         store.close()
     except StoreError as e:  # locked already while opening: just as clear

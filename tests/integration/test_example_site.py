@@ -32,11 +32,13 @@ def test_every_feed_validates(out: Path) -> None:
 
 def test_dates_of_every_kind_come_out_in_shanghai_time(out: Path) -> None:
     raw = (out / "all.atom.xml").read_text(encoding="utf-8")
-    for stamp in ("2022-06-10T09:15:00+08:00",   # naive in the front matter
-                  "2022-06-08T00:00:00+08:00",   # date only
-                  "2022-06-11T08:00:00+08:00",   # ISO 8601 with +08:00
-                  "2022-06-12T16:20:00+08:00",   # "+0800" string
-                  "2022-06-07T00:00:00+08:00"):  # no date: the file name's
+    for stamp in (
+        "2022-06-10T09:15:00+08:00",  # naive in the front matter
+        "2022-06-08T00:00:00+08:00",  # date only
+        "2022-06-11T08:00:00+08:00",  # ISO 8601 with +08:00
+        "2022-06-12T16:20:00+08:00",  # "+0800" string
+        "2022-06-07T00:00:00+08:00",
+    ):  # no date: the file name's
         assert f"<published>{stamp}</published>" in raw
 
 
@@ -49,13 +51,16 @@ def test_all_feed_is_newest_first_and_complete(out: Path) -> None:
 def test_chinese_category_and_tag_paths(out: Path) -> None:
     feed = parse_feed(out / "caijing.atom.xml")  # 财经 with its configured ASCII slug
     assert feed.feed.title == "财经 - 财经新闻聚合"
-    assert {ln.rel: ln.href for ln in feed.feed.links}["alternate"] == \
-        "https://finews.withounder.com/category/caijing.html"
+    assert {ln.rel: ln.href for ln in feed.feed.links}[
+        "alternate"
+    ] == "https://finews.withounder.com/category/caijing.html"
     tag = parse_feed(out / "tags" / "中国发展网新闻.atom.xml")  # Unicode file name
     assert len(tag.entries) == 2
     self_link = {ln.rel: ln.href for ln in tag.feed.links}["self"]
-    assert self_link == ("https://finews.withounder.com/feeds/tags/"
-                         "%E4%B8%AD%E5%9B%BD%E5%8F%91%E5%B1%95%E7%BD%91%E6%96%B0%E9%97%BB.atom.xml")
+    assert self_link == (
+        "https://finews.withounder.com/feeds/tags/"
+        "%E4%B8%AD%E5%9B%BD%E5%8F%91%E5%B1%95%E7%BD%91%E6%96%B0%E9%97%BB.atom.xml"
+    )
 
 
 def test_markdown_post_is_rendered_with_absolute_urls(out: Path) -> None:

@@ -38,8 +38,9 @@ def test_200_with_headers_and_user_agent(http_server: LocalServer) -> None:
 def test_conditional_get_gives_304(http_server: LocalServer) -> None:
     http_server.routes["/a.xml"] = srv.with_etag(RSS)
     with fetcher() as f:
-        r = f.fetch(http_server.url("/a.xml"), etag='"v1"', last_modified="x",
-                    allow_networks=LOOPBACK)
+        r = f.fetch(
+            http_server.url("/a.xml"), etag='"v1"', last_modified="x", allow_networks=LOOPBACK
+        )
     assert r.not_modified and r.body == b"" and r.etag == '"v1"'
     assert http_server.requests[-1].headers["if-none-match"] == '"v1"'
     assert http_server.requests[-1].headers["if-modified-since"] == "x"
@@ -64,8 +65,9 @@ def test_http_errors_name_status_and_url(http_server: LocalServer, status: int) 
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_retry_after(http_server: LocalServer, status: int) -> None:
-    http_server.routes["/busy"] = srv.static(b"", "text/plain", status=status,
-                                             headers={"Retry-After": "120"})
+    http_server.routes["/busy"] = srv.static(
+        b"", "text/plain", status=status, headers={"Retry-After": "120"}
+    )
     with fetcher() as f, pytest.raises(FetchError) as info:
         f.fetch(http_server.url("/busy"), allow_networks=LOOPBACK)
     assert info.value.retry_after == 120.0
@@ -101,11 +103,13 @@ def test_redirect_to_link_local_metadata_refused(http_server: LocalServer) -> No
 
 def test_gzip_and_deflate(http_server: LocalServer) -> None:
     http_server.routes["/gz"] = srv.gzipped(RSS)
-    http_server.routes["/zlib"] = srv.static(zlib.compress(RSS),
-                                             headers={"Content-Encoding": "deflate"})
+    http_server.routes["/zlib"] = srv.static(
+        zlib.compress(RSS), headers={"Content-Encoding": "deflate"}
+    )
     raw = zlib.compressobj(wbits=-15)
-    http_server.routes["/raw"] = srv.static(raw.compress(RSS) + raw.flush(),
-                                            headers={"Content-Encoding": "deflate"})
+    http_server.routes["/raw"] = srv.static(
+        raw.compress(RSS) + raw.flush(), headers={"Content-Encoding": "deflate"}
+    )
     with fetcher() as f:
         for path in ("/gz", "/zlib", "/raw"):
             assert f.fetch(http_server.url(path), allow_networks=LOOPBACK).body == RSS
@@ -114,8 +118,10 @@ def test_gzip_and_deflate(http_server: LocalServer) -> None:
 def test_gzip_bomb_stops_at_the_cap(http_server: LocalServer) -> None:
     bomb = gzip.compress(b"\0" * (200 * 1024 * 1024))  # 200 MiB of zeros, ~200 KB on the wire
     http_server.routes["/bomb"] = srv.static(bomb, headers={"Content-Encoding": "gzip"})
-    with fetcher(max_bytes=1024 * 1024) as f, \
-            pytest.raises(FetchError, match="after decompression"):
+    with (
+        fetcher(max_bytes=1024 * 1024) as f,
+        pytest.raises(FetchError, match="after decompression"),
+    ):
         f.fetch(http_server.url("/bomb"), allow_networks=LOOPBACK)
 
 

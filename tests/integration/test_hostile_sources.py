@@ -16,49 +16,73 @@ from tests.helpers import check_all_outputs, make_site, parse_feed, run_cli
 from tests.server import LocalServer
 
 T0 = dt.datetime(2022, 6, 12, 12, 0, tzinfo=dt.UTC)
-GOOD = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>好源</title>'
-        "<link>https://good.example/</link><description>d</description>"
-        "<item><title>正常条目</title><link>https://good.example/1</link>"
-        "<pubDate>Fri, 10 Jun 2022 02:00:00 GMT</pubDate></item></channel></rss>").encode()
+GOOD = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>好源</title>'
+    "<link>https://good.example/</link><description>d</description>"
+    "<item><title>正常条目</title><link>https://good.example/1</link>"
+    "<pubDate>Fri, 10 Jun 2022 02:00:00 GMT</pubDate></item></channel></rss>"
+).encode()
 LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
 <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">
 <!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;"><!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">]>
 <rss version="2.0"><channel><title>&f;</title><item><title>&f;</title></item></channel></rss>"""
-QUADRATIC = (b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "' + b"x" * 50_000 + b'">]>'
-             b"<rss version=\"2.0\"><channel><title>t</title><item><title>"
-             + b"&x;" * 5_000 + b"</title></item></channel></rss>")
-XXE_FILE = (b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-            b'<rss version="2.0"><channel><title>&x;</title></channel></rss>')
+QUADRATIC = (
+    b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "' + b"x" * 50_000 + b'">]>'
+    b'<rss version="2.0"><channel><title>t</title><item><title>'
+    + b"&x;" * 5_000
+    + b"</title></item></channel></rss>"
+)
+XXE_FILE = (
+    b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b'<rss version="2.0"><channel><title>&x;</title></channel></rss>'
+)
 
 
 def rss(items: str, title: str = "源") -> bytes:
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-            f"<title>{title}</title><link>https://src.example/</link><description>d"
-            f"</description><language>zh-cn</language>{items}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{title}</title><link>https://src.example/</link><description>d"
+        f"</description><language>zh-cn</language>{items}</channel></rss>"
+    ).encode()
 
 
 def site_with(tmp_path: Path, server: LocalServer, routes: dict[str, srv.Handler]) -> Path:
-    lines = ["fetch:", "  allow_networks: [127.0.0.0/8]", "  deadline: 1.5s",
-             "  max_bytes: 1048576", "state:", "  dir: state", "sources:"]
+    lines = [
+        "fetch:",
+        "  allow_networks: [127.0.0.0/8]",
+        "  deadline: 1.5s",
+        "  max_bytes: 1048576",
+        "state:",
+        "  dir: state",
+        "sources:",
+    ]
     for name, handler in routes.items():
         server.routes[f"/{name}"] = handler
-        lines += [f"  - id: {name}", f"    url: {server.url('/' + name)}",
-                  f"    categories: [{name}]"]
+        lines += [
+            f"  - id: {name}",
+            f"    url: {server.url('/' + name)}",
+            f"    categories: [{name}]",
+        ]
     site = make_site(tmp_path, "\n".join(lines) + "\n")
     return site.config
 
 
-def test_every_hostile_source_is_contained(tmp_path: Path, http_server: LocalServer,
-                                           second_server: LocalServer) -> None:
+def test_every_hostile_source_is_contained(
+    tmp_path: Path, http_server: LocalServer, second_server: LocalServer
+) -> None:
     second_server.routes["/evil.dtd"] = srv.static(b'<!ENTITY x "pwned">', "text/plain")
-    external_dtd = (f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "{second_server.url("/evil.dtd")}">'
-                    '<rss version="2.0"><channel><title>外部DTD</title><link>https://d.example/'
-                    '</link><description>d</description><item><title>条目</title>'
-                    '<link>https://d.example/1</link></item></channel></rss>').encode()
-    xxe_remote = (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM '
-                  f'"{second_server.url("/steal")}">]><rss version="2.0"><channel>'
-                  f"<title>&x;</title></channel></rss>").encode()
+    external_dtd = (
+        f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "{second_server.url("/evil.dtd")}">'
+        '<rss version="2.0"><channel><title>外部DTD</title><link>https://d.example/'
+        "</link><description>d</description><item><title>条目</title>"
+        "<link>https://d.example/1</link></item></channel></rss>"
+    ).encode()
+    xxe_remote = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM '
+        f'"{second_server.url("/steal")}">]><rss version="2.0"><channel>'
+        f"<title>&x;</title></channel></rss>"
+    ).encode()
     routes = {
         "good": srv.static(GOOD),
         "xxeremote": srv.static(xxe_remote),
@@ -67,15 +91,19 @@ def test_every_hostile_source_is_contained(tmp_path: Path, http_server: LocalSer
         "xxe": srv.static(XXE_FILE),
         "dtd": srv.static(external_dtd),
         "big": srv.huge(50 * 1024 * 1024),
-        "bomb": srv.static(gzip.compress(b"\0" * (100 * 1024 * 1024)),
-                           headers={"Content-Encoding": "gzip"}),
+        "bomb": srv.static(
+            gzip.compress(b"\0" * (100 * 1024 * 1024)), headers={"Content-Encoding": "gzip"}
+        ),
         "drip": srv.drip(total=1000, interval=0.1, max_seconds=10),
         "loop": srv.redirect("/loop"),
         "metadata": srv.redirect("http://169.254.169.254/latest/meta-data/"),
         "missing": srv.static(b"no", "text/plain", status=404),
         "broken": srv.static(b"boom", "text/plain", status=500),
-        "html": srv.static(b"<!doctype html><html><head><title>Home</title></head><body>"
-                           b"<p>not a feed</p></body></html>", "text/html; charset=utf-8"),
+        "html": srv.static(
+            b"<!doctype html><html><head><title>Home</title></head><body>"
+            b"<p>not a feed</p></body></html>",
+            "text/html; charset=utf-8",
+        ),
         "empty": srv.static(rss("")),
         "notxml": srv.static(b"\x00\x01binary garbage", "application/octet-stream"),
     }
@@ -85,8 +113,21 @@ def test_every_hostile_source_is_contained(tmp_path: Path, http_server: LocalSer
     assert time.monotonic() - start < 20
     status = {o.source_id: o.status for o in report.sources}
     assert status["good"] == "ok" and status["empty"] == "ok" and status["dtd"] == "ok"
-    for name in ("laughs", "quadratic", "xxe", "xxeremote", "big", "bomb", "drip", "loop",
-                 "metadata", "missing", "broken", "html", "notxml"):
+    for name in (
+        "laughs",
+        "quadratic",
+        "xxe",
+        "xxeremote",
+        "big",
+        "bomb",
+        "drip",
+        "loop",
+        "metadata",
+        "missing",
+        "broken",
+        "html",
+        "notxml",
+    ):
         assert status[name] == "error", name
     messages = {o.source_id: o.error or "" for o in report.sources}
     assert "declares XML entities" in messages["laughs"]
@@ -97,8 +138,9 @@ def test_every_hostile_source_is_contained(tmp_path: Path, http_server: LocalSer
     assert "169.254.169.254" in messages["metadata"] and "HTTP 404" in messages["missing"]
     assert "HTML page" in messages["html"]
     problems = "\n".join(map(str, report.problems.items))
-    assert (f"source 'broken' ({http_server.url('/broken')}): error: fetch failed: HTTP 500"
-            in problems)
+    assert (
+        f"source 'broken' ({http_server.url('/broken')}): error: fetch failed: HTTP 500" in problems
+    )
     assert "declares XML entities" in messages["xxeremote"]
     assert second_server.requests == []  # neither the external entity nor the DTD was fetched
     assert [e.title for e in parse_feed(cfg.output_dir / "good.rss.xml").entries] == ["正常条目"]
@@ -117,7 +159,7 @@ def test_repaired_entries(tmp_path: Path, http_server: LocalServer) -> None:
         "<item><title>二一零零</title><link>https://src.example/4</link>"
         "<pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate></item>"
         "<item><title>脚本</title><link>javascript:alert(1)</link><description>"
-        "&lt;a href=\"java&amp;#115;cript:alert(1)\"&gt;x&lt;/a&gt;&lt;script&gt;alert(2)"
+        '&lt;a href="java&amp;#115;cript:alert(1)"&gt;x&lt;/a&gt;&lt;script&gt;alert(2)'
         "&lt;/script&gt;正文</description><pubDate>Fri, 10 Jun 2022 04:00:00 GMT</pubDate>"
         "</item>"
         "<item><title>控制\x01字符</title><link>https://src.example/6</link>"
@@ -143,21 +185,30 @@ def test_repaired_entries(tmp_path: Path, http_server: LocalServer) -> None:
 
 
 def test_gbk_body_labelled_utf8(tmp_path: Path, http_server: LocalServer) -> None:
-    body = rss("<item><title>国标编码的标题</title><link>https://src.example/1</link>"
-               "<pubDate>Fri, 10 Jun 2022 02:00:00 GMT</pubDate></item>", "中文源")
+    body = rss(
+        "<item><title>国标编码的标题</title><link>https://src.example/1</link>"
+        "<pubDate>Fri, 10 Jun 2022 02:00:00 GMT</pubDate></item>",
+        "中文源",
+    )
     gbk = body.decode("utf-8").encode("gbk")
-    cfg = config.load(site_with(tmp_path, http_server, {
-        "gbk": srv.static(gbk, "application/rss+xml; charset=utf-8")}))
+    cfg = config.load(
+        site_with(
+            tmp_path, http_server, {"gbk": srv.static(gbk, "application/rss+xml; charset=utf-8")}
+        )
+    )
     report = pipeline.run_once(cfg, T0)
     assert [o.status for o in report.sources] == ["ok"]
-    assert [e.title for e in parse_feed(cfg.output_dir / "gbk.rss.xml").entries] == \
-        ["国标编码的标题"]
+    assert [e.title for e in parse_feed(cfg.output_dir / "gbk.rss.xml").entries] == [
+        "国标编码的标题"
+    ]
     assert any("GB18030" in str(p) for p in report.problems.items)
 
 
 def test_malformed_but_recoverable_keeps_entries(tmp_path: Path, http_server: LocalServer) -> None:
-    body = rss("<item><title>A & B 未转义</title><link>https://src.example/1</link>"
-               "<pubDate>Fri, 10 Jun 2022 02:00:00 GMT</pubDate></item>")
+    body = rss(
+        "<item><title>A & B 未转义</title><link>https://src.example/1</link>"
+        "<pubDate>Fri, 10 Jun 2022 02:00:00 GMT</pubDate></item>"
+    )
     cfg = config.load(site_with(tmp_path, http_server, {"loose": srv.static(body)}))
     report = pipeline.run_once(cfg, T0)
     assert [o.status for o in report.sources] == ["ok"]
@@ -167,17 +218,19 @@ def test_malformed_but_recoverable_keeps_entries(tmp_path: Path, http_server: Lo
         assert store.states()["loose"].entries == 1
 
 
-def test_a_big_round_parses_in_worker_processes(tmp_path: Path,
-                                                http_server: LocalServer) -> None:
+def test_a_big_round_parses_in_worker_processes(tmp_path: Path, http_server: LocalServer) -> None:
     """Worker processes are only used by a single-threaded process (the test runner has the
     server's thread), so this runs the real CLI in a subprocess."""
     from feeds import aggregate
 
     routes: dict[str, srv.Handler] = {}
     for i in range(aggregate.PARSE_PROCESSES_AT + 5):
-        routes[f"s{i:02d}"] = srv.static(rss(
-            f"<item><title>条目{i}</title><link>https://src.example/{i}</link>"
-            f"<pubDate>Fri, 10 Jun 2022 02:00:00 GMT</pubDate></item>"))
+        routes[f"s{i:02d}"] = srv.static(
+            rss(
+                f"<item><title>条目{i}</title><link>https://src.example/{i}</link>"
+                f"<pubDate>Fri, 10 Jun 2022 02:00:00 GMT</pubDate></item>"
+            )
+        )
     routes["broken"] = srv.static(LAUGHS)  # a ParseError raised in a worker process
     config_path = site_with(tmp_path, http_server, routes)
     proc = run_cli("fetch", "-c", config_path, "-vv")
@@ -186,4 +239,5 @@ def test_a_big_round_parses_in_worker_processes(tmp_path: Path,
     assert "source 'broken'" in proc.stderr and "declares XML entities" in proc.stderr
     status = json.loads(run_cli("status", "-c", config_path, "--json").stdout)["sources"]
     assert {s["id"]: s["entries"] for s in status if s["id"] != "broken"} == {
-        f"s{i:02d}": 1 for i in range(aggregate.PARSE_PROCESSES_AT + 5)}
+        f"s{i:02d}": 1 for i in range(aggregate.PARSE_PROCESSES_AT + 5)
+    }

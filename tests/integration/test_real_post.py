@@ -21,8 +21,10 @@ NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     require_shared()
     site = make_site(tmp_path_factory.mktemp("real"))
-    site.write_config(base="site:\n  title: 财经新闻聚合\n  url: https://finews.withounder.com\n"
-                           "posts:\n  dirs: [_posts]\noutput:\n  dir: out\n")
+    site.write_config(
+        base="site:\n  title: 财经新闻聚合\n  url: https://finews.withounder.com\n"
+        "posts:\n  dirs: [_posts]\noutput:\n  dir: out\n"
+    )
     shutil.copy(REAL_POST, site.posts / REAL_POST.name)
     report = pipeline.run_once(config.load(site.config), NOW)
     assert report.ok, report.problems.items
@@ -33,8 +35,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_outputs_validate(built: Path) -> None:
     files = check_all_outputs(built)
     names = sorted(f.name for f in files)
-    assert names == ["all.atom.xml", "all.rss.xml", "zhongguofazhanwang.atom.xml",
-                     "zhongguofazhanwang.rss.xml"]
+    assert names == [
+        "all.atom.xml",
+        "all.rss.xml",
+        "zhongguofazhanwang.atom.xml",
+        "zhongguofazhanwang.rss.xml",
+    ]
 
 
 def test_rss_fields(built: Path) -> None:

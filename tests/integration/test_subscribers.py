@@ -36,11 +36,14 @@ def site(tmp_path: Path) -> Site:
         for day in (3, 13, 23):
             if month == 9 and day > 13:
                 continue
-            s.post(f"2022-{month:02d}-{day:02d}-a{month}{day}.md",
-                   post_text(f"甲{month}月{day}日", f"2022-{month:02d}-{day:02d} 09:00:00 +0800",
-                             "a"))
-    s.post("2022-08-05-b.md", post_text("乙", "2022-08-05", "b",
-                                        body="<p>正文</p>\n\n<http://orig.example/b>\n"))
+            s.post(
+                f"2022-{month:02d}-{day:02d}-a{month}{day}.md",
+                post_text(f"甲{month}月{day}日", f"2022-{month:02d}-{day:02d} 09:00:00 +0800", "a"),
+            )
+    s.post(
+        "2022-08-05-b.md",
+        post_text("乙", "2022-08-05", "b", body="<p>正文</p>\n\n<http://orig.example/b>\n"),
+    )
     return s
 
 
@@ -95,10 +98,16 @@ def test_archives_chain_from_head_to_oldest_entry(site: Site) -> None:
             months.append(rel)
             seen += [e.id for e in doc.entries]
             url = dlinks.get("prev-archive")
-        assert months == [f"archive/a/2022-08.{fmt}.xml", f"archive/a/2022-07.{fmt}.xml",
-                          f"archive/a/2022-06.{fmt}.xml"]  # September is not over yet
-        everything = {f"https://news.example.com/a/2022/{m:02d}/{d:02d}/a{m}{d}.html"
-                      for m in (6, 7, 8) for d in (3, 13, 23)}
+        assert months == [
+            f"archive/a/2022-08.{fmt}.xml",
+            f"archive/a/2022-07.{fmt}.xml",
+            f"archive/a/2022-06.{fmt}.xml",
+        ]  # September is not over yet
+        everything = {
+            f"https://news.example.com/a/2022/{m:02d}/{d:02d}/a{m}{d}.html"
+            for m in (6, 7, 8)
+            for d in (3, 13, 23)
+        }
         assert everything <= set(seen)  # backfill reaches the oldest entry
 
 
@@ -117,8 +126,10 @@ def test_closed_archives_are_written_once(site: Site) -> None:
 def test_index_snippets_and_stylesheet(site: Site) -> None:
     build(site)
     index = (site.out / "index.html").read_text(encoding="utf-8")
-    assert '<link rel="alternate" type="application/atom+xml" title="a - 测试站 (Atom)" ' \
-           'href="https://news.example.com/feeds/a.atom.xml">' in index
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="a - 测试站 (Atom)" '
+        'href="https://news.example.com/feeds/a.atom.xml">' in index
+    )
     assert 'type="application/feed+json"' in index and "feeds.opml" in index
     assert "2022-09-13 09:00" in index  # newest entry, site time
     snippet = (site.out / "snippets" / "b.html").read_text(encoding="utf-8")
@@ -163,20 +174,30 @@ def test_websub_pings_once_per_changed_feed(tmp_path: Path, http_server: LocalSe
     build(s)
     pinged = sorted(p["hub.url"][0] for p in hub.pings)
     assert all(p["hub.mode"] == ["publish"] for p in hub.pings)
-    assert pinged == sorted(f"https://news.example.com/feeds/{n}.{f}" for n in ("a", "b", "all")
-                            for f in ("rss.xml", "atom.xml", "json"))  # the 503 was retried
+    assert pinged == sorted(
+        f"https://news.example.com/feeds/{n}.{f}"
+        for n in ("a", "b", "all")
+        for f in ("rss.xml", "atom.xml", "json")
+    )  # the 503 was retried
     for name in ("a.rss.xml", "a.atom.xml"):
         links = {ln.rel: ln.href for ln in parse_feed(s.out / name).feed.links}
         assert links["hub"] == http_server.url("/hub")
     assert json.loads((s.out / "a.json").read_text())["hubs"] == [
-        {"type": "WebSub", "url": http_server.url("/hub")}]
+        {"type": "WebSub", "url": http_server.url("/hub")}
+    ]
     hub.pings.clear()
     build(s)
     assert hub.pings == []  # nothing changed: no ping
     s.post("2022-06-03-a2.md", post_text("甲二", "2022-06-03", "a"))
     build(s)
     assert sorted(p["hub.url"][0].rsplit("/", 1)[1] for p in hub.pings) == [
-        "a.atom.xml", "a.json", "a.rss.xml", "all.atom.xml", "all.json", "all.rss.xml"]
+        "a.atom.xml",
+        "a.json",
+        "a.rss.xml",
+        "all.atom.xml",
+        "all.json",
+        "all.rss.xml",
+    ]
 
 
 @pytest.fixture
@@ -186,8 +207,9 @@ def http_output(site: Site) -> Iterator[tuple[str, Path]]:
     (site.root / "secret.txt").write_text("do not serve", encoding="utf-8")
     (site.out / "link").symlink_to(site.root / "secret.txt")
     server = serve.make_server(site.out, "127.0.0.1", 0, "/feeds/")
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", site.out
     finally:
@@ -206,18 +228,22 @@ def fetch(url: str, method: str = "GET", **headers: str) -> tuple[int, dict[str,
 
 def test_serve_types_conditional_gzip_head(http_output: tuple[str, Path]) -> None:
     base, out = http_output
-    for name, media in (("a.rss.xml", "application/rss+xml; charset=utf-8"),
-                        ("a.atom.xml", "application/atom+xml; charset=utf-8"),
-                        ("a.json", "application/feed+json; charset=utf-8"),
-                        ("feeds.opml", "text/x-opml; charset=utf-8"),
-                        ("index.html", "text/html; charset=utf-8")):
+    for name, media in (
+        ("a.rss.xml", "application/rss+xml; charset=utf-8"),
+        ("a.atom.xml", "application/atom+xml; charset=utf-8"),
+        ("a.json", "application/feed+json; charset=utf-8"),
+        ("feeds.opml", "text/x-opml; charset=utf-8"),
+        ("index.html", "text/html; charset=utf-8"),
+    ):
         status, headers, body = fetch(f"{base}/feeds/{name}")
         assert status == 200 and headers["Content-Type"] == media
         assert body == (out / name).read_bytes()
     status, headers, _ = fetch(f"{base}/feeds/a.atom.xml")
     assert fetch(f"{base}/feeds/a.atom.xml", **{"If-None-Match": headers["ETag"]})[0] == 304
-    assert fetch(f"{base}/feeds/a.atom.xml",
-                 **{"If-Modified-Since": headers["Last-Modified"]})[0] == 304
+    assert (
+        fetch(f"{base}/feeds/a.atom.xml", **{"If-Modified-Since": headers["Last-Modified"]})[0]
+        == 304
+    )
     status, gz_headers, gz_body = fetch(f"{base}/feeds/a.atom.xml", **{"Accept-Encoding": "gzip"})
     assert gz_headers["Content-Encoding"] == "gzip" and gz_headers["ETag"] != headers["ETag"]
     assert gzip.decompress(gz_body) == (out / "a.atom.xml").read_bytes()
@@ -227,9 +253,18 @@ def test_serve_types_conditional_gzip_head(http_output: tuple[str, Path]) -> Non
     assert fetch(f"{base}/feeds/")[2] == (out / "index.html").read_bytes()
 
 
-@pytest.mark.parametrize("path", ["/feeds/../config.yaml", "/feeds/%2e%2e/config.yaml",
-                                  "/feeds/link", "/feeds/.feeds-tmp-1-x.xml", "/config.yaml",
-                                  "/feeds/..%2fsecret.txt", "/feeds/missing.xml"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/feeds/../config.yaml",
+        "/feeds/%2e%2e/config.yaml",
+        "/feeds/link",
+        "/feeds/.feeds-tmp-1-x.xml",
+        "/config.yaml",
+        "/feeds/..%2fsecret.txt",
+        "/feeds/missing.xml",
+    ],
+)
 def test_serve_never_leaves_the_folder(http_output: tuple[str, Path], path: str) -> None:
     base, _ = http_output
     status, _, body = fetch(base + path)

@@ -50,30 +50,55 @@ def test_shipped_example_config_loads() -> None:
         (MINIMAL + "feeds:\n  max_items: 0\n", 5, "feeds.max_items", "must be ≥ 1"),
         (MINIMAL + "feeds:\n  max_items: ten\n", 5, "feeds.max_items", "whole number"),
         (MINIMAL + "feeds:\n  formats: [rss, yaml]\n", 5, "feeds.formats.1", "unknown format"),
-        (MINIMAL + "feeds:\n  category_path: 'c/{name}'\n", 5, "feeds.category_path",
-         "unknown placeholder {name}"),
-        (MINIMAL + "feeds:\n  category_path: '{slug}.{format}.xml'\n", 5,
-         "feeds.category_path", "leave out {format}"),
+        (
+            MINIMAL + "feeds:\n  category_path: 'c/{name}'\n",
+            5,
+            "feeds.category_path",
+            "unknown placeholder {name}",
+        ),
+        (
+            MINIMAL + "feeds:\n  category_path: '{slug}.{format}.xml'\n",
+            5,
+            "feeds.category_path",
+            "leave out {format}",
+        ),
         (MINIMAL + "feeds:\n  tag_path: 'tags'\n", 5, "feeds.tag_path", "must contain {slug}"),
-        (MINIMAL + "feeds:\n  category_path: '../{slug}'\n", 5,
-         "feeds.category_path", "inside the output folder"),
-        (MINIMAL + "feeds:\n  tag_page: '/t/{name}.html'\n", 5, "feeds.tag_page",
-         "unknown placeholder"),
+        (
+            MINIMAL + "feeds:\n  category_path: '../{slug}'\n",
+            5,
+            "feeds.category_path",
+            "inside the output folder",
+        ),
+        (
+            MINIMAL + "feeds:\n  tag_page: '/t/{name}.html'\n",
+            5,
+            "feeds.tag_page",
+            "unknown placeholder",
+        ),
         ("site:\n  title: 站点\n", 1, "site.url", "is required"),
         ("site:\n  title: 站点\n  url: news.example.com\n", 3, "site.url", "absolute"),
         (MINIMAL + "  timezone: Asia/Shang_hai\n", 4, "site.timezone", "unknown timezone"),
         (MINIMAL + "  language: [zh]\n", 4, "site.language", "must be a string"),
         (MINIMAL + "posts:\n  future: yes please\n", 5, "posts.future", "true or false"),
         (MINIMAL + "posts:\n  permalink: blog/:title\n", 5, "posts.permalink", "start with"),
-        (MINIMAL + "categories:\n  meta:\n    财经: {slug: 'Cai Jing'}\n", 6,
-         "categories.meta.财经.slug", "'cai-jing'"),
-        (MINIMAL + "categories:\n  meta:\n    a b: {}\n    a-b: {}\n", 7,
-         "categories.meta.a-b", "would both be written"),
+        (
+            MINIMAL + "categories:\n  meta:\n    财经: {slug: 'Cai Jing'}\n",
+            6,
+            "categories.meta.财经.slug",
+            "'cai-jing'",
+        ),
+        (
+            MINIMAL + "categories:\n  meta:\n    a b: {}\n    a-b: {}\n",
+            7,
+            "categories.meta.a-b",
+            "would both be written",
+        ),
         (MINIMAL + "bogus: 1\n", 4, "bogus", "unknown key"),
     ],
 )
-def test_errors_name_file_line_and_key(tmp_path: Path, text: str, line: int, key: str,
-                                       words: str) -> None:
+def test_errors_name_file_line_and_key(
+    tmp_path: Path, text: str, line: int, key: str, words: str
+) -> None:
     e = error(tmp_path, text)
     assert e.file == str(tmp_path / "config.yaml")
     assert e.line == line, str(e)

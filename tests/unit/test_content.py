@@ -12,8 +12,9 @@ def test_real_post_trailer() -> None:
     require_shared()
     body = REAL_POST.read_text(encoding="utf-8").split("---", 2)[2]
     t = _split(body)
-    assert t.source_link == ("http://finews.zning.xyz/html_News/NewsShare.html"
-                             "?infoCode=NW202206092407071065")
+    assert t.source_link == (
+        "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202206092407071065"
+    )
     assert t.dropped_nav
     assert "返回首页" not in t.body
     assert "finews.zning.xyz" not in t.body
@@ -44,8 +45,10 @@ def test_order_link_after_nav() -> None:
 
 
 def test_sanitize_makes_urls_absolute_and_removes_scripts() -> None:
-    html = ('<p onclick="x()">a <a href="//cdn.example/x">x</a> <a href="/c/a.html">y</a>'
-            ' <img src="img/p.png"> <a href="javascript:alert(1)">j</a></p><script>bad()</script>')
+    html = (
+        '<p onclick="x()">a <a href="//cdn.example/x">x</a> <a href="/c/a.html">y</a>'
+        ' <img src="img/p.png"> <a href="javascript:alert(1)">j</a></p><script>bad()</script>'
+    )
     assert content.has_active_content(html) is not None
     out = content.sanitize(html, "https://news.example.com/news/2022/06/09/p.html")
     assert "script" not in out and "onclick" not in out and "javascript" not in out

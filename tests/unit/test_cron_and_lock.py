@@ -23,18 +23,25 @@ def nexts(expr: str, now: dt.datetime = SUNDAY_9AM, n: int = 3) -> list[str]:
 
 def test_weekday_zero_and_seven_are_sunday() -> None:
     saturday = SH.localize(dt.datetime(2026, 11, 28, 12, 0))  # noqa: DTZ001
-    assert nexts("0 8 * * 0", saturday, 2) == ["2026-11-29T08:00:00+08:00",
-                                               "2026-12-06T08:00:00+08:00"]
+    assert nexts("0 8 * * 0", saturday, 2) == [
+        "2026-11-29T08:00:00+08:00",
+        "2026-12-06T08:00:00+08:00",
+    ]
     assert nexts("0 8 * * 7", saturday, 1) == ["2026-11-29T08:00:00+08:00"]
     assert nexts("0 8 * * sun", saturday, 1) == ["2026-11-29T08:00:00+08:00"]
-    assert nexts("30 7 * * 1-5", saturday, 2) == ["2026-11-30T07:30:00+08:00",
-                                                  "2026-12-01T07:30:00+08:00"]
+    assert nexts("30 7 * * 1-5", saturday, 2) == [
+        "2026-11-30T07:30:00+08:00",
+        "2026-12-01T07:30:00+08:00",
+    ]
 
 
 def test_day_of_month_or_day_of_week_when_both_given() -> None:
     # cron fires on Fridays *or* on the 13th; APScheduler alone would need both
-    assert nexts("0 9 13 * 5") == ["2026-12-04T09:00:00+08:00", "2026-12-11T09:00:00+08:00",
-                                   "2026-12-13T09:00:00+08:00"]
+    assert nexts("0 9 13 * 5") == [
+        "2026-12-04T09:00:00+08:00",
+        "2026-12-11T09:00:00+08:00",
+        "2026-12-13T09:00:00+08:00",
+    ]
 
 
 @pytest.mark.parametrize("expr", ["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *"])
@@ -45,8 +52,13 @@ def test_never_firing_is_an_error(expr: str) -> None:
 
 @pytest.mark.parametrize(
     ("expr", "words"),
-    [("61 * * * *", "minute: 61 is outside 0-59"), ("* * *", "5 fields"),
-     ("*/0 * * * *", "step"), ("5-1 * * * *", "backwards"), ("0 0 * foo *", "month")],
+    [
+        ("61 * * * *", "minute: 61 is outside 0-59"),
+        ("* * *", "5 fields"),
+        ("*/0 * * * *", "step"),
+        ("5-1 * * * *", "backwards"),
+        ("0 0 * foo *", "month"),
+    ],
 )
 def test_bad_expressions(expr: str, words: str) -> None:
     with pytest.raises(cron.CronError, match=words):
@@ -74,13 +86,15 @@ def server_tz() -> Iterator[None]:
 
 
 def _config(tmp_path: Path, build: str) -> config.Config:
-    doc = yamlutil.load(f"site:\n  title: t\n  url: https://x.example\nschedule:\n"
-                        f"  build: '{build}'\n")
+    doc = yamlutil.load(
+        f"site:\n  title: t\n  url: https://x.example\nschedule:\n  build: '{build}'\n"
+    )
     return config.parse(doc, tmp_path / "config.yaml")
 
 
-def test_schedule_is_evaluated_in_shanghai_whatever_the_server_tz(tmp_path: Path,
-                                                                   server_tz: None) -> None:
+def test_schedule_is_evaluated_in_shanghai_whatever_the_server_tz(
+    tmp_path: Path, server_tz: None
+) -> None:
     assert time.strftime("%Z") in ("EST", "EDT")  # the process really is in New York time
     cfg = _config(tmp_path, "0 8 * * 0")
     now = dt.datetime.now(cfg.site.tz)
@@ -101,8 +115,10 @@ def test_config_refuses_bad_schedules(tmp_path: Path) -> None:
 
 
 def test_second_lock_names_the_holder(tmp_path: Path) -> None:
-    with ProcessLock(tmp_path, "run"), \
-            pytest.raises(LockedError, match=rf"pid {os.getpid()} \(feeds run, since"):
+    with (
+        ProcessLock(tmp_path, "run"),
+        pytest.raises(LockedError, match=rf"pid {os.getpid()} \(feeds run, since"),
+    ):
         ProcessLock(tmp_path, "build").acquire()
     with ProcessLock(tmp_path, "build"):  # released: free again
         pass

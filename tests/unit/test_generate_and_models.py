@@ -13,9 +13,16 @@ SH = dt.timezone(dt.timedelta(hours=8))
 
 def entry(i: int, day: int, cats: tuple[str, ...] = ("a",)) -> Entry:
     when = dt.datetime(2022, 6, day, 12, tzinfo=SH)
-    return Entry(id=f"https://x.example/{i}", title=f"标题{i}", link=f"https://x.example/{i}",
-                 published=when, updated=when, summary="摘要", content_html="<p>x</p>",
-                 categories=cats)
+    return Entry(
+        id=f"https://x.example/{i}",
+        title=f"标题{i}",
+        link=f"https://x.example/{i}",
+        published=when,
+        updated=when,
+        summary="摘要",
+        content_html="<p>x</p>",
+        categories=cats,
+    )
 
 
 def cfg_with(extra: str = "") -> config.Config:
@@ -37,14 +44,18 @@ def test_plan_orders_newest_first_with_stable_ties() -> None:
     items = [entry(3, 2), entry(1, 5), entry(2, 2), entry(4, 9, ("b",))]
     plans = generate.plan(cfg_with(), items, Problems())
     by_label = {p.label: [e.id[-1] for e in es] for p, es in plans}
-    assert by_label == {"all": ["4", "1", "2", "3"], "category 'a'": ["1", "2", "3"],
-                        "category 'b'": ["4"]}
+    assert by_label == {
+        "all": ["4", "1", "2", "3"],
+        "category 'a'": ["1", "2", "3"],
+        "category 'b'": ["4"],
+    }
 
 
 def test_only_restricts_and_warns_about_missing() -> None:
     problems = Problems()
-    plans = generate.plan(cfg_with("categories:\n  only: [b, ghost]\n"),
-                          [entry(1, 1), entry(2, 2, ("b",))], problems)
+    plans = generate.plan(
+        cfg_with("categories:\n  only: [b, ghost]\n"), [entry(1, 1), entry(2, 2, ("b",))], problems
+    )
     assert [p.label for p, _ in plans] == ["all", "category 'b'"]
     assert "'ghost' is listed in categories.only but no post has it" in str(problems.items[0])
 

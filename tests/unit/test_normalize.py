@@ -15,27 +15,38 @@ NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 @pytest.fixture
 def cfg(tmp_path: Path) -> config.Config:
     path = tmp_path / "config.yaml"
-    doc = yamlutil.load("site:\n  title: 站\n  url: https://news.example.com\n"
-                        "  author: 编辑部\nfeeds:\n  summary_length: 10\n")
+    doc = yamlutil.load(
+        "site:\n  title: 站\n  url: https://news.example.com\n"
+        "  author: 编辑部\nfeeds:\n  summary_length: 10\n"
+    )
     return config.parse(doc, path)
 
 
-def raw(meta: dict[str, Any], body: str = "正文", name: str = "2022-06-09-hello-world.md"
-        ) -> RawPost:
-    return RawPost(path=Path(name), slug=name[11:].rsplit(".", 1)[0], file_date=(2022, 6, 9),
-                   ext="." + name.rsplit(".", 1)[1], meta=meta,
-                   lines={(k,): i + 2 for i, k in enumerate(meta)}, body=body)
+def raw(
+    meta: dict[str, Any], body: str = "正文", name: str = "2022-06-09-hello-world.md"
+) -> RawPost:
+    return RawPost(
+        path=Path(name),
+        slug=name[11:].rsplit(".", 1)[0],
+        file_date=(2022, 6, 9),
+        ext="." + name.rsplit(".", 1)[1],
+        meta=meta,
+        lines={(k,): i + 2 for i, k in enumerate(meta)},
+        body=body,
+    )
 
 
-def prepare(cfg: config.Config, meta: dict[str, Any], **kw: Any
-            ) -> tuple[normalize.PostInfo | None, Problems]:
+def prepare(
+    cfg: config.Config, meta: dict[str, Any], **kw: Any
+) -> tuple[normalize.PostInfo | None, Problems]:
     problems = Problems()
     return normalize.prepare(raw(meta, **kw), cfg, problems), problems
 
 
 def test_categories_and_tags_as_string_or_list(cfg: config.Config) -> None:
-    info, problems = prepare(cfg, {"title": "t", "category": "a", "categories": "b a c",
-                                   "tags": ["x", 2024, "x"]})
+    info, problems = prepare(
+        cfg, {"title": "t", "category": "a", "categories": "b a c", "tags": ["x", 2024, "x"]}
+    )
     assert info is not None and problems.items == []
     assert info.categories == ("a", "b", "c")
     assert info.tags == ("x", "2024")
@@ -45,8 +56,14 @@ def test_permalink_placeholders(cfg: config.Config) -> None:
     info, _ = prepare(cfg, {"title": "t", "categories": "News Tech", "date": "2022-06-09 08:05"})
     assert info is not None
     assert info.link == "https://news.example.com/news/tech/2022/06/09/hello-world.html"
-    cfg2 = config.Config(**{**cfg.__dict__, "posts": config.PostsConfig(
-        dirs=(), permalink="/:year/:i_month/:i_day/:hour:minute/:slug/")})
+    cfg2 = config.Config(
+        **{
+            **cfg.__dict__,
+            "posts": config.PostsConfig(
+                dirs=(), permalink="/:year/:i_month/:i_day/:hour:minute/:slug/"
+            ),
+        }
+    )
     info2, _ = prepare(cfg2, {"title": "t", "date": "2022-06-09 08:05", "slug": "Hi There"})
     assert info2 is not None and info2.link == "https://news.example.com/2022/6/9/0805/hi-there/"
 
@@ -54,8 +71,9 @@ def test_permalink_placeholders(cfg: config.Config) -> None:
 def test_chinese_permalink_is_percent_encoded(cfg: config.Config) -> None:
     info, _ = prepare(cfg, {"title": "t", "categories": "财经"}, name="2022-06-09-新闻.md")
     assert info is not None
-    assert info.link == ("https://news.example.com/%E8%B4%A2%E7%BB%8F/2022/06/09/"
-                         "%E6%96%B0%E9%97%BB.html")
+    assert info.link == (
+        "https://news.example.com/%E8%B4%A2%E7%BB%8F/2022/06/09/%E6%96%B0%E9%97%BB.html"
+    )
 
 
 def test_front_matter_permalink_wins(cfg: config.Config) -> None:
@@ -64,8 +82,14 @@ def test_front_matter_permalink_wins(cfg: config.Config) -> None:
 
 
 def test_updated_dates(cfg: config.Config) -> None:
-    info, _ = prepare(cfg, {"title": "t", "date": "2022-06-09 10:00 +0800",
-                            "last_modified_at": "2022-06-10 10:00 +0800"})
+    info, _ = prepare(
+        cfg,
+        {
+            "title": "t",
+            "date": "2022-06-09 10:00 +0800",
+            "last_modified_at": "2022-06-10 10:00 +0800",
+        },
+    )
     assert info is not None and info.updated.isoformat() == "2022-06-10T10:00:00+08:00"
     info, problems = prepare(cfg, {"title": "t", "date": "2022-06-09", "updated": "soon"})
     assert info is not None and info.updated == info.published
@@ -97,7 +121,8 @@ def test_render_summary_and_source_link(cfg: config.Config) -> None:
     assert entry.source_link == "https://orig.example/a?x=1&y=2"
     assert entry.content_html.endswith(
         '<p><a href="https://orig.example/a?x=1&amp;y=2">https://orig.example/a?x=1&amp;y=2'
-        "</a></p>\n")
+        "</a></p>\n"
+    )
     assert "返回首页" not in entry.content_html
     assert entry.published.tzinfo is not None and entry.updated.tzinfo is not None
 

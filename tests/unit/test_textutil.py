@@ -7,9 +7,17 @@ from feeds.textutil import excerpt, plain_text, slugify, xml_safe
 
 @pytest.mark.parametrize(
     ("name", "slug"),
-    [("zhongguofazhanwang", "zhongguofazhanwang"), ("中国发展网新闻", "中国发展网新闻"),
-     ("中国 发展网", "中国-发展网"), ("R&D News", "r-d-news"), ("a/b\\c", "a-b-c"),
-     ("../etc", "etc"), ("  Tech  ", "tech"), ("x__y", "x-y"), ("!!!", "")],
+    [
+        ("zhongguofazhanwang", "zhongguofazhanwang"),
+        ("中国发展网新闻", "中国发展网新闻"),
+        ("中国 发展网", "中国-发展网"),
+        ("R&D News", "r-d-news"),
+        ("a/b\\c", "a-b-c"),
+        ("../etc", "etc"),
+        ("  Tech  ", "tech"),
+        ("x__y", "x-y"),
+        ("!!!", ""),
+    ],
 )
 def test_slugify_keeps_unicode_and_is_path_safe(name: str, slug: str) -> None:
     assert slugify(name) == slug

@@ -39,8 +39,18 @@ def test_parse_date_gives_site_time(value: object, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["2024-02-30", "2024-02-30 10:00:00 +0800", "2022-13-01", "2022-06-09 25:00",
-     "2022-06-09 10:00 +2500", "yesterday", "", 2024, None, ["2022-06-09"]],
+    [
+        "2024-02-30",
+        "2024-02-30 10:00:00 +0800",
+        "2022-13-01",
+        "2022-06-09 25:00",
+        "2022-06-09 10:00 +2500",
+        "yesterday",
+        "",
+        2024,
+        None,
+        ["2022-06-09"],
+    ],
 )
 def test_bad_dates_raise_date_error(value: object) -> None:
     with pytest.raises(DateError):

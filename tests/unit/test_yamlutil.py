@@ -6,8 +6,9 @@ from feeds import yamlutil
 
 
 def test_dates_stay_text_and_lines_are_kept() -> None:
-    doc = yamlutil.load("title: 标题\ndate: 2022-06-09 14:36:33 +0800\nd2: 2022-06-09\n"
-                        "tags: [a, b]\n")
+    doc = yamlutil.load(
+        "title: 标题\ndate: 2022-06-09 14:36:33 +0800\nd2: 2022-06-09\ntags: [a, b]\n"
+    )
     assert doc.value["date"] == "2022-06-09 14:36:33 +0800"
     assert doc.value["d2"] == "2022-06-09"
     assert doc.lines[("date",)] == 2 and doc.lines[("tags", 1)] == 4
@@ -26,7 +27,7 @@ def test_duplicate_keys_are_errors() -> None:
 
 def test_syntax_error_line() -> None:
     with pytest.raises(yamlutil.YamlError) as info:
-        yamlutil.load("a: 1\nb: \"unclosed\n")
+        yamlutil.load('a: 1\nb: "unclosed\n')
     assert info.value.line is not None and info.value.line >= 2
 
 
