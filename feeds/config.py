@@ -457,7 +457,7 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
         )
     fetch = _fetch(r)
     sources = _sources(r, base)
-    schedule = _schedule(r, site.tz)
+    schedule = _schedule(r)
     cfg = Config(
         path=path,
         site=site,
@@ -773,9 +773,7 @@ def _routes(r: _Reader, path: yamlutil.Path) -> tuple[Route, ...]:
     return tuple(out)
 
 
-def _schedule(r: _Reader, tz: timeutil.Zone) -> ScheduleConfig:
-    import datetime as dt
-
+def _schedule(r: _Reader) -> ScheduleConfig:
     from feeds import cron
 
     d = ScheduleConfig()
@@ -786,8 +784,8 @@ def _schedule(r: _Reader, tz: timeutil.Zone) -> ScheduleConfig:
         seconds = _duration(r, ("schedule", "build"), d.build_seconds or 300.0, minimum=1)
     else:
         seconds = None
-        try:  # "never fires" does not depend on the day: any reference time will do
-            cron.parse(build, tz, dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        try:
+            cron.parse(build)
         except cron.CronError as e:
             raise r.error(
                 ("schedule", "build"), f"not an interval (5m) or a valid cron expression: {e}"
