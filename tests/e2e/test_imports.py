@@ -54,12 +54,13 @@ def site(tmp_path: Path) -> Path:
 
 
 def test_no_command_but_run_imports_the_scheduler(tmp_path: Path, site: Path) -> None:
-    for args in (
+    commands: list[list[str | Path]] = [
         ["check", "-c", site],
         ["build", "-c", site],
         ["status", "-c", site],
         ["init", tmp_path / "new"],
-    ):
+    ]
+    for args in commands:
         assert "apscheduler" not in _modules(tmp_path, *args), args
 
 
