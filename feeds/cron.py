@@ -141,7 +141,8 @@ def parse(expr: str) -> Cron:
     return cron
 
 
-_HORIZON_DAYS = 9 * 366  # Feb 29 can be 8 years away (2096 → 2104)
+# how far to look: Feb 29 on a given weekday ("0 0 29 2 */3") can be 40 years away
+_HORIZON_DAYS = 41 * 366
 
 
 def next_times(cron: Cron, tz: dt.tzinfo, now: dt.datetime, count: int) -> list[dt.datetime]:

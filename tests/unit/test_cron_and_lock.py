@@ -134,6 +134,8 @@ def test_pure_cron_agrees_with_the_daemons_apscheduler_triggers(
 def test_macros_and_leap_day() -> None:
     assert nexts("@daily", n=1) == ["2026-11-30T00:00:00+08:00"]
     assert nexts("0 0 29 2 *", n=1) == ["2028-02-29T00:00:00+08:00"]
+    # "*/7" (Sunday only) is not "restricted" for cron's OR rule: Feb 29 that is a Sunday
+    assert nexts("0 0 29 2 */7", n=1) == ["2032-02-29T00:00:00+08:00"]
 
 
 @pytest.fixture
