@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/build.py [--posts 10000 100000] [--categories 20] [--runs 3]
 
-Each corpus comes from ../shared/tools/gen_corpus.py (deterministic). Every run is a fresh
+Each corpus comes from bench/corpus.py (deterministic). Every run is a fresh
 ``feeds build`` process: cold (no output, no cache), a rebuild with nothing changed, and a
 rebuild after one post's body changed. Peak memory is the process's max RSS. A floor is timed
 too: reading every post's bytes (warm cache), so each figure can be read as a ratio to it.

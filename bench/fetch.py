@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/fetch.py [--feeds 200] [--items 50] [--hosts 8]
 
-Feeds come from ../shared/tools/gen_corpus.py (RSS and Atom, mixed time zones). The benchmark
+Feeds come from bench/corpus.py (RSS and Atom, mixed time zones). The benchmark
 serves them itself on 127.0.0.1 … 127.0.0.N (one server per loopback address, so the per-host
 limit applies as it would to N publishers), with ETag support, then runs ``feeds fetch --all``
 twice in a fresh process each: cold (empty store) and again (every feed answers 304).

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GEN = ROOT.parent / "shared" / "tools" / "gen_corpus.py"
+GEN = ROOT / "bench" / "corpus.py"
 WORK = ROOT / "bench" / "work"
 
 _CHILD = """\

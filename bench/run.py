@@ -5,7 +5,7 @@
     .venv/bin/python bench/run.py --quick    # 10k posts; 200 feeds
 
 Figures only: nothing here asserts a time. Corpora are generated into bench/work/
-(git-ignored) by ../shared/tools/gen_corpus.py, the same bytes every time.
+(git-ignored) by bench/corpus.py, the same bytes every time.
 """
 
 from __future__ import annotations

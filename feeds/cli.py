@@ -296,11 +296,12 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
             f"{errors} errors, {warnings} warnings",
             file=out,
         )
-        from feeds import cron, scheduler
+        from feeds import cron
 
-        trigger = scheduler.build_trigger(cfg, now)
+        s = cfg.schedule
         times = ", ".join(
-            t.strftime("%Y-%m-%d %H:%M:%S%z") for t in cron.next_times(trigger, now, 3)
+            t.strftime("%Y-%m-%d %H:%M:%S%z")
+            for t in cron.next_runs(s.build, s.build_seconds, cfg.site.tz, now, 3)
         )
         print(
             f"schedule.build {cfg.schedule.build!r} ({cfg.site.timezone}): next {times}", file=out

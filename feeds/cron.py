@@ -1,24 +1,23 @@
-"""Standard cron expressions → APScheduler 3 triggers, with standard meaning.
+"""Standard cron expressions, parsed and evaluated with their standard meaning. Pure: no
+scheduler library is imported here (the daemon turns a ``Cron`` into APScheduler's triggers in
+``scheduler.py``), and ``now`` is passed in.
 
-APScheduler 3's ``CronTrigger.from_crontab`` reads day-of-week ``0`` as Monday (cron: Sunday),
-ANDs day-of-month and day-of-week where cron ORs them when both are restricted, and accepts
-expressions that never fire (``0 0 31 2 *``). Here every field is expanded to explicit values,
-Sunday is 0 (or 7), both-restricted days become an ``OrTrigger``, and an expression with no
-next fire time is an error. Pure: ``now`` is passed in.
+Every field is expanded to explicit values; Sunday is 0 (or 7); when both day-of-month and
+day-of-week are restricted, either matching is enough (cron's rule, which APScheduler's
+``CronTrigger.from_crontab`` gets wrong, along with reading weekday ``0`` as Monday); an
+expression that can never fire (``0 0 31 2 *``) is an error.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+from dataclasses import dataclass
 
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.combining import OrTrigger
-from apscheduler.triggers.cron import CronTrigger
+from feeds import timeutil
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-# APScheduler's day_of_week names
-_APS_DAYS = {0: "sun", 1: "mon", 2: "tue", 3: "wed", 4: "thu", 5: "fri", 6: "sat"}
 MACROS = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
@@ -84,8 +83,31 @@ def parse_field(
     return out
 
 
-def parse(expr: str, tz: dt.tzinfo, now: dt.datetime) -> BaseTrigger:
-    """A trigger for a 5-field cron expression (or @daily etc.), evaluated in ``tz``.
+@dataclass(frozen=True)
+class Cron:
+    """A parsed expression: the values each field allows. Weekdays count from Sunday = 0."""
+
+    expr: str
+    minutes: tuple[int, ...]
+    hours: tuple[int, ...]
+    days: tuple[int, ...]
+    months: tuple[int, ...]
+    weekdays: tuple[int, ...]
+    days_restricted: bool  # day-of-month was not "*"
+    weekdays_restricted: bool  # day-of-week was not "*"
+
+    def matches_day(self, day: dt.date) -> bool:
+        if day.month not in self.months:
+            return False
+        in_month = day.day in self.days
+        in_week = (day.weekday() + 1) % 7 in self.weekdays
+        if self.days_restricted and self.weekdays_restricted:
+            return in_month or in_week
+        return in_month and in_week
+
+
+def parse(expr: str) -> Cron:
+    """A 5-field cron expression (or @daily etc.).
 
     Raises ``CronError`` with a sentence for anything wrong, including never firing.
     """
@@ -96,49 +118,60 @@ def parse(expr: str, tz: dt.tzinfo, now: dt.datetime) -> BaseTrigger:
             f"{expr!r}: a cron expression has 5 fields (minute hour day-of-month "
             f"month day-of-week), not {len(parts)}"
         )
-    values = [
+    minute, hour, dom, month, dow = (
         parse_field(p, lo, hi, names, name)
         for p, (name, lo, hi, names) in zip(parts, _FIELDS, strict=True)
-    ]
-    minute, hour, dom, month, dow = values
-    dow = {0 if d == 7 else d for d in dow}
-
-    def joined(vals: set[int]) -> str:
-        return ",".join(str(v) for v in sorted(vals))
-
-    common = {
-        "minute": joined(minute),
-        "hour": joined(hour),
-        "month": joined(month),
-        "timezone": tz,
-    }
-    days = ",".join(_APS_DAYS[d] for d in sorted(dow))
-    dom_restricted = not parts[2].startswith("*")
-    dow_restricted = not parts[4].startswith("*")
-    trigger: BaseTrigger
-    if dom_restricted and dow_restricted:  # cron: either day field matching is enough
-        trigger = OrTrigger(
-            [CronTrigger(day=joined(dom), **common), CronTrigger(day_of_week=days, **common)]
-        )
-    else:
-        trigger = CronTrigger(
-            day=joined(dom) if dom_restricted else "*",
-            day_of_week=days if dow_restricted else "*",
-            **common,
-        )
-    if trigger.get_next_fire_time(None, now) is None:
+    )
+    cron = Cron(
+        expr=expr,
+        minutes=tuple(sorted(minute)),
+        hours=tuple(sorted(hour)),
+        days=tuple(sorted(dom)),
+        months=tuple(sorted(month)),
+        weekdays=tuple(sorted({0 if d == 7 else d for d in dow})),
+        days_restricted=not parts[2].startswith("*"),
+        weekdays_restricted=not parts[4].startswith("*"),
+    )
+    # every weekday occurs in every month, so only a day-of-month that no month in the
+    # list has (in a leap year) can keep it from firing
+    if not (cron.days_restricted and cron.weekdays_restricted) and not any(
+        d <= calendar.monthrange(2000, m)[1] for m in cron.months for d in cron.days
+    ):
         raise CronError(f"{expr!r} never fires (no such date)")
-    return trigger
+    return cron
 
 
-def next_times(trigger: BaseTrigger, now: dt.datetime, count: int) -> list[dt.datetime]:
+# how far to look: Feb 29 on a given weekday ("0 0 29 2 */3") can be 40 years away
+_HORIZON_DAYS = 41 * 366
+
+
+def next_times(cron: Cron, tz: dt.tzinfo, now: dt.datetime, count: int) -> list[dt.datetime]:
+    """The next ``count`` times at or after ``now`` (as the daemon's scheduler fires them),
+    in ``tz``. A wall time a DST change skips is read the pytz way (standard time)."""
     out: list[dt.datetime] = []
-    previous = None
-    current = now
-    for _ in range(count):
-        nxt = trigger.get_next_fire_time(previous, current)
-        if nxt is None:
-            break
-        out.append(nxt)
-        previous, current = nxt, nxt + dt.timedelta(microseconds=1)
+    day = timeutil.to_zone(now, tz).date()
+    for _ in range(_HORIZON_DAYS):
+        if cron.matches_day(day):
+            times = sorted(
+                timeutil.localize(dt.datetime.combine(day, dt.time(h, m)), tz)
+                for h in cron.hours
+                for m in cron.minutes
+            )
+            for when in times:
+                if when >= now and (not out or when > out[-1]):
+                    out.append(when)
+                    if len(out) == count:
+                        return out
+        day += dt.timedelta(days=1)
     return out
+
+
+def next_runs(
+    build: str, every: float | None, tz: dt.tzinfo, now: dt.datetime, count: int
+) -> list[dt.datetime]:
+    """The next ``count`` builds for ``schedule.build``: ``every`` seconds from ``now`` when
+    it is an interval (``every`` set), else the cron expression's next times."""
+    if every is not None:
+        step = dt.timedelta(seconds=every)
+        return [timeutil.to_zone(now + step * (i + 1), tz) for i in range(count)]
+    return next_times(parse(build), tz, now, count)

@@ -1,11 +1,14 @@
-"""``feeds run``: the daemon. APScheduler 3's BlockingScheduler, in the site timezone, runs two
+"""``feeds run``: the daemon. APScheduler 3's BackgroundScheduler, in the site timezone, runs two
 jobs on one worker thread (so they never overlap): the build (an interval or a cron
 expression) and a fetch check (every ``schedule.fetch_every``) that fetches the sources that
 are due and rebuilds only the categories that got new entries.
 
 Signals: SIGTERM/SIGINT finish the file being written, release the lock and exit 0; SIGHUP
 reloads the config (a broken one is reported and the old one kept). The handlers only set
-flags; the scheduler's main loop acts on them.
+flags and wake the main thread, which acts on them (a reload re-adds jobs through the
+scheduler's public, thread-safe API); the scheduler's own loop runs in its thread. This is
+APScheduler's public way to get what overriding BlockingScheduler's private ``_main_loop``
+gave: nothing in a signal handler touches the scheduler's locks.
 """
 
 from __future__ import annotations
@@ -20,14 +23,15 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from threading import TIMEOUT_MAX
 from types import FrameType
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from feeds import config, cron, pipeline, runstate
@@ -41,32 +45,35 @@ log = logging.getLogger("feeds.daemon")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-class _Scheduler(BlockingScheduler):  # type: ignore[misc]
-    """BlockingScheduler whose main loop also ends when ``stop`` is set and runs ``on_wake``
-    (reloads) in the main thread, so signal handlers never touch the scheduler's locks."""
+def cron_trigger(expr: cron.Cron, tz: dt.tzinfo) -> BaseTrigger:
+    """APScheduler triggers for a parsed cron expression, with cron's meaning: every field as
+    explicit values, weekdays by name (APScheduler's numbers start at Monday), and an
+    ``OrTrigger`` when both day fields are restricted (cron ORs them; APScheduler ANDs)."""
 
-    def __init__(self, stop: threading.Event, on_wake: Callable[[], None], **options: Any) -> None:
-        super().__init__(**options)
-        self._stop = stop
-        self._on_wake = on_wake
+    def joined(values: tuple[int, ...]) -> str:
+        return ",".join(str(v) for v in values)
 
-    def _main_loop(self) -> None:
-        wait_seconds: float = TIMEOUT_MAX
-        while self.state != STATE_STOPPED and not self._stop.is_set():
-            self._event.wait(wait_seconds)
-            self._event.clear()
-            if self._stop.is_set():
-                break
-            self._on_wake()
-            wait_seconds = self._process_jobs()
+    common: dict[str, Any] = {
+        "minute": joined(expr.minutes),
+        "hour": joined(expr.hours),
+        "month": joined(expr.months),
+        "timezone": tz,
+    }
+    days = joined(expr.days)
+    weekdays = ",".join(cron.DAYS[d] for d in expr.weekdays)
+    if expr.days_restricted and expr.weekdays_restricted:
+        return OrTrigger(
+            [CronTrigger(day=days, **common), CronTrigger(day_of_week=weekdays, **common)]
+        )
+    return CronTrigger(day=days, day_of_week=weekdays, **common)
 
 
-def build_trigger(cfg: config.Config, now: dt.datetime) -> BaseTrigger:
+def build_trigger(cfg: config.Config) -> BaseTrigger:
     """The build's trigger, evaluated in the site timezone whatever the server's TZ."""
     tz = cfg.site.tz
     if cfg.schedule.build_seconds is not None:
         return IntervalTrigger(seconds=cfg.schedule.build_seconds, timezone=tz)
-    return cron.parse(cfg.schedule.build, tz, now)
+    return cron_trigger(cron.parse(cfg.schedule.build), tz)
 
 
 class Daemon:
@@ -82,15 +89,14 @@ class Daemon:
         self.health_port = health_port
         self.stop = threading.Event()
         self.reload = threading.Event()
+        self.wake = threading.Event()  # set by the signal handlers, after their flag
         self.busy = threading.Lock()  # held while a job runs
         self.last_build: dict[str, Any] | None = None
         self.last_fetch: dict[str, Any] | None = None
         self.started = self.now()
         self.failed_runs = 0
         self.last_job_failed: str | None = None  # what the last job raised, if it did
-        self.scheduler = _Scheduler(
-            self.stop,
-            self._on_wake,
+        self.scheduler = BackgroundScheduler(
             timezone=cfg.site.tz,
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={
@@ -129,8 +135,9 @@ class Daemon:
                 len(cfg.sources),
                 cfg.site.timezone,
             )
+            self.scheduler.start()  # its own thread; the jobs run on the one worker
             try:
-                self.scheduler.start()  # blocks until stop is set
+                self._wait_for_signals()  # until stop is set
             finally:
                 # finish the job under way (it stops between files), then let go of the lock
                 self.scheduler.shutdown(wait=True)
@@ -146,7 +153,7 @@ class Daemon:
         start: dict[str, Any] = {"next_run_time": now} if first else {}
         self.scheduler.add_job(
             self._build_job,
-            build_trigger(self.cfg, now),
+            build_trigger(self.cfg),
             id="build",
             name="build",
             replace_existing=True,
@@ -167,16 +174,22 @@ class Daemon:
     def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("event=signal signal=%s action=stop", signal.Signals(signum).name)
         self.stop.set()
-        self.scheduler.wakeup()
+        self.wake.set()
 
     def _on_hup(self, signum: int, frame: FrameType | None) -> None:
         self.reload.set()
-        self.scheduler.wakeup()
+        self.wake.set()
 
-    def _on_wake(self) -> None:
-        if not self.reload.is_set():
-            return
-        self.reload.clear()
+    def _wait_for_signals(self) -> None:
+        """The main thread's loop: sleep until a handler sets a flag, then act on it here."""
+        while not self.stop.is_set():
+            self.wake.wait()
+            self.wake.clear()
+            if self.reload.is_set() and not self.stop.is_set():
+                self.reload.clear()
+                self._reload()
+
+    def _reload(self) -> None:
         try:
             new = self.load_config()
         except FeedsError as e:

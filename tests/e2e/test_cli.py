@@ -16,7 +16,6 @@ from tests.helpers import (
     check_all_outputs,
     make_site,
     post_text,
-    require_shared,
     run_cli,
 )
 
@@ -53,7 +52,6 @@ def test_two_builds_leave_files_byte_identical_and_untouched(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Tokyo"])
 def test_server_timezone_does_not_matter(tmp_path: Path, tz: str) -> None:
-    require_shared()
     site = make_site(tmp_path)
     shutil.copy(REAL_POST, site.posts / REAL_POST.name)
     site.post(

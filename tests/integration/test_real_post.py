@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from feeds import config, pipeline
-from tests.helpers import REAL_POST, check_all_outputs, make_site, parse_feed, require_shared
+from tests.helpers import REAL_POST, check_all_outputs, make_site, parse_feed
 
 TITLE = "全国“消费帮扶·每周一播”行动：探索消费帮扶全新路径，拓宽乡村振兴参与渠道"
 ORIGINAL = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202206092407071065"
@@ -19,7 +19,6 @@ NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_shared()
     site = make_site(tmp_path_factory.mktemp("real"))
     site.write_config(
         base="site:\n  title: 财经新闻聚合\n  url: https://finews.withounder.com\n"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from feeds import content
-from tests.helpers import REAL_POST, require_shared
+from tests.helpers import REAL_POST
 
 
 def _split(body: str) -> content.Trailer:
@@ -9,7 +9,6 @@ def _split(body: str) -> content.Trailer:
 
 
 def test_real_post_trailer() -> None:
-    require_shared()
     body = REAL_POST.read_text(encoding="utf-8").split("---", 2)[2]
     t = _split(body)
     assert t.source_link == (
