@@ -7,20 +7,22 @@ be written is a ``Problem`` in the report, not an exception: the other posts and
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feeds import archive, generate, normalize, postcache
+from feeds import __version__, archive, buildcache, generate, normalize, poststage
 from feeds.collect import posts as post_collector
 from feeds.config import Config
 from feeds.errors import WriteError
-from feeds.models import Entry, Problems, RemoteRef, SourceOutcome
-from feeds.store import Store
+from feeds.models import Entry, PostRef, Problems, RemoteRef, SourceOutcome
+from feeds.store import Store, entry_to_json
+from feeds.workers import Workers
 from feeds.write import remove_stale_temps, write_if_changed
 
 if TYPE_CHECKING:
@@ -65,11 +67,12 @@ def collect_posts(
 ) -> list[normalize.PostInfo]:
     """Read and check every post; duplicate permalinks keep the first file (by path)."""
     files = post_collector.find_posts(cfg.posts.dirs, problems)
+    settings = normalize.PostSettings.of(cfg)
     infos: list[normalize.PostInfo] = []
     owner: dict[str, str] = {}
     for i, path in enumerate(files, 1):
         raw = post_collector.read_post(path, problems)
-        info = normalize.prepare(raw, cfg, problems) if raw is not None else None
+        info = normalize.prepare(raw, settings, problems) if raw is not None else None
         if info is not None and info.published > now and not cfg.posts.future:
             log.debug("skip future post=%s date=%s", info.where, info.published.isoformat())
             info = None
@@ -145,7 +148,7 @@ def run_once(
         fetch(cfg, now, force=force_fetch, report=report, should_stop=should_stop)
     with (
         Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store,
-        postcache.Workers(cfg) as workers,
+        Workers(normalize.PostSettings.of(cfg)) as workers,
     ):
         _build(
             cfg,
@@ -169,7 +172,8 @@ def _check(cfg: Config, now: dt.datetime, report: Report, progress: Progress | N
     infos = collect_posts(cfg, now, report.problems, progress)
     report.posts_found = len(infos)
     report.feeds_planned = len(generate.plan(cfg, infos, report.problems))
-    entries = [normalize.render(info, cfg, report.problems) for info in infos]
+    settings = normalize.PostSettings.of(cfg)
+    entries = [normalize.render(info, settings, report.problems) for info in infos]
     report.posts_used = sum(1 for e in entries if e is not None)
     return report
 
@@ -184,35 +188,35 @@ def _build(
     only: set[str] | None,
     should_stop: StopCheck | None,
     full: bool,
-    workers: postcache.Workers,
+    workers: Workers,
 ) -> None:
     problems = report.problems
     first_problem = len(problems.items)
     if remove_stale_temps(cfg.output_dir):
         log.info("removed temp files left by an interrupted run dir=%s", cfg.output_dir)
-    fingerprint = postcache.config_fingerprint(cfg)
-    if full or store.meta("cache.config") != fingerprint:
-        store.clear_cache()  # another config or version wrote it: start over
-        store.set_meta({"cache.config": fingerprint})
+    cache = store.cache
+    settings = normalize.PostSettings.of(cfg)
+    cache.use_settings(poststage.settings_fingerprint(settings), drop=full)
     scan = post_collector.scan_posts(cfg.posts.dirs, problems)
-    build_fp = postcache.build_fingerprint(cfg, scan, store)
-    outputs = store.outputs()
-    if only is None and _nothing_changed(store, build_fp, now, cfg, outputs):
-        postcache.replay(problems, store.meta("cache.problems"))
-        report.posts_found = int(store.meta("cache.posts") or 0)
+    build_fp = poststage.build_fingerprint(cfg, scan, store.meta("entries_version") or "0")
+    outputs = cache.outputs()
+    last = cache.last_build()
+    if only is None and _nothing_changed(last, build_fp, now, cfg, outputs):
+        problems.items.extend(last.problems)
+        report.posts_found = last.posts
         report.files_unchanged = sorted(outputs)
         log.debug("nothing changed since the last build files=%d", len(outputs))
         return
 
     t_scan = time.perf_counter()
-    parsed = postcache.sync(cfg, store, scan, problems, progress, workers)
+    parsed = poststage.sync(settings, cache, scan, problems, progress, workers)
     t_sync = time.perf_counter()
     log.debug("posts scanned=%d parsed=%d seconds=%.3f", len(scan), parsed, t_sync - t_scan)
-    idx = postcache.index(cfg, store, now, problems, only)
+    idx = poststage.index(cfg, cache, now, problems, only)
     report.posts_found = idx.count
     next_due = idx.next_due
 
-    Ref = postcache.PostRef | RemoteRef
+    Ref = PostRef | RemoteRef
     by_category: dict[str, list[Ref]] = {k: list(v) for k, v in idx.by_category.items()}
     by_tag: dict[str, list[Ref]] = {k: list(v) for k, v in idx.by_tag.items()}
     every: list[Ref] = list(idx.every)
@@ -233,16 +237,16 @@ def _build(
     plans = generate.plan_groups(cfg, by_category, by_tag, every, problems)
     report.feeds_planned = len(plans)
 
-    renderer = postcache.Renderer(cfg, store, problems, workers)
+    renderer = poststage.PostRenderer(settings, cache, problems, workers)
     from feeds.aggregate import Loader
 
     loader = Loader(cfg, store)
-    made: list[tuple[str, str, int, int]] = []
+    made: list[buildcache.Output] = []
     limit = cfg.feeds.max_items
     t_plan = time.perf_counter()
     # with ``only``, the groups above hold only those categories: every plan is written
     renderer.prefetch(
-        c for _, candidates in plans for c in candidates[:limit] if isinstance(c, postcache.PostRef)
+        c for _, candidates in plans for c in candidates[:limit] if isinstance(c, PostRef)
     )
     loader.prefetch(
         c for _, candidates in plans for c in candidates[:limit] if isinstance(c, RemoteRef)
@@ -272,26 +276,26 @@ def _build(
                         break
             if not entries:
                 continue
-            months = _archive_months(cfg, store, feed, routed, now)
+            months = _archive_months(cfg, cache, feed, routed, now)
             for fmt, rel in feed.paths.items():
                 prev = (
                     archive.url(cfg, feed, months[-1], fmt)
                     if months and fmt in archive.ARCHIVE_FORMATS
                     else None
                 )
-                fp = postcache.feed_fingerprint(cfg, feed.label, fmt, f"{feed!r} {prev}", entries)
+                fp = feed_fingerprint(cfg, feed.label, fmt, f"{feed!r} {prev}", entries)
                 target = cfg.output_dir / rel
                 if _same_output(target, outputs.get(rel), fp):
                     report.files_unchanged.append(rel)
-                    made.append((rel, *outputs[rel]))
+                    made.append(outputs[rel])
                     continue
                 if _write_feed(cfg, feed, entries, fmt, rel, report, prev_archive=prev):
                     st = target.stat()
-                    made.append((rel, fp, st.st_size, st.st_mtime_ns))
+                    made.append(buildcache.Output(rel, fp, st.st_size, st.st_mtime_ns))
             if months:
                 made.extend(
                     _write_archives(
-                        cfg, store, feed, months, routed, renderer, loader, report, idx.skip
+                        cfg, cache, feed, months, routed, renderer, loader, report, idx.skip
                     )
                 )
             report.feeds.append(
@@ -307,8 +311,8 @@ def _build(
             made.extend(_write_discovery(cfg, report))
     finally:
         renderer.flush()
-        store.save_outputs(made, replace_all=only is None and not report.stopped)
-    report.posts_used = sum(1 for e in renderer.done.values() if e is not None)
+        cache.save_outputs(made, replace_all=only is None and not report.stopped)
+    report.posts_used = renderer.used
     log.debug(
         "write files=%d unchanged=%d seconds=%.3f",
         len(report.files_written),
@@ -317,48 +321,46 @@ def _build(
     )
     # a build that could not write everything must not count as done: the next one retries
     complete = only is None and not report.stopped and not report.write_failed
-    store.set_meta(
-        {
-            "cache.build": build_fp if complete else "",
-            "cache.next_due": "" if next_due is None else repr(next_due),
-            "cache.problems": json.dumps(
-                [
-                    [p.severity.value, p.message, p.line, p.where]
-                    for p in problems.items[first_problem:]
-                ],
-                ensure_ascii=False,
-            ),
-            "cache.posts": str(idx.count),
-        }
+    cache.save_build(
+        buildcache.LastBuild(
+            fingerprint=build_fp if complete else "",
+            next_due=next_due,
+            problems=tuple(problems.items[first_problem:]),
+            posts=idx.count,
+        )
     )
 
 
 def _archive_months(
-    cfg: Config, store: Store, feed: generate.FeedPlan, routed: list[RemoteRef], now: dt.datetime
+    cfg: Config,
+    cache: buildcache.BuildCache,
+    feed: generate.FeedPlan,
+    routed: list[RemoteRef],
+    now: dt.datetime,
 ) -> list[archive.Month]:
     """The closed months of a category feed's archive (none when archives are off)."""
     if not cfg.feeds.archives or feed.kind != "category":
         return []
     tz = cfg.site.tz
     until = None if cfg.posts.future else now.timestamp()
-    times = [dt.datetime.fromtimestamp(t, tz) for t in store.post_times("c", feed.name, until)]
+    times = [dt.datetime.fromtimestamp(t, tz) for t in cache.post_times("c", feed.name, until)]
     times += [e.published for e in routed if feed.name in e.categories]
     return archive.closed_months(times, now, tz)
 
 
 def _write_archives(
     cfg: Config,
-    store: Store,
+    cache: buildcache.BuildCache,
     feed: generate.FeedPlan,
     months: list[archive.Month],
     routed: list[RemoteRef],
-    renderer: postcache.Renderer,
+    renderer: poststage.PostRenderer,
     loader: Loader,
     report: Report,
-    skip: set[str],
-) -> list[tuple[str, str, int, int]]:
+    skip: frozenset[str],
+) -> list[buildcache.Output]:
     """Write the archive documents not written yet (a closed month's never changes)."""
-    made: list[tuple[str, str, int, int]] = []
+    made: list[buildcache.Output] = []
     tz = cfg.site.tz
     entries: list[Entry] = []
     for i, month in enumerate(months):
@@ -366,10 +368,10 @@ def _write_archives(
         paths = {f: archive.path(cfg, feed, month, f) for f in formats}
         missing = [f for f in formats if not (cfg.output_dir / paths[f]).exists()]
         if missing:
-            rows = store.posts_between(
-                "c", feed.name, month.start.timestamp(), month.end.timestamp()
+            rows = cache.posts_between(
+                "c", feed.name, month.start.timestamp(), month.end.timestamp(), tz
             )
-            refs = [postcache.ref_from_row(r, tz) for r in rows if r[0] not in skip]
+            refs = [r for r in rows if r.path not in skip]
             renderer.prefetch(refs)
             entries = [e for e in (renderer.entry(r) for r in refs) if e is not None]
             entries += [
@@ -401,11 +403,11 @@ def _write_archives(
             target = cfg.output_dir / rel
             if target.exists():
                 st = target.stat()
-                made.append((rel, "archive", st.st_size, st.st_mtime_ns))
+                made.append(buildcache.Output(rel, "archive", st.st_size, st.st_mtime_ns))
     return made
 
 
-def _write_discovery(cfg: Config, report: Report) -> list[tuple[str, str, int, int]]:
+def _write_discovery(cfg: Config, report: Report) -> list[buildcache.Output]:
     """index.html, feeds.opml, snippets and feed.xsl, from the feeds this build produced."""
     from feeds import discover
 
@@ -420,34 +422,46 @@ def _write_discovery(cfg: Config, report: Report) -> list[tuple[str, str, int, i
             continue
         (report.files_written if changed else report.files_unchanged).append(rel)
         st = (cfg.output_dir / rel).stat()
-        made.append((rel, postcache.digest(data), st.st_size, st.st_mtime_ns))
+        made.append(buildcache.Output(rel, poststage.digest(data), st.st_size, st.st_mtime_ns))
     return made
 
 
 def _nothing_changed(
-    store: Store,
+    last: buildcache.LastBuild,
     build_fp: str,
     now: dt.datetime,
     cfg: Config,
-    outputs: dict[str, tuple[str, int, int]],
+    outputs: dict[str, buildcache.Output],
 ) -> bool:
-    if store.meta("cache.build") != build_fp:
+    if last.fingerprint != build_fp:
         return False
-    due = store.meta("cache.next_due")
-    if due and float(due) <= now.timestamp():
+    if last.next_due is not None and last.next_due <= now.timestamp():
         return False  # a future post's time has come
-    return all(_same_output(cfg.output_dir / rel, rec, rec[0]) for rel, rec in outputs.items())
+    return all(_same_output(cfg.output_dir / rel, o, o.fingerprint) for rel, o in outputs.items())
 
 
-def _same_output(target: Path, record: tuple[str, int, int] | None, fingerprint: str) -> bool:
+def _same_output(target: Path, record: buildcache.Output | None, fingerprint: str) -> bool:
     """The file is what we last wrote from the same inputs (and nobody touched it)."""
-    if record is None or record[0] != fingerprint:
+    if record is None or record.fingerprint != fingerprint:
         return False
     try:
         st = target.stat()
     except OSError:
         return False
-    return st.st_size == record[1] and st.st_mtime_ns == record[2]
+    return st.st_size == record.size and st.st_mtime_ns == record.mtime_ns
+
+
+def feed_fingerprint(
+    cfg: Config, label: str, fmt: str, plan_repr: str, entries: Iterable[Entry]
+) -> str:
+    """What one output file is made of: equal fingerprints give identical bytes."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in (__version__, label, fmt, plan_repr, repr(cfg.site), cfg.output_url):
+        h.update(part.encode())
+        h.update(b"\0")
+    for e in entries:
+        h.update(json.dumps(entry_to_json(e), ensure_ascii=False, sort_keys=True).encode())
+    return h.hexdigest()
 
 
 def _write_feed(
