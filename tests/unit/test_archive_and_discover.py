@@ -7,12 +7,12 @@ from pathlib import Path
 
 from lxml import etree
 
-from feeds import archive, config, discover, generate, yamlutil
+from feeds import archive, config, discover, generate, timeutil, yamlutil
 from feeds.formats import FEED_SUFFIXES, FORMATS, archivable
-from feeds.models import Problems
+from feeds.models import Entry, Problems
 
 SH = dt.timezone(dt.timedelta(hours=8))
-TZ = config.timeutil.zone("Asia/Shanghai")
+TZ = timeutil.zone("Asia/Shanghai")
 
 
 def cfg_with(extra: str = "") -> config.Config:
@@ -24,8 +24,8 @@ def cfg_with(extra: str = "") -> config.Config:
 
 
 def plans(cfg: config.Config) -> list[generate.FeedPlan]:
-    by_category: dict[str, list[generate.FeedPlan]] = {"财经": [], "world": []}
-    by_tag: dict[str, list[generate.FeedPlan]] = {"t": []}
+    by_category: dict[str, list[Entry]] = {"财经": [], "world": []}
+    by_tag: dict[str, list[Entry]] = {"t": []}
     return [p for p, _ in generate.plan_groups(cfg, by_category, by_tag, [], Problems())]
 
 
