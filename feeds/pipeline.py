@@ -181,7 +181,7 @@ def build(
     fingerprint = poststage.build_fingerprint(cfg, scan, entries_version)
     outputs = cache.outputs()
     last = cache.last_build()
-    if run.only is None and not run.check and _nothing_changed(run, last, fingerprint, outputs):
+    if run.whole and not run.check and _nothing_changed(run, last, fingerprint, outputs):
         problems.items.extend(last.problems)
         log.debug("nothing changed since the last build files=%d", len(outputs))
         files = tuple(sorted(outputs))
@@ -197,10 +197,10 @@ def build(
             renderer.prefetch(plan_.every_post(run, cache, plan.posts))
     finally:
         renderer.flush()  # what was rendered stays cached, whatever happens next
-    replace_all = run.only is None and not outcome.stopped
+    replace_all = run.whole and not outcome.stopped
     cache.save_outputs(records(outcome.files), replace_all=replace_all)
     report = _report(plan, outcome, stored, problems, renderer.used)
-    complete = run.only is None and not report.stopped and not report.write_failed
+    complete = run.whole and not report.stopped and not report.write_failed
     cache.save_build(
         LastBuild(
             fingerprint=fingerprint if complete else "",
@@ -272,7 +272,7 @@ def write_all(
                 cfg, writer, problems, feed, exists, partial(month_entries, feed.plan)
             )
         feeds.append(feed.result())
-    if run.only is None:
+    if run.whole:
         files += write_discovery(cfg, writer, problems, feeds)
     return Outcome(files, feeds, False)
 

@@ -76,7 +76,17 @@ class Run:
     check: bool = False  # every post rendered, nothing written (``feeds check``)
 
     def stopping(self) -> bool:
+        """Asked between feeds (the one place a build stops early)."""
         return self.should_stop is not None and self.should_stop()
+
+    @property
+    def whole(self) -> bool:
+        """Every feed is built (no ``only``): only such a build writes discovery files,
+        replaces the output records and can count as complete."""
+        return self.only is None
+
+    def wants(self, category: str) -> bool:
+        return self.only is None or category in self.only
 
 
 def plan_feeds(
@@ -102,7 +112,7 @@ def plan_feeds(
     every: list[Ref] = [*posts.every, *stored.everything]
     for ref in stored.routed:
         for c in ref.categories:
-            if run.only is None or c in run.only:
+            if run.wants(c):
                 by_category.setdefault(c, []).append(ref)
         if cfg.feeds.tag_feeds:
             for t in ref.tags:
