@@ -187,6 +187,15 @@ class BuildCache:
 
         return cls(db, transaction, _memory_error)
 
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; an SQLite error inside it becomes our own (it is rolled back)."""
+        try:
+            with self._transaction() as db:
+                yield db
+        except sqlite3.Error as e:
+            raise self._error(e) from e
+
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         try:
             return self._db.execute(sql, args).fetchall()
@@ -200,7 +209,7 @@ class BuildCache:
         return str(rows[0][0]) if rows else None
 
     def _set_meta(self, values: dict[str, str]) -> None:
-        with self._transaction() as db:
+        with self._write() as db:
             db.executemany(
                 "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                 "value = excluded.value",
@@ -215,7 +224,7 @@ class BuildCache:
 
     def clear(self) -> None:
         """Forget every cached post, rendering and output (the next build is a full one)."""
-        with self._transaction() as db:
+        with self._write() as db:
             for table in TABLES:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
             db.execute("DELETE FROM meta WHERE key LIKE 'cache.%'")
@@ -263,7 +272,7 @@ class BuildCache:
         the paths the cache had before (only those can have old rows to replace). Returns
         how many rows were upserted."""
         count = 0
-        with self._transaction() as db:
+        with self._write() as db:
             for path in deleted:
                 for table in ("posts", "post_names", "rendered"):
                     db.execute(f"DELETE FROM {table} WHERE path=?", (path,))  # noqa: S608
@@ -377,7 +386,7 @@ class BuildCache:
         return Rendered(path, sha, rows[0][0], problems_from_json(rows[0][1])) if rows else None
 
     def save_rendered(self, rows: Iterable[Rendered]) -> None:
-        with self._transaction() as db:
+        with self._write() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)",
                 [(r.path, r.sha, r.entry_json, problems_json(r.problems)) for r in rows],
@@ -388,7 +397,7 @@ class BuildCache:
 
     def save_outputs(self, rows: Iterable[Output], *, replace_all: bool) -> None:
         """Record what output files were made from; ``replace_all`` forgets the others."""
-        with self._transaction() as db:
+        with self._write() as db:
             if replace_all:
                 db.execute("DELETE FROM outputs")
             db.executemany(

@@ -7,11 +7,13 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import pytest
+
 from feeds import config, normalize, poststage
 from feeds.buildcache import BuildCache, LastBuild, Output
 from feeds.collect.posts import scan_posts
 from feeds.models import Problems, Severity
-from feeds.store import Store
+from feeds.store import Store, StoreError
 from tests.helpers import Site, make_site, post_text
 
 SH = dt.timezone(dt.timedelta(hours=8))
@@ -117,3 +119,17 @@ def test_an_unreadable_post_is_a_problem_row(tmp_path: Path) -> None:
     row = poststage.read_row(normalize.PostSettings.of(cfg), str(tmp_path / "gone.md"), 1, 1)
     assert row.link is None and row.sha == ""
     assert "cannot read" in row.problems[0].message
+
+
+def test_a_damaged_cache_table_is_our_error_naming_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "feeds.sqlite3"
+    with Store(path) as store:
+        store.cache.save_outputs([Output("a.json", "f", 1, 2)], replace_all=True)
+        with store.transaction() as db:
+            db.execute("DROP TABLE outputs")
+        for call in (
+            store.cache.outputs,
+            lambda: store.cache.save_outputs([], replace_all=True),
+        ):
+            with pytest.raises(StoreError, match=r"feeds\.sqlite3: store error: no such table"):
+                call()
