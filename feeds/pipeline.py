@@ -114,12 +114,8 @@ def run_once(
         Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store,
         Workers(settings) as workers,
     ):
-        version = store.meta("entries_version") or "0"
-        stored = _stored(cfg, store)
-        loader = _loader(cfg, store)
-        report = build(
-            run, store.cache, version, stored, loader, DiskWriter(cfg.output_dir), problems, workers
-        )
+        inputs = Inputs(store.cache, store, store.meta("entries_version") or "0")
+        report = build(run, inputs, DiskWriter(cfg.output_dir), problems, workers)
     if cfg.feeds.websub_hub and report.head_feeds_written:
         from feeds import websub
 
@@ -133,22 +129,22 @@ def _check(run: Run, problems: Problems) -> Report:
     cfg = run.cfg
     cache = BuildCache.in_memory()
     if not (cfg.sources and cfg.store.path.is_file()):
-        return build(run, cache, "0", Stored(), None, DryWriter(), problems, None)
+        return build(run, Inputs(cache), DryWriter(), problems, None)
     with Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store:
-        stored, loader = _stored(cfg, store), _loader(cfg, store)
-        return build(run, cache, "", stored, loader, DryWriter(), problems, None)
+        inputs = Inputs(cache, store)
+        return build(run, inputs, DryWriter(), problems, None)
 
 
-def _stored(cfg: Config, store: Store) -> Stored:
-    if not cfg.sources:
+def _stored(cfg: Config, store: Store | None) -> Stored:
+    if not cfg.sources or store is None:
         return Stored()
     from feeds import aggregate
 
     return Stored(*aggregate.stored_entries(cfg, store))
 
 
-def _loader(cfg: Config, store: Store) -> EntrySource | None:
-    if not cfg.sources:
+def _loader(cfg: Config, store: Store | None) -> EntrySource | None:
+    if not cfg.sources or store is None:
         return None
     from feeds.aggregate import Loader
 
@@ -162,23 +158,28 @@ def _with_sources(report: Report, sources: tuple[SourceOutcome, ...]) -> Report:
 # ----------------------------------------------------------------------------- build
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What a build reads besides the post files: its cache, and the store holding the
+    external sources' entries (None: there is none; ``entries_version`` says when they last
+    changed)."""
+
+    cache: BuildCache
+    store: Store | None = None
+    entries_version: str = "0"
+
+
 def build(
-    run: Run,
-    cache: BuildCache,
-    entries_version: str,
-    stored: Stored,
-    loader: EntrySource | None,
-    writer: Writer,
-    problems: Problems,
-    workers: Workers | None,
+    run: Run, inputs: Inputs, writer: Writer, problems: Problems, workers: Workers | None
 ) -> Report:
     """The build's phases in order; each returns what the next takes."""
     cfg, first_problem = run.cfg, len(problems.items)
+    cache = inputs.cache
     settings = normalize.PostSettings.of(cfg)
     writer.cleanup()
     cache.use_settings(poststage.settings_fingerprint(settings), drop=run.full)
     scan = post_collector.scan_posts(cfg.posts.dirs, problems)
-    fingerprint = poststage.build_fingerprint(cfg, scan, entries_version)
+    fingerprint = poststage.build_fingerprint(cfg, scan, inputs.entries_version)
     outputs = cache.outputs()
     last = cache.last_build()
     if run.whole and not run.check and _nothing_changed(run, last, fingerprint, outputs):
@@ -186,6 +187,8 @@ def build(
         log.debug("nothing changed since the last build files=%d", len(outputs))
         files = tuple(sorted(outputs))
         return Report(posts_found=last.posts, files_unchanged=files, problems=problems)
+    stored = _stored(cfg, inputs.store)
+    loader = _loader(cfg, inputs.store)
     plan = plan_.plan_feeds(run, cache, scan, stored, problems, settings, workers)
     renderer = poststage.PostRenderer(settings, cache, problems, workers)
     sources = Sources({"post": renderer} | ({"remote": loader} if loader else {}))
