@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from feeds import timeutil
-from feeds.config import SUFFIXES, Config
+from feeds.config import Config
+from feeds.formats import FORMATS
 from feeds.generate import FeedPlan, self_url
 
 
@@ -36,11 +37,8 @@ def closed_months(times: Iterable[dt.datetime], now: dt.datetime, tz: dt.tzinfo)
 
 
 def path(cfg: Config, plan: FeedPlan, month: Month, fmt: str) -> str:
-    return cfg.feeds.archive_path.format(slug=plan.slug, month=month.key) + SUFFIXES[fmt]
+    return cfg.feeds.archive_path.format(slug=plan.slug, month=month.key) + FORMATS[fmt].suffix
 
 
 def url(cfg: Config, plan: FeedPlan, month: Month, fmt: str) -> str:
     return self_url(cfg, path(cfg, plan, month, fmt))
-
-
-ARCHIVE_FORMATS = ("rss", "atom")  # JSON Feed has no archive convention

@@ -14,15 +14,10 @@ from html import escape
 from lxml import etree
 
 from feeds.config import Config
+from feeds.formats import FORMATS
 from feeds.generate import STYLESHEET, FeedPlan, self_url
 from feeds.timeutil import rfc822
 
-MEDIA_TYPES = {
-    "rss": "application/rss+xml",
-    "atom": "application/atom+xml",
-    "json": "application/feed+json",
-}
-LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 OPML_FILE = "feeds.opml"
 INDEX_FILE = "index.html"
 
@@ -56,7 +51,7 @@ def files(cfg: Config, feeds: Sequence[Listed]) -> dict[str, bytes]:
 
 def _links(cfg: Config, plan: FeedPlan) -> list[tuple[str, str, str]]:
     """(format, media type, URL) of each format of a feed."""
-    return [(fmt, MEDIA_TYPES[fmt], self_url(cfg, path)) for fmt, path in plan.paths.items()]
+    return [(fmt, FORMATS[fmt].media_type, self_url(cfg, path)) for fmt, path in plan.paths.items()]
 
 
 def snippet(cfg: Config, plan: FeedPlan) -> bytes:
@@ -64,7 +59,7 @@ def snippet(cfg: Config, plan: FeedPlan) -> bytes:
     for fmt, media, url in _links(cfg, plan):
         lines.append(
             f'<link rel="alternate" type="{media}" '
-            f'title="{escape(plan.title)} ({LABELS[fmt]})" href="{escape(url)}">'
+            f'title="{escape(plan.title)} ({FORMATS[fmt].label})" href="{escape(url)}">'
         )
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -73,7 +68,7 @@ def index_html(cfg: Config, feeds: Sequence[Listed]) -> bytes:
     site = cfg.site
     head = [
         f'<link rel="alternate" type="{media}" title="{escape(f.plan.title)} '
-        f'({LABELS[fmt]})" href="{escape(url)}">'
+        f'({FORMATS[fmt].label})" href="{escape(url)}">'
         for f in feeds
         if f.plan.kind != "tag"
         for fmt, media, url in _links(cfg, f.plan)
@@ -81,7 +76,7 @@ def index_html(cfg: Config, feeds: Sequence[Listed]) -> bytes:
     rows = []
     for f in feeds:
         links = " ".join(
-            f'<a href="{escape(url)}" type="{media}">{LABELS[fmt]}</a>'
+            f'<a href="{escape(url)}" type="{media}">{FORMATS[fmt].label}</a>'
             for fmt, media, url in _links(cfg, f.plan)
         )
         kind = {"all": "全部", "category": "分类", "tag": "标签"}[f.plan.kind]
@@ -144,7 +139,7 @@ def opml(cfg: Config, feeds: Sequence[Listed]) -> bytes:
     etree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = etree.SubElement(root, "body")
     for f in feeds:
-        fmt = next(x for x in ("rss", "atom", "json") if x in f.plan.paths)
+        fmt = next(x for x in FORMATS if x in f.plan.paths)
         outline = etree.SubElement(
             body, "outline", type="rss", text=f.plan.title, title=f.plan.title
         )

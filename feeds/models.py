@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 
@@ -91,6 +91,20 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class PostRef:
+    """What planning needs of a post; the body stays on disk (``kind`` says where an entry
+    comes from: a post file here, a stored entry for ``RemoteRef``)."""
+
+    path: str
+    sha: str
+    link: str
+    published: dt.datetime
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    kind: ClassVar[str] = "post"
+
+
+@dataclass(frozen=True, slots=True)
 class RemoteRef:
     """What planning needs of a stored entry from an external source; the entry itself (its
     HTML above all) stays in the store until it lands in a feed."""
@@ -102,6 +116,7 @@ class RemoteRef:
     published: dt.datetime
     tags: tuple[str, ...]
     categories: tuple[str, ...] = ()  # where routing (and de-duplication) put it
+    kind: ClassVar[str] = "remote"
 
 
 @dataclass(frozen=True)

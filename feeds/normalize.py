@@ -12,7 +12,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -56,6 +56,36 @@ _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Su
 
 
 @dataclass(frozen=True)
+class PostSettings:
+    """Everything ``prepare`` and ``render`` read of the config, and nothing else: the post
+    cache is keyed by its hash, so an option added here can never leave stale cached posts."""
+
+    site_url: str
+    timezone: str
+    author: Author | None
+    permalink: str
+    summary_length: int
+    source_link: bool
+    drop_nav_links: bool
+    nav_link_prefix: str
+    tz: timeutil.Zone = field(repr=False, compare=False)  # the zone ``timezone`` names
+
+    @classmethod
+    def of(cls, cfg: Config) -> PostSettings:
+        return cls(
+            site_url=cfg.site.url,
+            timezone=cfg.site.timezone,
+            author=cfg.site.author,
+            permalink=cfg.posts.permalink,
+            summary_length=cfg.feeds.summary_length,
+            source_link=cfg.posts.source_link,
+            drop_nav_links=cfg.posts.drop_nav_links,
+            nav_link_prefix=cfg.posts.nav_link_prefix,
+            tz=cfg.site.tz,
+        )
+
+
+@dataclass(frozen=True)
 class PostInfo:
     """What a post's front matter says, checked; enough to sort and select posts."""
 
@@ -74,7 +104,7 @@ class PostInfo:
         return str(self.raw.path)
 
 
-def prepare(raw: RawPost, cfg: Config, problems: Problems) -> PostInfo | None:
+def prepare(raw: RawPost, cfg: PostSettings, problems: Problems) -> PostInfo | None:
     """Check a post's front matter. ``None`` when the post is skipped (the reason recorded,
     except for unpublished and draft posts, which are skipped on purpose). Future posts are
     returned: whether they are published yet depends on ``now``, which the caller knows."""
@@ -83,7 +113,7 @@ def prepare(raw: RawPost, cfg: Config, problems: Problems) -> PostInfo | None:
     if meta.get("published") is False or meta.get("draft") is True:
         log.debug("skip unpublished post=%s", where)
         return None
-    tz = cfg.site.tz
+    tz = cfg.tz
 
     title = _text_field(raw, "title", problems)
     if title is None:
@@ -121,21 +151,21 @@ def prepare(raw: RawPost, cfg: Config, problems: Problems) -> PostInfo | None:
     authors = _authors(raw, problems)
     if authors is None:
         return None
-    if not authors and cfg.site.author:
-        authors = (cfg.site.author,)
+    if not authors and cfg.author:
+        authors = (cfg.author,)
 
     summary = None
     for key in ("excerpt", "description"):
         if meta.get(key) is not None:
             text = _text_field(raw, key, problems)
             if text is not None:
-                summary = excerpt(plain_text(text), cfg.feeds.summary_length)
+                summary = excerpt(plain_text(text), cfg.summary_length)
             break
 
     path = permalink_path(raw, cfg, published, categories, problems)
     if path is None:
         return None
-    link = cfg.site.url + quote(path, safe=_URL_SAFE)
+    link = cfg.site_url + quote(path, safe=_URL_SAFE)
     return PostInfo(
         raw=raw,
         title=title,
@@ -149,7 +179,7 @@ def prepare(raw: RawPost, cfg: Config, problems: Problems) -> PostInfo | None:
     )
 
 
-def render(info: PostInfo, cfg: Config, problems: Problems) -> Entry | None:
+def render(info: PostInfo, cfg: PostSettings, problems: Problems) -> Entry | None:
     """Render a prepared post's body into an ``Entry``."""
     raw = info.raw
     body = raw.body
@@ -158,9 +188,9 @@ def render(info: PostInfo, cfg: Config, problems: Problems) -> Entry | None:
         body = xml_safe(body)
     trailer = content.split_trailer(
         body,
-        source_link=cfg.posts.source_link,
-        drop_nav=cfg.posts.drop_nav_links,
-        nav_prefix=cfg.posts.nav_link_prefix,
+        source_link=cfg.source_link,
+        drop_nav=cfg.drop_nav_links,
+        nav_prefix=cfg.nav_link_prefix,
     )
     html = trailer.body if raw.ext == ".html" else content.render_markdown(trailer.body)
     active = content.has_active_content(html)
@@ -169,7 +199,7 @@ def render(info: PostInfo, cfg: Config, problems: Problems) -> Entry | None:
     html = content.sanitize(html, info.link)
     summary = info.summary
     if summary is None:
-        summary = excerpt(plain_text(html), cfg.feeds.summary_length)
+        summary = excerpt(plain_text(html), cfg.summary_length)
     if trailer.source_link:
         html += content.source_paragraph(trailer.source_link)
     try:
@@ -297,7 +327,7 @@ def _authors(raw: RawPost, problems: Problems) -> tuple[Author, ...] | None:
 
 def permalink_path(
     raw: RawPost,
-    cfg: Config,
+    cfg: PostSettings,
     published: dt.datetime,
     categories: tuple[str, ...],
     problems: Problems,
@@ -315,7 +345,7 @@ def permalink_path(
             return None
         pattern = custom.strip()
     else:
-        pattern = cfg.posts.permalink
+        pattern = cfg.permalink
     slug_value = raw.meta.get("slug")
     title = str(slug_value) if isinstance(slug_value, str | int) and str(slug_value) else raw.slug
     d = published

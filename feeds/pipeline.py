@@ -1,115 +1,81 @@
-"""One run: collect → normalize → generate → write. Returns a report; never asks the clock.
+"""One run: fetch → plan → render → write feeds → write archives → write discovery files.
 
-``feeds build`` (and later the daemon) call ``run_once``. A bad post or a feed that cannot
-be written is a ``Problem`` in the report, not an exception: the other posts and feeds go on.
+``feeds build`` and the daemon call ``run_once``; ``feeds check`` calls it with
+``write=False`` and goes down the same road: the same planner over an in-memory build cache,
+every post rendered, and a writer that records paths instead of writing. Each phase takes
+values and returns values; the ``Report`` is assembled from them at the end. A bad post or a
+feed that cannot be written is a ``Problem``, not an exception: the rest go on. Never asks
+the clock: ``now`` is passed in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from feeds import archive, generate, normalize, postcache
+from feeds import archive, generate, normalize, poststage
+from feeds import plan as plan_
+from feeds.buildcache import BuildCache, LastBuild, Output
 from feeds.collect import posts as post_collector
 from feeds.config import Config
-from feeds.errors import WriteError
-from feeds.models import Entry, Problems, RemoteRef, SourceOutcome
+from feeds.models import Entry, Problems, SourceOutcome
+from feeds.output import (
+    DiskWriter,
+    DryWriter,
+    Rendered,
+    Writer,
+    write_archives,
+    write_discovery,
+    write_head,
+)
+from feeds.plan import EntrySource, Plan, Progress, Run, Sources, StopCheck, Stored
+from feeds.report import Failed, FeedResult, FileResult, Report, records, written
 from feeds.store import Store
-from feeds.write import remove_stale_temps, write_if_changed
+from feeds.workers import Workers
 
-if TYPE_CHECKING:
-    from feeds.aggregate import Loader
+__all__ = ["FeedResult", "Report", "fetch", "run_once"]
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
-StopCheck = Callable[[], bool]
-
-
-@dataclass(frozen=True)
-class FeedResult:
-    label: str
-    paths: tuple[str, ...]
-    items: int
-    newest: dt.datetime
-    plan: generate.FeedPlan | None = None
-
-
-@dataclass
-class Report:
-    posts_found: int = 0
-    posts_used: int = 0
-    feeds_planned: int = 0
-    files_written: list[str] = field(default_factory=list)
-    files_unchanged: list[str] = field(default_factory=list)
-    problems: Problems = field(default_factory=Problems)
-    sources: list[SourceOutcome] = field(default_factory=list)
-    aggregated: int = 0  # stored entries of external sources that went into the build
-    feeds: list[FeedResult] = field(default_factory=list)
-    stopped: bool = False  # asked to stop: the feeds not yet written keep their old files
-    write_failed: bool = False  # some file could not be generated or written
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems.errors
-
-
-def collect_posts(
-    cfg: Config, now: dt.datetime, problems: Problems, progress: Progress | None = None
-) -> list[normalize.PostInfo]:
-    """Read and check every post; duplicate permalinks keep the first file (by path)."""
-    files = post_collector.find_posts(cfg.posts.dirs, problems)
-    infos: list[normalize.PostInfo] = []
-    owner: dict[str, str] = {}
-    for i, path in enumerate(files, 1):
-        raw = post_collector.read_post(path, problems)
-        info = normalize.prepare(raw, cfg, problems) if raw is not None else None
-        if info is not None and info.published > now and not cfg.posts.future:
-            log.debug("skip future post=%s date=%s", info.where, info.published.isoformat())
-            info = None
-        if info is not None:
-            first = owner.setdefault(info.link, info.where)
-            if first != info.where:
-                normalize.duplicate_permalink(
-                    problems, info.where, info.link, first, info.raw.line("permalink")
-                )
-            else:
-                infos.append(info)
-        if progress is not None:
-            progress(i, len(files))
-    return infos
+# ----------------------------------------------------------------------------- fetch
 
 
 def fetch(
-    cfg: Config,
-    now: dt.datetime,
-    *,
-    force: bool = False,
-    report: Report | None = None,
-    should_stop: StopCheck | None = None,
+    cfg: Config, now: dt.datetime, *, force: bool = False, should_stop: StopCheck | None = None
 ) -> Report:
     """Fetch the due external sources (every enabled one with ``force``) into the store."""
-    report = report or Report()
+    problems = Problems()
+    return Report(problems=problems, sources=_fetch(cfg, now, problems, force, should_stop))
+
+
+def _fetch(
+    cfg: Config,
+    now: dt.datetime,
+    problems: Problems,
+    force: bool,
+    should_stop: StopCheck | None,
+) -> tuple[SourceOutcome, ...]:
     if not cfg.sources:
-        return report
+        return ()
     with Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store:
         from feeds import aggregate  # httpx and feedparser load only when there are sources
 
-        report.sources = aggregate.fetch_round(
-            cfg, store, now, report.problems, force=force, should_stop=should_stop
+        outcomes = aggregate.fetch_round(
+            cfg, store, now, problems, force=force, should_stop=should_stop
         )
         dropped = store.prune(
             now, max_age_days=cfg.store.max_age_days, max_per_source=cfg.store.max_per_source
         )
         if dropped:
             log.info("retention dropped=%d", dropped)
-    return report
+    return tuple(outcomes)
+
+
+# ----------------------------------------------------------------------------- run
 
 
 def run_once(
@@ -138,340 +104,195 @@ def run_once(
     """
     if now.tzinfo is None:
         raise ValueError("run_once needs an aware 'now'")
-    report = Report()
-    if not write:
-        return _check(cfg, now, report, progress)
-    if cfg.sources and fetch_sources:
-        fetch(cfg, now, force=force_fetch, report=report, should_stop=should_stop)
+    run = Run(cfg, now, only, should_stop, progress, full, check=not write)
+    problems = Problems()
+    if run.check:
+        return _check(run, problems)
+    sources = _fetch(cfg, now, problems, force_fetch, should_stop) if fetch_sources else ()
+    settings = normalize.PostSettings.of(cfg)
     with (
         Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store,
-        postcache.Workers(cfg) as workers,
+        Workers(settings) as workers,
     ):
-        _build(
-            cfg,
-            store,
-            now,
-            report,
-            progress=progress,
-            only=only,
-            should_stop=should_stop,
-            full=full,
-            workers=workers,
-        )
-    if cfg.feeds.websub_hub and report.files_written:
+        inputs = Inputs(store.cache, store, store.meta("entries_version") or "0")
+        report = build(run, inputs, DiskWriter(cfg.output_dir), problems, workers)
+    if cfg.feeds.websub_hub and report.head_feeds_written:
         from feeds import websub
 
-        websub.notify(cfg, report.files_written, report.problems)
-    return report
+        websub.notify(cfg, report.head_feeds_written, problems, should_stop=should_stop)
+    return _with_sources(report, sources)
 
 
-def _check(cfg: Config, now: dt.datetime, report: Report, progress: Progress | None) -> Report:
-    infos = collect_posts(cfg, now, report.problems, progress)
-    report.posts_found = len(infos)
-    report.feeds_planned = len(generate.plan(cfg, infos, report.problems))
-    entries = [normalize.render(info, cfg, report.problems) for info in infos]
-    report.posts_used = sum(1 for e in entries if e is not None)
-    return report
+def _check(run: Run, problems: Problems) -> Report:
+    """``feeds check``: the build's own road over an in-memory cache, writing nothing; the
+    stored entries come from the store when there is one (it is never created here)."""
+    cfg = run.cfg
+    cache = BuildCache.in_memory()
+    if not (cfg.sources and cfg.store.path.is_file()):
+        return build(run, Inputs(cache), DryWriter(), problems, None)
+    with Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store:
+        inputs = Inputs(cache, store)
+        return build(run, inputs, DryWriter(), problems, None)
 
 
-def _build(
-    cfg: Config,
-    store: Store,
-    now: dt.datetime,
-    report: Report,
-    *,
-    progress: Progress | None,
-    only: set[str] | None,
-    should_stop: StopCheck | None,
-    full: bool,
-    workers: postcache.Workers,
-) -> None:
-    problems = report.problems
-    first_problem = len(problems.items)
-    if remove_stale_temps(cfg.output_dir):
-        log.info("removed temp files left by an interrupted run dir=%s", cfg.output_dir)
-    fingerprint = postcache.config_fingerprint(cfg)
-    if full or store.meta("cache.config") != fingerprint:
-        store.clear_cache()  # another config or version wrote it: start over
-        store.set_meta({"cache.config": fingerprint})
-    scan = post_collector.scan_posts(cfg.posts.dirs, problems)
-    build_fp = postcache.build_fingerprint(cfg, scan, store)
-    outputs = store.outputs()
-    if only is None and _nothing_changed(store, build_fp, now, cfg, outputs):
-        postcache.replay(problems, store.meta("cache.problems"))
-        report.posts_found = int(store.meta("cache.posts") or 0)
-        report.files_unchanged = sorted(outputs)
-        log.debug("nothing changed since the last build files=%d", len(outputs))
-        return
+def _stored(cfg: Config, store: Store | None) -> Stored:
+    if not cfg.sources or store is None:
+        return Stored()
+    from feeds import aggregate
 
-    t_scan = time.perf_counter()
-    parsed = postcache.sync(cfg, store, scan, problems, progress, workers)
-    t_sync = time.perf_counter()
-    log.debug("posts scanned=%d parsed=%d seconds=%.3f", len(scan), parsed, t_sync - t_scan)
-    idx = postcache.index(cfg, store, now, problems, only)
-    report.posts_found = idx.count
-    next_due = idx.next_due
+    return Stored(*aggregate.stored_entries(cfg, store))
 
-    Ref = postcache.PostRef | RemoteRef
-    by_category: dict[str, list[Ref]] = {k: list(v) for k, v in idx.by_category.items()}
-    by_tag: dict[str, list[Ref]] = {k: list(v) for k, v in idx.by_tag.items()}
-    every: list[Ref] = list(idx.every)
-    routed: list[RemoteRef] = []
-    if cfg.sources:
-        from feeds import aggregate
 
-        routed, everything = aggregate.stored_entries(cfg, store)
-        report.aggregated = len(everything)
-        for aggregated in routed:
-            for c in aggregated.categories:
-                if only is None or c in only:
-                    by_category.setdefault(c, []).append(aggregated)
-            if cfg.feeds.tag_feeds:
-                for t in aggregated.tags:
-                    by_tag.setdefault(t, []).append(aggregated)
-        every.extend(everything)
-    plans = generate.plan_groups(cfg, by_category, by_tag, every, problems)
-    report.feeds_planned = len(plans)
-
-    renderer = postcache.Renderer(cfg, store, problems, workers)
+def _loader(cfg: Config, store: Store | None) -> EntrySource | None:
+    if not cfg.sources or store is None:
+        return None
     from feeds.aggregate import Loader
 
-    loader = Loader(cfg, store)
-    made: list[tuple[str, str, int, int]] = []
-    limit = cfg.feeds.max_items
-    t_plan = time.perf_counter()
-    # with ``only``, the groups above hold only those categories: every plan is written
-    renderer.prefetch(
-        c for _, candidates in plans for c in candidates[:limit] if isinstance(c, postcache.PostRef)
-    )
-    loader.prefetch(
-        c for _, candidates in plans for c in candidates[:limit] if isinstance(c, RemoteRef)
-    )
-    t_render = time.perf_counter()
-    log.debug(
-        "plan seconds=%.3f render posts=%d seconds=%.3f",
-        t_plan - t_sync,
-        renderer.rendered,
-        t_render - t_plan,
-    )
+    return Loader(cfg, store)
+
+
+def _with_sources(report: Report, sources: tuple[SourceOutcome, ...]) -> Report:
+    return replace(report, sources=sources) if sources else report
+
+
+# ----------------------------------------------------------------------------- build
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a build reads besides the post files: its cache, and the store holding the
+    external sources' entries (None: there is none; ``entries_version`` says when they last
+    changed)."""
+
+    cache: BuildCache
+    store: Store | None = None
+    entries_version: str = "0"
+
+
+def build(
+    run: Run, inputs: Inputs, writer: Writer, problems: Problems, workers: Workers | None
+) -> Report:
+    """The build's phases in order; each returns what the next takes."""
+    cfg, first_problem = run.cfg, len(problems.items)
+    cache = inputs.cache
+    settings = normalize.PostSettings.of(cfg)
+    writer.cleanup()
+    cache.use_settings(poststage.settings_fingerprint(settings), drop=run.full)
+    scan = post_collector.scan_posts(cfg.posts.dirs, problems)
+    fingerprint = poststage.build_fingerprint(cfg, scan, inputs.entries_version)
+    outputs = cache.outputs()
+    last = cache.last_build()
+    if run.whole and not run.check and _nothing_changed(run, last, fingerprint, outputs):
+        problems.items.extend(last.problems)
+        log.debug("nothing changed since the last build files=%d", len(outputs))
+        files = tuple(sorted(outputs))
+        return Report(posts_found=last.posts, files_unchanged=files, problems=problems)
+    stored = _stored(cfg, inputs.store)
+    loader = _loader(cfg, inputs.store)
+    plan = plan_.plan_feeds(run, cache, scan, stored, problems, settings, workers)
+    renderer = poststage.PostRenderer(settings, cache, problems, workers)
+    sources = Sources({"post": renderer} | ({"remote": loader} if loader else {}))
     try:
-        for feed, candidates in plans:
-            if should_stop is not None and should_stop():
-                report.stopped = True
-                break
-            entries: list[Entry] = []
-            for candidate in candidates:
-                entry = (
-                    loader.entry(candidate)
-                    if isinstance(candidate, RemoteRef)
-                    else renderer.entry(candidate)
-                )
-                if entry is not None:
-                    entries.append(entry)
-                    if len(entries) == limit:
-                        break
-            if not entries:
-                continue
-            months = _archive_months(cfg, store, feed, routed, now)
-            for fmt, rel in feed.paths.items():
-                prev = (
-                    archive.url(cfg, feed, months[-1], fmt)
-                    if months and fmt in archive.ARCHIVE_FORMATS
-                    else None
-                )
-                fp = postcache.feed_fingerprint(cfg, feed.label, fmt, f"{feed!r} {prev}", entries)
-                target = cfg.output_dir / rel
-                if _same_output(target, outputs.get(rel), fp):
-                    report.files_unchanged.append(rel)
-                    made.append((rel, *outputs[rel]))
-                    continue
-                if _write_feed(cfg, feed, entries, fmt, rel, report, prev_archive=prev):
-                    st = target.stat()
-                    made.append((rel, fp, st.st_size, st.st_mtime_ns))
-            if months:
-                made.extend(
-                    _write_archives(
-                        cfg, store, feed, months, routed, renderer, loader, report, idx.skip
-                    )
-                )
-            report.feeds.append(
-                FeedResult(
-                    feed.label,
-                    tuple(feed.paths.values()),
-                    len(entries),
-                    max(e.published for e in entries),
-                    feed,
-                )
-            )
-        if not report.stopped and only is None:
-            made.extend(_write_discovery(cfg, report))
+        rendered = plan_.render_feeds(run, cache, plan, stored, sources)
+        entries_of = plan_.month_entries(run, cache, plan, stored, sources)
+        outcome = write_all(run, writer, problems, rendered, outputs, entries_of)
+        if run.check:  # every post rendered, so that every problem shows
+            renderer.prefetch(plan_.every_post(run, cache, plan.posts))
     finally:
-        renderer.flush()
-        store.save_outputs(made, replace_all=only is None and not report.stopped)
-    report.posts_used = sum(1 for e in renderer.done.values() if e is not None)
-    log.debug(
-        "write files=%d unchanged=%d seconds=%.3f",
-        len(report.files_written),
-        len(report.files_unchanged),
-        time.perf_counter() - t_render,
+        renderer.flush()  # what was rendered stays cached, whatever happens next
+    replace_all = run.whole and not outcome.stopped
+    cache.save_outputs(records(outcome.files), replace_all=replace_all)
+    report = _report(plan, outcome, stored, problems, renderer.used)
+    complete = run.whole and not report.stopped and not report.write_failed
+    cache.save_build(
+        LastBuild(
+            fingerprint=fingerprint if complete else "",
+            next_due=plan.posts.next_due,
+            problems=tuple(problems.items[first_problem:]),
+            posts=plan.posts.count,
+        )
     )
-    # a build that could not write everything must not count as done: the next one retries
-    complete = only is None and not report.stopped and not report.write_failed
-    store.set_meta(
-        {
-            "cache.build": build_fp if complete else "",
-            "cache.next_due": "" if next_due is None else repr(next_due),
-            "cache.problems": json.dumps(
-                [
-                    [p.severity.value, p.message, p.line, p.where]
-                    for p in problems.items[first_problem:]
-                ],
-                ensure_ascii=False,
-            ),
-            "cache.posts": str(idx.count),
-        }
-    )
-
-
-def _archive_months(
-    cfg: Config, store: Store, feed: generate.FeedPlan, routed: list[RemoteRef], now: dt.datetime
-) -> list[archive.Month]:
-    """The closed months of a category feed's archive (none when archives are off)."""
-    if not cfg.feeds.archives or feed.kind != "category":
-        return []
-    tz = cfg.site.tz
-    until = None if cfg.posts.future else now.timestamp()
-    times = [dt.datetime.fromtimestamp(t, tz) for t in store.post_times("c", feed.name, until)]
-    times += [e.published for e in routed if feed.name in e.categories]
-    return archive.closed_months(times, now, tz)
-
-
-def _write_archives(
-    cfg: Config,
-    store: Store,
-    feed: generate.FeedPlan,
-    months: list[archive.Month],
-    routed: list[RemoteRef],
-    renderer: postcache.Renderer,
-    loader: Loader,
-    report: Report,
-    skip: set[str],
-) -> list[tuple[str, str, int, int]]:
-    """Write the archive documents not written yet (a closed month's never changes)."""
-    made: list[tuple[str, str, int, int]] = []
-    tz = cfg.site.tz
-    entries: list[Entry] = []
-    for i, month in enumerate(months):
-        formats = [f for f in archive.ARCHIVE_FORMATS if f in feed.paths]
-        paths = {f: archive.path(cfg, feed, month, f) for f in formats}
-        missing = [f for f in formats if not (cfg.output_dir / paths[f]).exists()]
-        if missing:
-            rows = store.posts_between(
-                "c", feed.name, month.start.timestamp(), month.end.timestamp()
-            )
-            refs = [postcache.ref_from_row(r, tz) for r in rows if r[0] not in skip]
-            renderer.prefetch(refs)
-            entries = [e for e in (renderer.entry(r) for r in refs) if e is not None]
-            entries += [
-                e
-                for e in (
-                    loader.entry(r)
-                    for r in routed
-                    if feed.name in r.categories and month.start <= r.published < month.end
-                )
-                if e is not None
-            ]
-            entries = generate.newest_first(entries)
-        for fmt in formats:
-            rel = paths[fmt]
-            if fmt in missing and entries:
-                prev = archive.url(cfg, feed, months[i - 1], fmt) if i else None
-                _write_feed(
-                    cfg,
-                    feed,
-                    entries,
-                    fmt,
-                    rel,
-                    report,
-                    prev_archive=prev,
-                    current=generate.self_url(cfg, feed.paths[fmt]),
-                )
-            elif fmt not in missing:
-                report.files_unchanged.append(rel)  # a closed month's archive: written once
-            target = cfg.output_dir / rel
-            if target.exists():
-                st = target.stat()
-                made.append((rel, "archive", st.st_size, st.st_mtime_ns))
-    return made
-
-
-def _write_discovery(cfg: Config, report: Report) -> list[tuple[str, str, int, int]]:
-    """index.html, feeds.opml, snippets and feed.xsl, from the feeds this build produced."""
-    from feeds import discover
-
-    listed = [discover.Listed(f.plan, f.items, f.newest) for f in report.feeds if f.plan]
-    made = []
-    for rel, data in discover.files(cfg, listed).items():
-        try:
-            changed = write_if_changed(cfg.output_dir / rel, data)
-        except WriteError as e:
-            report.problems.error(rel, str(e))
-            report.write_failed = True
-            continue
-        (report.files_written if changed else report.files_unchanged).append(rel)
-        st = (cfg.output_dir / rel).stat()
-        made.append((rel, postcache.digest(data), st.st_size, st.st_mtime_ns))
-    return made
+    return report
 
 
 def _nothing_changed(
-    store: Store,
-    build_fp: str,
-    now: dt.datetime,
-    cfg: Config,
-    outputs: dict[str, tuple[str, int, int]],
+    run: Run, last: LastBuild, fingerprint: str, outputs: dict[str, Output]
 ) -> bool:
-    if store.meta("cache.build") != build_fp:
+    if last.fingerprint != fingerprint:
         return False
-    due = store.meta("cache.next_due")
-    if due and float(due) <= now.timestamp():
+    if last.next_due is not None and last.next_due <= run.now.timestamp():
         return False  # a future post's time has come
-    return all(_same_output(cfg.output_dir / rel, rec, rec[0]) for rel, rec in outputs.items())
+    root = run.cfg.output_dir
+    return all(_same_file(root / rel, o) for rel, o in outputs.items())
 
 
-def _same_output(target: Path, record: tuple[str, int, int] | None, fingerprint: str) -> bool:
-    """The file is what we last wrote from the same inputs (and nobody touched it)."""
-    if record is None or record[0] != fingerprint:
-        return False
+def _same_file(target: Path, record: Output) -> bool:
+    """The file is what we last wrote (nobody touched it since)."""
     try:
         st = target.stat()
     except OSError:
         return False
-    return st.st_size == record[1] and st.st_mtime_ns == record[2]
+    return st.st_size == record.size and st.st_mtime_ns == record.mtime_ns
 
 
-def _write_feed(
-    cfg: Config,
-    feed: generate.FeedPlan,
-    entries: list[Entry],
-    fmt: str,
-    rel: str,
-    report: Report,
-    **links: str | None,
-) -> bool:
-    target = cfg.output_dir / rel
-    try:
-        data = generate.render(cfg, feed, entries, fmt, path=rel, **links)
-    except Exception as e:  # isolate one feed from the rest; the traceback goes to the log
-        log.exception("feed=%s format=%s generation failed", feed.label, fmt)
-        report.problems.error(rel, f"{feed.label}: {fmt} feed not generated: {e}")
-        report.write_failed = True
-        return False
-    try:
-        changed = write_if_changed(target, data)
-    except WriteError as e:
-        report.problems.error(rel, f"{feed.label}: {e}")
-        report.write_failed = True
-        return False
-    (report.files_written if changed else report.files_unchanged).append(rel)
-    return True
+@dataclass(frozen=True)
+class Outcome:
+    files: list[FileResult]
+    feeds: list[FeedResult]
+    stopped: bool
+
+
+def write_all(
+    run: Run,
+    writer: Writer,
+    problems: Problems,
+    rendered: Iterable[Rendered],
+    outputs: dict[str, Output],
+    month_entries: Callable[[generate.FeedPlan, archive.Month], list[Entry]],
+) -> Outcome:
+    """Write feeds, their archives, then the discovery files. The one place that asks
+    whether to stop (between feeds: a stopped build keeps the rest's previous files)."""
+    cfg = run.cfg
+    files: list[FileResult] = []
+    feeds: list[FeedResult] = []
+
+    def unchanged(rel: str, fingerprint: str) -> Output | None:
+        o = outputs.get(rel)
+        same = (
+            o is not None and o.fingerprint == fingerprint and _same_file(cfg.output_dir / rel, o)
+        )
+        return o if same else None
+
+    def exists(rel: str) -> bool:
+        return not run.check and (cfg.output_dir / rel).exists()
+
+    for feed in rendered:
+        if run.stopping():
+            return Outcome(files, feeds, True)
+        files += write_head(cfg, writer, problems, feed, unchanged)
+        if feed.months:
+            files += write_archives(
+                cfg, writer, problems, feed, exists, partial(month_entries, feed.plan)
+            )
+        feeds.append(feed.result())
+    if run.whole:
+        files += write_discovery(cfg, writer, problems, feeds)
+    return Outcome(files, feeds, False)
+
+
+def _report(
+    plan: Plan, done: Outcome, stored: Stored, problems: Problems, posts_used: int
+) -> Report:
+    return Report(
+        posts_found=plan.posts.count,
+        posts_used=posts_used,
+        feeds_planned=len(plan.feeds),
+        files_written=written(done.files, changed=True),
+        files_unchanged=written(done.files, changed=False),
+        problems=problems,
+        aggregated=len(stored.everything),
+        feeds=tuple(done.feeds),
+        stopped=done.stopped,
+        write_failed=any(isinstance(r, Failed) for r in done.files),
+        head_feeds_written=written(done.files, changed=True, role="feed"),
+    )

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from feeds.pipeline import Report
+from feeds.report import Report
 from feeds.write import write_if_changed
 
 BUILD_FILE = "build.json"

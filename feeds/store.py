@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from feeds import buildcache
 from feeds.errors import FeedsError
 from feeds.models import Author, Enclosure, Entry, SourceRef
 
@@ -53,49 +54,7 @@ CREATE TABLE entries (
 );
 CREATE INDEX entries_by_source_published ON entries (source_id, published DESC);
 """
-# The build cache (version 3): posts by path, size and mtime, with one row per category and
-# tag they are in, indexed so a build asks for the newest N of a feed instead of holding every
-# post; rendered entries; what each output file was made from; and a key/value table. All of
-# it can be dropped and rebuilt at any time, so a schema change simply drops it.
-_CACHE_SCHEMA = """
-CREATE TABLE posts (
-    path TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    sha TEXT NOT NULL,
-    published REAL,
-    link TEXT,
-    categories TEXT,
-    tags TEXT,
-    problems TEXT
-);
-CREATE INDEX posts_by_time ON posts (published DESC, link) WHERE link IS NOT NULL;
-CREATE INDEX posts_by_link ON posts (link) WHERE link IS NOT NULL;
-CREATE INDEX posts_with_problems ON posts (path) WHERE problems IS NOT NULL;
-CREATE TABLE post_names (
-    path TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    name TEXT NOT NULL,
-    published REAL NOT NULL,
-    link TEXT NOT NULL
-);
-CREATE INDEX post_names_by_name ON post_names (kind, name, published DESC, link);
-CREATE INDEX post_names_by_path ON post_names (path);
-CREATE TABLE rendered (
-    path TEXT PRIMARY KEY,
-    sha TEXT NOT NULL,
-    entry TEXT,
-    problems TEXT
-);
-CREATE TABLE outputs (
-    path TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL
-);
-"""
-_META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-CACHE_TABLES = ("posts", "post_names", "rendered", "outputs")
+_META_SCHEMA = buildcache.META_SCHEMA
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
@@ -154,6 +113,7 @@ class Store:
             )
         except sqlite3.Error as e:
             raise StoreError(f"{path}: cannot open the store: {e}") from e
+        self.cache = buildcache.BuildCache(self._db, self.transaction, self._error)
         try:
             self._prepare(existed)
         except sqlite3.DatabaseError as e:
@@ -198,11 +158,8 @@ class Store:
             with self.transaction():
                 if tables == 0:
                     _run_script(db, _SCHEMA_V1)
-                for table in CACHE_TABLES:  # a cache of an older layout: drop it
-                    db.execute(f"DROP TABLE IF EXISTS {table}")
-                _run_script(db, _CACHE_SCHEMA)
                 db.execute(_META_SCHEMA)
-                db.execute("DELETE FROM meta WHERE key LIKE 'cache.%'")
+                buildcache.create(db)  # a cache of an older layout is dropped
                 db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         db.execute("SELECT id FROM sources LIMIT 1").fetchall()  # checks the file reads
@@ -429,7 +386,8 @@ class Store:
                 self._bump(db, "entries_version")
             return dropped
 
-    # ---------------------------------------------------------------- build cache
+    # ---------------------------------------------------------------- meta (the build cache is
+    # in buildcache.py, exposed as ``self.cache``)
 
     def _bump(self, db: sqlite3.Connection, key: str) -> None:
         db.execute(
@@ -449,173 +407,6 @@ class Store:
                 "value = excluded.value",
                 values.items(),
             )
-
-    def clear_cache(self) -> None:
-        """Forget every cached post, rendering and output (the next build is a full one)."""
-        with self.transaction() as db:
-            for table in CACHE_TABLES:
-                db.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
-            db.execute("DELETE FROM meta WHERE key LIKE 'cache.%'")
-
-    def post_stats(self) -> dict[str, tuple[int, int, str]]:
-        """path → (size, mtime_ns, sha) of every cached post."""
-        try:
-            return {
-                r[0]: (r[1], r[2], r[3])
-                for r in self._db.execute("SELECT path, size, mtime_ns, sha FROM posts")
-            }
-        except sqlite3.Error as e:
-            raise self._error(e) from e
-
-    def update_posts(
-        self,
-        rows: Iterable[tuple[Any, ...]],
-        deleted: Iterable[str],
-        touched: Iterable[tuple[int, str]],
-        known: set[str],
-    ) -> int:
-        """Upsert parsed posts (path, size, mtime_ns, sha, published, link, categories JSON,
-        tags JSON, problems JSON) with their category and tag rows, forget deleted ones, and
-        record a new mtime for files whose bytes did not change. ``known`` are the paths the
-        cache had before (only those can have old rows to replace). Returns rows upserted."""
-        count = 0
-        with self.transaction() as db:
-            for path in deleted:
-                db.execute("DELETE FROM posts WHERE path=?", (path,))
-                db.execute("DELETE FROM post_names WHERE path=?", (path,))
-                db.execute("DELETE FROM rendered WHERE path=?", (path,))
-            db.executemany("UPDATE posts SET mtime_ns=? WHERE path=?", touched)
-            batch: list[tuple[Any, ...]] = []
-            for row in rows:
-                count += 1
-                if row[0] in known:
-                    db.execute("DELETE FROM post_names WHERE path=?", (row[0],))
-                batch.append(row)
-                if len(batch) >= 2000:
-                    self._insert_posts(db, batch)
-                    batch = []
-            self._insert_posts(db, batch)
-        return count
-
-    @staticmethod
-    def _insert_posts(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-        db.executemany("INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        names: list[tuple[str, str, str, float, str]] = []
-        for path, _, _, _, published, link, cats, tags, _ in rows:
-            if link is None or published is None:
-                continue
-            names.extend((path, "c", n, published, link) for n in json.loads(cats))
-            names.extend((path, "t", n, published, link) for n in json.loads(tags))
-        db.executemany("INSERT INTO post_names VALUES (?, ?, ?, ?, ?)", names)
-
-    def post_problems(self) -> list[str]:
-        """The problems JSON of every cached post that has any, by path."""
-        return [
-            r[0]
-            for r in self._db.execute(
-                "SELECT problems FROM posts WHERE problems IS NOT NULL ORDER BY path"
-            )
-        ]
-
-    def duplicate_links(self) -> list[tuple[str, str, str]]:
-        """(path, link, first path) of every post whose permalink an earlier path (in sort
-        order) already has."""
-        return [
-            (r[0], r[1], r[2])
-            for r in self._db.execute(
-                "SELECT p.path, p.link, (SELECT min(q.path) FROM posts q WHERE q.link = p.link) "
-                "FROM posts p WHERE p.link IN (SELECT link FROM posts WHERE link IS NOT NULL "
-                "GROUP BY link HAVING count(*) > 1) ORDER BY p.path"
-            )
-            if r[0] != r[2]
-        ]
-
-    _POST_COLUMNS = "p.path, p.sha, p.link, p.published, p.categories, p.tags"
-
-    def newest_posts(
-        self, limit: int, until: float | None, kind: str | None = None, name: str | None = None
-    ) -> list[tuple[Any, ...]]:
-        """The newest ``limit`` posts (published no later than ``until`` when given), of one
-        category (kind "c") or tag ("t"), or of all: newest first, ties by link."""
-        cols = self._POST_COLUMNS
-        if kind is None:
-            sql = (
-                f"SELECT {cols} FROM posts p WHERE p.link IS NOT NULL"  # noqa: S608
-                + (" AND p.published <= ?" if until is not None else "")
-                + " ORDER BY p.published DESC, p.link LIMIT ?"
-            )
-            args: tuple[Any, ...] = ((until,) if until is not None else ()) + (limit,)
-        else:
-            sql = (
-                f"SELECT {cols} FROM post_names n JOIN posts p ON p.path = n.path "  # noqa: S608
-                "WHERE n.kind = ? AND n.name = ?"
-                + (" AND n.published <= ?" if until is not None else "")
-                + " ORDER BY n.published DESC, n.link LIMIT ?"
-            )
-            args = (kind, name) + ((until,) if until is not None else ()) + (limit,)
-        return self._db.execute(sql, args).fetchall()
-
-    def post_times(self, kind: str, name: str, until: float | None) -> list[float]:
-        """Publication times of a category's (or tag's) posts, newest first."""
-        sql = "SELECT published FROM post_names WHERE kind = ? AND name = ?"
-        args: tuple[Any, ...] = (kind, name)
-        if until is not None:
-            sql += " AND published <= ?"
-            args += (until,)
-        return [r[0] for r in self._db.execute(sql + " ORDER BY published DESC", args)]
-
-    def posts_between(
-        self, kind: str, name: str, start: float, end: float
-    ) -> list[tuple[Any, ...]]:
-        """A category's posts published in [start, end), newest first, ties by link."""
-        cols = self._POST_COLUMNS
-        return self._db.execute(
-            f"SELECT {cols} FROM post_names n JOIN posts p ON p.path = n.path "  # noqa: S608
-            "WHERE n.kind = ? AND n.name = ? AND n.published >= ? AND n.published < ? "
-            "ORDER BY n.published DESC, n.link",
-            (kind, name, start, end),
-        ).fetchall()
-
-    def names(self, kind: str, until: float | None) -> list[str]:
-        """Categories (kind "c") or tags ("t") that have a post published by ``until``."""
-        sql = "SELECT DISTINCT name FROM post_names WHERE kind = ?"
-        args: tuple[Any, ...] = (kind,)
-        if until is not None:
-            sql += " AND published <= ?"
-            args += (until,)
-        return [r[0] for r in self._db.execute(sql + " ORDER BY name", args)]
-
-    def count_posts(self, until: float | None) -> int:
-        sql = "SELECT count(*) FROM posts WHERE link IS NOT NULL"
-        if until is not None:
-            return int(self._db.execute(sql + " AND published <= ?", (until,)).fetchone()[0])
-        return int(self._db.execute(sql).fetchone()[0])
-
-    def next_due(self, after: float) -> float | None:
-        row = self._db.execute(
-            "SELECT min(published) FROM posts WHERE link IS NOT NULL AND published > ?", (after,)
-        ).fetchone()
-        return None if row is None or row[0] is None else float(row[0])
-
-    def rendered(self, path: str, sha: str) -> tuple[str | None, str | None] | None:
-        row = self._db.execute(
-            "SELECT entry, problems FROM rendered WHERE path=? AND sha=?", (path, sha)
-        ).fetchone()
-        return None if row is None else (row[0], row[1])
-
-    def save_rendered(self, rows: Iterable[tuple[str, str, str | None, str | None]]) -> None:
-        with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)", rows)
-
-    def outputs(self) -> dict[str, tuple[str, int, int]]:
-        return {r[0]: (r[1], r[2], r[3]) for r in self._db.execute("SELECT * FROM outputs")}
-
-    def save_outputs(self, rows: Iterable[tuple[str, str, int, int]], *, replace_all: bool) -> None:
-        """Record what output files were made from; ``replace_all`` forgets the others."""
-        with self.transaction() as db:
-            if replace_all:
-                db.execute("DELETE FROM outputs")
-            db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)", rows)
 
 
 def entry_to_json(e: Entry) -> dict[str, Any]:

@@ -26,23 +26,17 @@ _BOM = b"\xef\xbb\xbf"
 _HANDLER = YAMLHandler()
 
 
-def find_posts(dirs: tuple[Path, ...], problems: Problems) -> list[Path]:
-    """Every post file below ``dirs``, in a stable order (sorted by path).
-
-    Like Jekyll, names starting with '.', '_' or '#' and names ending in '~' are ignored;
-    a file with a post extension but no ``YYYY-MM-DD-`` prefix is reported and skipped.
-    """
-    return [Path(p) for p, _, _ in scan_posts(dirs, problems)]
-
-
 def _ignored(name: str) -> bool:
     return name[:1] in (".", "_", "#") or name.endswith("~")
 
 
 def scan_posts(dirs: tuple[Path, ...], problems: Problems) -> list[tuple[str, int, int]]:
-    """Like ``find_posts``, with each file's size and mtime (ns): (path, size, mtime_ns).
+    """Every post file below ``dirs`` with its size and mtime (ns): (path, size, mtime_ns),
+    sorted by path. One ``stat`` per file and nothing read: this is all a rebuild with
+    nothing changed does.
 
-    One ``stat`` per file and nothing read: this is all a rebuild with nothing changed does.
+    Like Jekyll, names starting with '.', '_' or '#' and names ending in '~' are ignored;
+    a file with a post extension but no ``YYYY-MM-DD-`` prefix is reported and skipped.
     """
     found: list[tuple[str, int, int]] = []
     misnamed: list[str] = []
@@ -76,16 +70,6 @@ def scan_posts(dirs: tuple[Path, ...], problems: Problems) -> list[tuple[str, in
         problems.warn(path, "not a post: the name must look like YYYY-MM-DD-title.md; skipped")
     found.sort(key=lambda f: f[0])
     return found
-
-
-def read_post(path: Path, problems: Problems) -> RawPost | None:
-    """Read one post file; ``None`` (with the reason recorded) when it cannot be used."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        problems.error(str(path), f"cannot read: {e.strerror or e}")
-        return None
-    return parse_post(path, data, problems)
 
 
 def parse_post(path: Path, data: bytes, problems: Problems) -> RawPost | None:

@@ -139,7 +139,7 @@ def test_sources_not_due_are_not_fetched(site: Site, http_server: LocalServer) -
     build(site)
     n = len(http_server.requests)
     report = build(site, T0 + dt.timedelta(minutes=5))
-    assert report.sources == [] and len(http_server.requests) == n
+    assert not report.sources and len(http_server.requests) == n
 
 
 def test_entries_survive_the_source_going_down(site: Site, http_server: LocalServer) -> None:

@@ -40,7 +40,7 @@ def prepare(
     cfg: config.Config, meta: dict[str, Any], **kw: Any
 ) -> tuple[normalize.PostInfo | None, Problems]:
     problems = Problems()
-    return normalize.prepare(raw(meta, **kw), cfg, problems), problems
+    return normalize.prepare(raw(meta, **kw), normalize.PostSettings.of(cfg), problems), problems
 
 
 def test_categories_and_tags_as_string_or_list(cfg: config.Config) -> None:
@@ -115,7 +115,7 @@ def test_render_summary_and_source_link(cfg: config.Config) -> None:
     body = "第一句话很长很长。第二句更长更长更长\n\n<https://orig.example/a?x=1&y=2>\n\n[返回首页](/)\n"
     info, _ = prepare(cfg, {"title": "t", "categories": "a"}, body=body)
     assert info is not None
-    entry = normalize.render(info, cfg, Problems())
+    entry = normalize.render(info, normalize.PostSettings.of(cfg), Problems())
     assert entry is not None
     assert entry.summary == "第一句话很长很长。"
     assert entry.source_link == "https://orig.example/a?x=1&y=2"
@@ -130,5 +130,5 @@ def test_render_summary_and_source_link(cfg: config.Config) -> None:
 def test_html_posts_are_not_markdown_rendered(cfg: config.Config) -> None:
     info, _ = prepare(cfg, {"title": "t"}, body="*不是强调*", name="2022-06-09-p.html")
     assert info is not None
-    entry = normalize.render(info, cfg, Problems())
+    entry = normalize.render(info, normalize.PostSettings.of(cfg), Problems())
     assert entry is not None and entry.content_html == "*不是强调*"
