@@ -77,12 +77,6 @@ def test_a_source_with_cron_schedule_still_needs_no_scheduler_to_check(
     assert {"httpx", "feedparser"} <= fetched  # the probe sees what a command does load
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline._build imports feeds.aggregate (for Loader) on every build, and "
-    "aggregate.py imports feeds.collect.remote at its top, which imports feedparser and "
-    "(through feeds.collect.http) httpx; both modules are being rewritten elsewhere",
-)
 def test_a_build_without_sources_imports_no_http_client_nor_feed_parser(
     tmp_path: Path, site: Path
 ) -> None:
