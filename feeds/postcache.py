@@ -25,6 +25,7 @@ from typing import Any
 from feeds import __version__, normalize
 from feeds.collect import posts as post_collector
 from feeds.config import Config
+from feeds.files import MAX_POST_BYTES, FileProblem, read_regular
 from feeds.models import Entry, Problem, Problems, Severity
 from feeds.store import Store, entry_from_json, entry_to_json
 
@@ -107,9 +108,9 @@ def parse_file(cfg: Config, path: str, size: int, mtime_ns: int, data: bytes | N
     published = link = cats = tags = None
     if data is None:
         try:
-            data = Path(path).read_bytes()
-        except OSError as e:
-            problems.error(path, f"cannot read: {e.strerror or e}")
+            data = read_regular(path, MAX_POST_BYTES)
+        except FileProblem as e:
+            problems.error(path, e.reason)
             return (path, size, mtime_ns, "", None, None, None, None, _problems_json(problems))
     raw = post_collector.parse_post(Path(path), data, problems)
     info = normalize.prepare(raw, cfg, problems) if raw is not None else None
@@ -226,8 +227,8 @@ def sync(
         if row is not None and row[0] == size:
             # same size, new mtime: compare the bytes before parsing again
             try:
-                same = digest(Path(path).read_bytes()) == row[2]
-            except OSError:
+                same = digest(read_regular(path, MAX_POST_BYTES)) == row[2]
+            except FileProblem:
                 same = False
             if same:
                 touched.append((mtime, path))
@@ -308,9 +309,9 @@ def render_file(cfg: Config, path: str) -> Rendered:
     were reported when the post was scanned); rendering problems are in the row."""
     local = Problems()
     try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        local.error(path, f"cannot read: {e.strerror or e}")
+        data = read_regular(path, MAX_POST_BYTES)
+    except FileProblem as e:
+        local.error(path, e.reason)
         return (path, "", None, _problems_json(local))
     ignored = Problems()
     raw = post_collector.parse_post(Path(path), data, ignored)
