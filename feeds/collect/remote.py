@@ -1,8 +1,10 @@
 """Fetched bytes → ``RawFeed`` with feedparser. No network here (``collect.http`` fetches).
 
-Before feedparser sees a document, one that declares entities (``<!ENTITY``) is refused:
-feedparser's loose fallback parser expands them without limit (billion laughs, quadratic
-blowup). A GBK/GB18030 body labelled UTF-8 is re-read as GB18030 instead of windows-1252.
+Before feedparser sees a document, one that declares entities (``<!ENTITY``, in whatever
+encoding feedparser will decode it) is refused: feedparser's loose fallback parser expands
+them without limit (billion laughs, quadratic blowup). A feed that only mentions
+``<!ENTITY`` in a CDATA section (an article about XXE) is kept. A GBK/GB18030 body labelled
+UTF-8 is re-read as GB18030 instead of windows-1252.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from feeds.textutil import xml_safe
 
 log = logging.getLogger(__name__)
 
-_ENTITY_MARKERS = (b"<!ENTITY", "<!ENTITY".encode("utf-16-le"), "<!ENTITY".encode("utf-16-be"))
+_ENTITY = re.compile(rb"<!ENTITY", re.I)
+_INERT = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.S)
 _XML_DECL = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([^\"']+)([\"'])", re.I)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _UTF8 = {"utf-8", "utf8"}
@@ -46,15 +49,15 @@ def parse(result: FetchResult) -> RawFeed:
     body = result.body
     url = result.url
     head = body[:65536]
-    if any(m in body for m in _ENTITY_MARKERS):
+    content_type = result.headers.get("content-type", "application/xml")
+    body, content_type, recoded = _fix_gbk(body, head, content_type)
+    headers = {"content-type": content_type, "content-location": url}
+    if _declares_entities(body, headers):
         raise ParseError(
             "refused: the document declares XML entities (<!ENTITY), which can "
             "expand without limit",
             url=url,
         )
-    content_type = result.headers.get("content-type", "application/xml")
-    body, content_type, recoded = _fix_gbk(body, head, content_type)
-    headers = {"content-type": content_type, "content-location": url}
     # feedparser neither sanitizes nor resolves URLs here: nh3 does both later, against the
     # base feedparser reports (xml:base, else the document's URL). feedparser's resolver
     # would turn an entity-encoded "javascript:" href into a relative http URL.
@@ -85,6 +88,16 @@ def parse(result: FetchResult) -> RawFeed:
         items=tuple(_item(e) for e in entries),
         warning=warning,
     )
+
+
+def _declares_entities(body: bytes, headers: dict[str, str]) -> bool:
+    """Whether the document declares an entity (``<!ENTITY`` outside CDATA sections and
+    comments), read in the encoding feedparser will read it in: the bytes feedparser's
+    parsers get are its own UTF-8 conversion, so UTF-32, EBCDIC, … cannot hide one."""
+    data = feedparser.encodings.convert_to_utf8(dict(headers), body, {})
+    if _ENTITY.search(data) is None:
+        return False
+    return _ENTITY.search(_INERT.sub(b"", data)) is not None
 
 
 def _describe(exc: Any) -> str:
