@@ -16,7 +16,7 @@ from tests.helpers import ROOT, Site
 MEMORY_CAP = 1536 * 1024 * 1024
 
 
-def _cap_memory() -> None:
+def cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
 
@@ -32,7 +32,7 @@ def cli(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[s
         errors="backslashreplace",
         timeout=timeout,
         check=False,
-        preexec_fn=_cap_memory,
+        preexec_fn=cap_memory,
     )
 
 
