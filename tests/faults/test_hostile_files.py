@@ -141,3 +141,13 @@ def test_symlink_at_temp_name_is_not_followed(tmp_path: Path) -> None:
     assert victim.read_text() == "precious"
     assert target.read_bytes() == b"<feed/>" and not target.is_symlink()
     assert oct(target.stat().st_mode & 0o777) == "0o644"
+
+
+def test_state_file_that_never_ends_is_ignored(site: Site) -> None:
+    """``feeds status`` does not hang on a FIFO planted at a state file (build.json): the
+    file is read as missing."""
+    site.write_config("state:\n  dir: state\n")
+    (site.root / "state").mkdir()
+    os.mkfifo(site.root / "state" / "build.json")
+    proc = cli("status", "-c", site.config, timeout=30)
+    assert proc.returncode == 0, proc.stderr
