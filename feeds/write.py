@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from feeds.errors import WriteError
+from feeds.textutil import shown
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,14 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise WriteError(f"{path.parent}: cannot create folder: {e.strerror or e}") from e
+        raise WriteError(f"{shown(path.parent)}: cannot create folder: {e.strerror or e}") from e
     try:
         # a random name, created exclusively and never through a symlink (mkstemp's
         # O_EXCL | O_NOFOLLOW): a link planted at a predictable name would have its target
         # truncated and written
         fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
     except OSError as e:
-        raise WriteError(f"{path}: write failed, previous file kept: {e.strerror or e}") from e
+        raise _failed(path, e) from e
     tmp = Path(name)
     try:
         try:
@@ -69,10 +70,14 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     except OSError as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise WriteError(f"{path}: write failed, previous file kept: {e.strerror or e}") from e
+        raise _failed(path, e) from e
     _fsync_dir(path.parent)
     log.debug("wrote path=%s bytes=%d", path, len(data))
     return True
+
+
+def _failed(path: Path, e: OSError) -> WriteError:
+    return WriteError(f"{shown(path)}: write failed, previous file kept: {e.strerror or e}")
 
 
 def _holds(path: Path, data: bytes) -> bool:
@@ -84,12 +89,12 @@ def _holds(path: Path, data: bytes) -> bool:
         return False
     except OSError as e:
         if not path.is_file():
-            raise WriteError(f"{path}: cannot write over it: {e.strerror or e}") from e
+            raise WriteError(f"{shown(path)}: cannot write over it: {e.strerror or e}") from e
         return False  # unreadable but a file: write it anew
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            raise WriteError(f"{path}: cannot write over it: {os.strerror(errno.EISDIR)}")
+            raise WriteError(f"{shown(path)}: cannot write over it: {os.strerror(errno.EISDIR)}")
         if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
             return False
         chunks = []
