@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from feeds import timeutil, yamlutil
+from feeds import files, timeutil, yamlutil
 from feeds.configkeys import check_section, read_section
 from feeds.configread import (
     FORMATS,
@@ -216,9 +216,9 @@ def load(path: Path) -> Config:
     """Read and validate the config file at ``path``. Raises ``ConfigError``."""
     file = str(path)
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"cannot read config: {e.strerror or e}", file=file) from e
+        data = files.read_regular(path, files.MAX_CONFIG_BYTES)
+    except files.FileProblem as e:
+        raise ConfigError(f"cannot read config: {e.reason}", file=file) from e
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

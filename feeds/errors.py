@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from feeds.textutil import shown
+
 
 class FeedsError(Exception):
     """Base of every error feeds raises on purpose."""
@@ -23,7 +25,7 @@ class ConfigError(FeedsError):
         self.line = line
         self.key = key
         self.message = message
-        where = file if line is None else f"{file}:{line}"
+        where = shown(file) if line is None else f"{shown(file)}:{line}"
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
@@ -17,6 +18,8 @@ from pathlib import Path
 from types import TracebackType
 
 from feeds.errors import FeedsError
+from feeds.files import not_regular
+from feeds.textutil import shown
 
 
 class LockedError(FeedsError):
@@ -30,11 +33,7 @@ class ProcessLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as e:
-            raise FeedsError(f"{self.path}: cannot open the lock file: {e.strerror or e}") from e
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -61,6 +60,24 @@ class ProcessLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self._fd = fd
+
+    def _open(self) -> int:
+        """The lock file, opened without following a symlink planted there (its target would
+        be truncated) and only if it is a regular file."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as e:
+            reason = e.strerror or str(e)
+            if e.errno == errno.ELOOP:
+                reason = "it is a symbolic link; refusing to use it (remove it)"
+            raise FeedsError(f"{shown(self.path)}: cannot open the lock file: {reason}") from e
+        refused = not_regular(os.fstat(fd).st_mode)
+        if refused:
+            os.close(fd)
+            raise FeedsError(f"{shown(self.path)}: cannot open the lock file: {refused}")
+        return fd
 
     def release(self) -> None:
         if self._fd is not None:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from feeds.textutil import shown
+
 
 @dataclass(frozen=True)
 class Author:
@@ -190,8 +192,9 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
-        place = self.where if self.line is None else f"{self.where}:{self.line}"
-        return f"{place}: {self.severity.value}: {self.message}"
+        # a file name may hold terminal escapes: never print them raw
+        place = shown(self.where) if self.line is None else f"{shown(self.where)}:{self.line}"
+        return f"{place}: {self.severity.value}: {shown(self.message)}"
 
 
 @dataclass

@@ -21,6 +21,7 @@ from feeds import __version__, normalize
 from feeds.buildcache import BuildCache, PostRow, Rendered
 from feeds.collect import posts as post_collector
 from feeds.config import Config
+from feeds.files import MAX_POST_BYTES, FileProblem, read_regular
 from feeds.models import Entry, PostRef, Problems
 from feeds.normalize import PostSettings
 from feeds.store import entry_from_json, entry_to_json
@@ -64,9 +65,9 @@ def read_row(
     problems = Problems()
     if data is None:
         try:
-            data = Path(path).read_bytes()
-        except OSError as e:
-            problems.error(path, f"cannot read: {e.strerror or e}")
+            data = read_regular(path, MAX_POST_BYTES)
+        except FileProblem as e:
+            problems.error(path, e.reason)
             return PostRow(path, size, mtime_ns, "", problems=tuple(problems.items))
     raw = post_collector.parse_post(Path(path), data, problems)
     info = normalize.prepare(raw, settings, problems) if raw is not None else None
@@ -142,8 +143,8 @@ def sync(
 
 def _same_bytes(path: str, sha: str) -> bool:
     try:
-        return digest(Path(path).read_bytes()) == sha
-    except OSError:
+        return digest(read_regular(path, MAX_POST_BYTES)) == sha
+    except FileProblem:
         return False
 
 
@@ -199,9 +200,9 @@ def render_file(settings: PostSettings, path: str) -> Rendered:
     were reported when the post was scanned); rendering problems are in the row."""
     local = Problems()
     try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        local.error(path, f"cannot read: {e.strerror or e}")
+        data = read_regular(path, MAX_POST_BYTES)
+    except FileProblem as e:
+        local.error(path, e.reason)
         return Rendered(path, "", None, tuple(local.items))
     ignored = Problems()
     raw = post_collector.parse_post(Path(path), data, ignored)

@@ -9,11 +9,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from feeds.files import FileProblem, read_regular
 from feeds.report import Report
 from feeds.write import write_if_changed
 
 BUILD_FILE = "build.json"
 DAEMON_FILE = "daemon.json"
+MAX_STATE_BYTES = 1024 * 1024  # a file we wrote ourselves: anything bigger was planted
 
 
 def build_summary(report: Report, started: dt.datetime, finished: dt.datetime) -> dict[str, Any]:
@@ -51,7 +53,7 @@ def save(state_dir: Path, name: str, data: dict[str, Any]) -> None:
 
 def load(state_dir: Path, name: str) -> dict[str, Any] | None:
     try:
-        value = json.loads((state_dir / name).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        value = json.loads(read_regular(state_dir / name, MAX_STATE_BYTES).decode("utf-8"))
+    except (FileProblem, ValueError):
         return None
     return value if isinstance(value, dict) else None

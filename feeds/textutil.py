@@ -14,6 +14,10 @@ _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(?:p|div|li|h[1-6]|blockquote|pre|tr|table)>|<br\s*/?>", re.I)
 _DROPPED = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.I | re.S)
 _SPACE = re.compile(r"\s+")
+# What must not reach a terminal raw: C0 and C1 controls and DEL (ANSI escapes start with
+# ESC or CSI), line and paragraph separators, and the surrogates that stand for the bytes
+# of a file name that is not valid UTF-8 (os.fsdecode's surrogateescape).
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def slugify(name: str) -> str:
@@ -23,6 +27,19 @@ def slugify(name: str) -> str:
     """
     text = unicodedata.normalize("NFC", name)
     return _NON_ALNUM.sub("-", text).strip("-").lower()
+
+
+def shown(path: object) -> str:
+    """A path (or any name) as it may appear in a message: each control character or
+    undecodable byte becomes a visible escape (``\\x1b``, ``\\xff``); the rest is kept."""
+    return _UNSHOWABLE.sub(_escape, str(path))
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    if 0xDC80 <= c <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
+        return f"\\x{c - 0xDC00:02x}"
+    return f"\\x{c:02x}" if c <= 0xFF else f"\\u{c:04x}"
 
 
 def xml_safe(text: str) -> str:

@@ -1,20 +1,25 @@
 """Atomic, write-if-changed output files.
 
-A file is written to a temporary name in its own folder, flushed to disk, given mode 0644
-and renamed over the old one, so a reader (or a web server) sees either the old or the new
-file, never a part. A file whose bytes would not change is not touched (its mtime stays).
+A file is written to a temporary (random, exclusively created) name in its own folder,
+flushed to disk, given mode 0644 and renamed over the old one, so a reader (or a web server)
+sees either the old or the new file, never a part. A file whose bytes would not change is
+not touched (its mtime stays).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import signal
+import stat
+import tempfile
 import time
 from pathlib import Path
 
 from feeds.errors import WriteError
+from feeds.textutil import shown
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +39,21 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 
     Raises ``WriteError`` (the previous file intact) when it cannot.
     """
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    except OSError as e:
-        if not path.is_file():
-            raise WriteError(f"{path}: cannot write over it: {e.strerror or e}") from e
+    if _holds(path, data):
+        return False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise WriteError(f"{path.parent}: cannot create folder: {e.strerror or e}") from e
-    tmp = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name}")
+        raise WriteError(f"{shown(path.parent)}: cannot create folder: {e.strerror or e}") from e
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+        # a random name, created exclusively and never through a symlink (mkstemp's
+        # O_EXCL | O_NOFOLLOW): a link planted at a predictable name would have its target
+        # truncated and written
+        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
+    except OSError as e:
+        raise _failed(path, e) from e
+    tmp = Path(name)
+    try:
         try:
             view = memoryview(data)
             while view:
@@ -65,10 +70,41 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     except OSError as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise WriteError(f"{path}: write failed, previous file kept: {e.strerror or e}") from e
+        raise _failed(path, e) from e
     _fsync_dir(path.parent)
     log.debug("wrote path=%s bytes=%d", path, len(data))
     return True
+
+
+def _failed(path: Path, e: OSError) -> WriteError:
+    return WriteError(f"{shown(path)}: write failed, previous file kept: {e.strerror or e}")
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether ``path`` already holds ``data``. Opened without blocking (a FIFO planted there
+    would hang a read); raises ``WriteError`` for what cannot be written over."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    except OSError as e:
+        if not path.is_file():
+            raise WriteError(f"{shown(path)}: cannot write over it: {e.strerror or e}") from e
+        return False  # unreadable but a file: write it anew
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise WriteError(f"{shown(path)}: cannot write over it: {os.strerror(errno.EISDIR)}")
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+            return False
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks) == data
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _count_and_maybe_die() -> None:

@@ -56,8 +56,24 @@ class Document:
         return self.lines.get((), None)
 
 
-def load(text: str) -> Document:
-    """Parse one YAML document. An empty document is ``None``."""
+# An alias is a reference: ten nested ones in 500 bytes stand for a billion values. The
+# config may use them (for repeated source settings), up to this many values in all.
+MAX_NODES = 100_000
+
+
+@dataclass
+class _Budget:
+    aliases: bool  # whether a node may be reached twice (through an alias)
+    left: int
+    seen: set[int]
+
+
+def load(text: str, *, aliases: bool = True) -> Document:
+    """Parse one YAML document. An empty document is ``None``.
+
+    With ``aliases=False`` an alias (``*name``) is an error; otherwise the document may
+    stand for at most ``MAX_NODES`` values once its aliases are expanded.
+    """
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -65,7 +81,8 @@ def load(text: str) -> Document:
         if node is None:
             return Document(None, lines)
         lines[()] = node.start_mark.line + 1
-        return Document(_build(loader, node, (), lines), lines)
+        budget = _Budget(aliases, MAX_NODES, set())
+        return Document(_build(loader, node, (), lines, budget), lines)
     except yaml.MarkedYAMLError as e:
         # Point at where the broken construct starts (an unclosed quote or bracket), and
         # say where the parser noticed when that is another line.
@@ -82,7 +99,27 @@ def load(text: str) -> Document:
         loader.dispose()
 
 
-def _build(loader: Any, node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
+def _spend(node: yaml.Node, path: Path, lines: dict[Path, int], budget: _Budget) -> None:
+    budget.left -= 1
+    if budget.left < 0:
+        raise YamlError(
+            f"too many values once aliases (*name) are expanded: more than {MAX_NODES}",
+            lines.get(path),
+        )
+    if not budget.aliases:
+        if id(node) in budget.seen:  # the composer gives an alias the anchored node itself
+            # a list item's recorded line is the anchored node's: name the key's line instead
+            at = path[:-1] if path and isinstance(path[-1], int) else path
+            raise YamlError(
+                "an alias (*name) is not allowed here; write the value out", lines.get(at)
+            )
+        budget.seen.add(id(node))
+
+
+def _build(
+    loader: Any, node: yaml.Node, path: Path, lines: dict[Path, int], budget: _Budget
+) -> Any:
+    _spend(node, path, lines, budget)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # YAML merge keys (<<)
         out: dict[str, Any] = {}
@@ -96,13 +133,13 @@ def _build(loader: Any, node: yaml.Node, path: Path, lines: dict[Path, int]) -> 
                     key_node.start_mark.line + 1,
                 )
             lines[(*path, key)] = key_node.start_mark.line + 1
-            out[key] = _build(loader, value_node, (*path, key), lines)
+            out[key] = _build(loader, value_node, (*path, key), lines, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
         items = []
         for i, item in enumerate(node.value):
             lines[(*path, i)] = item.start_mark.line + 1
-            items.append(_build(loader, item, (*path, i), lines))
+            items.append(_build(loader, item, (*path, i), lines, budget))
         return items
     if node.tag == _TIMESTAMP:  # an explicit !!timestamp tag: keep the text
         return str(node.value)

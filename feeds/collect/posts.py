@@ -16,12 +16,15 @@ from pathlib import Path
 from frontmatter.default_handlers import YAMLHandler
 
 from feeds import yamlutil
+from feeds.files import not_regular
 from feeds.models import Problems, RawPost
+from feeds.textutil import shown
 
 log = logging.getLogger(__name__)
 
 POST_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)\.(md|markdown|html)$")
 POST_EXTS = (".md", ".markdown", ".html")
+match_post = POST_NAME.match
 _BOM = b"\xef\xbb\xbf"
 _HANDLER = YAMLHandler()
 
@@ -37,39 +40,105 @@ def scan_posts(dirs: tuple[Path, ...], problems: Problems) -> list[tuple[str, in
 
     Like Jekyll, names starting with '.', '_' or '#' and names ending in '~' are ignored;
     a file with a post extension but no ``YYYY-MM-DD-`` prefix is reported and skipped.
+
+    Every folder is read once (by device and inode), so a symlink loop is reported once and
+    not followed; like Jekyll's safe mode, a symlink to outside the posts folders is not
+    followed; a post that is not a regular file (a FIFO, a device) or whose name is not
+    valid UTF-8 is that post's error.
     """
-    found: list[tuple[str, int, int]] = []
-    misnamed: list[str] = []
-    match = POST_NAME.match
+    walk = _Walk(problems, tuple(os.path.realpath(top) for top in dirs if top.is_dir()))
     for top in dirs:
         if not top.is_dir():
             problems.error(
-                str(top), "posts folder does not exist" if not top.exists() else "is not a folder"
+                shown(top),
+                "posts folder does not exist" if not top.exists() else "is not a folder",
             )
             continue
-        stack = [str(top)]
+        walk.tree(str(top))
+    for path in sorted(walk.misnamed):
+        problems.warn(
+            shown(path), "not a post: the name must look like YYYY-MM-DD-title.md; skipped"
+        )
+    walk.found.sort(key=lambda f: f[0])
+    return walk.found
+
+
+class _Walk:
+    """One walk over the posts folders: what it found, and the folders already read."""
+
+    def __init__(self, problems: Problems, roots: tuple[str, ...]) -> None:
+        self.problems = problems
+        self.roots = roots
+        self.found: list[tuple[str, int, int]] = []
+        self.misnamed: list[str] = []
+        self.seen: set[tuple[int, int]] = set()
+
+    def tree(self, top: str) -> None:
+        stack = [top]
         while stack:
             folder = stack.pop()
             try:
+                st = Path(folder).stat()
+                if (st.st_dev, st.st_ino) in self.seen:
+                    self.problems.warn(
+                        shown(folder),
+                        "a folder already read (a symlink loop, or a second link to it); "
+                        "not read again",
+                    )
+                    continue
+                self.seen.add((st.st_dev, st.st_ino))
                 with os.scandir(folder) as it:  # entries are not kept: 100k of them are big
                     for entry in it:
-                        name = entry.name
-                        # a post name starts with a digit: never an ignored name
-                        if match(name) and not entry.is_dir():
-                            st = entry.stat()
-                            found.append((entry.path, st.st_size, st.st_mtime_ns))
-                        elif _ignored(name):
-                            continue
-                        elif entry.is_dir():
-                            stack.append(entry.path)
-                        elif name.endswith(POST_EXTS):
-                            misnamed.append(entry.path)
+                        self.entry(entry, stack)
             except OSError as e:
-                problems.error(folder, f"cannot list: {e.strerror or e}")
-    for path in sorted(misnamed):
-        problems.warn(path, "not a post: the name must look like YYYY-MM-DD-title.md; skipped")
-    found.sort(key=lambda f: f[0])
-    return found
+                self.problems.error(shown(folder), f"cannot list: {e.strerror or e}")
+
+    def entry(self, entry: os.DirEntry[str], stack: list[str]) -> None:
+        name = entry.name
+        if entry.is_symlink() and not self.inside(entry.path):
+            if not _ignored(name):
+                self.problems.warn(
+                    shown(entry.path),
+                    "a symlink to outside the posts folders; not followed",
+                )
+            return
+        # a post name starts with a digit: never an ignored name
+        if match_post(name) and not entry.is_dir():
+            self.post(entry)
+        elif _ignored(name):
+            return
+        elif entry.is_dir():
+            stack.append(entry.path)
+        elif name.endswith(POST_EXTS):
+            self.misnamed.append(entry.path)
+
+    def post(self, entry: os.DirEntry[str]) -> None:
+        path = entry.path
+        if not path.isascii() and not _utf8(path):
+            self.problems.error(shown(path), "the file name is not valid UTF-8; rename it")
+            return
+        try:
+            st = entry.stat()
+        except OSError as e:  # a dangling symlink, or gone since the folder was listed
+            self.problems.error(shown(path), f"cannot read: {e.strerror or e}")
+            return
+        reason = not_regular(st.st_mode)
+        if reason:
+            self.problems.error(shown(path), reason)
+            return
+        self.found.append((path, st.st_size, st.st_mtime_ns))
+
+    def inside(self, link: str) -> bool:
+        real = os.path.realpath(link)
+        return any(real == root or real.startswith(root + os.sep) for root in self.roots)
+
+
+def _utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_post(path: Path, data: bytes, problems: Problems) -> RawPost | None:
@@ -108,7 +177,7 @@ def parse_post(path: Path, data: bytes, problems: Problems) -> RawPost | None:
     try:
         # The split front matter begins right after the opening '---' on line 1, so
         # YAML's line numbers are the file's.
-        doc = yamlutil.load_flat(fm) or yamlutil.load(fm)
+        doc = yamlutil.load_flat(fm) or yamlutil.load(fm, aliases=False)
     except yamlutil.YamlError as e:
         problems.error(where, f"front matter: {e.message}", e.line)
         return None

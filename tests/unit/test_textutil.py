@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from feeds.textutil import excerpt, plain_text, slugify, xml_safe
+from feeds.textutil import excerpt, plain_text, shown, slugify, xml_safe
 
 
 @pytest.mark.parametrize(
@@ -52,3 +54,13 @@ def test_excerpt_does_not_split_latin_words() -> None:
 
 def test_excerpt_zero() -> None:
     assert excerpt("任何文字", 0) == ""
+
+
+def test_shown_escapes_what_a_terminal_would_act_on() -> None:
+    """Control characters, terminal escapes and undecodable file-name bytes are shown as
+    escapes; ordinary text (CJK included) is kept as it is, and escaping twice changes
+    nothing."""
+    name = os.fsdecode(b"_posts/2022-01-01-\xff\x1b[31m\x07\x9b.md")
+    assert shown(name) == "_posts/2022-01-01-\\xff\\x1b[31m\\x07\\x9b.md"
+    assert shown("_posts/2022-06-09-新闻.md") == "_posts/2022-06-09-新闻.md"
+    assert shown(shown(name)) == shown(name)
