@@ -1,0 +1,95 @@
+"""feeds.jekyll_post against the real Jekyll: the same front matter built by Debian's jekyll
+gives the instants, categories, URLs and titles that jekyll_post computes.
+
+Promise: when feeds follows these rules, a post's time, categories and title in the feeds are
+what the Jekyll page says. Skipped only where jekyll is not installed (never in CI).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from feeds import timeutil
+from feeds.jekyll_post import jekyll_instant, page_categories, page_data, post_title, url_categories
+from tests.unit.test_jekyll_post import CATEGORIES, DATES
+
+LAYOUT = (
+    '{"url": {{ page.url | jsonify }}, "title": {{ page.title | jsonify }}, '
+    '"date": {{ page.date | date: "%Y-%m-%dT%H:%M:%S%:z" | jsonify }}, '
+    '"categories": {{ page.categories | jsonify }}, "slug": {{ page.slug | jsonify }}}'
+)
+
+
+def _build(
+    tmp: Path, posts: dict[str, str], defaults: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    exe = shutil.which("jekyll")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("jekyll is not installed (scripts/test installs Debian's jekyll)")
+        pytest.skip("jekyll is not installed")
+    site = tmp / "site"
+    (site / "_layouts").mkdir(parents=True)
+    (site / "_layouts" / "post.html").write_text(LAYOUT, encoding="utf-8")
+    everything = {"scope": {"path": ""}, "values": {"layout": "post"}}
+    config = {"timezone": "Asia/Shanghai", "defaults": [everything, *defaults]}
+    (site / "_config.yml").write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
+    for name, text in posts.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text, encoding="utf-8")
+    proc = subprocess.run(
+        [exe, "build", "--quiet"],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    pages = [json.loads(p.read_text(encoding="utf-8")) for p in (site / "_site").rglob("*.html")]
+    return {str(page["slug"]): page for page in pages}
+
+
+def test_dates_agree_with_jekyll(tmp_path: Path) -> None:
+    posts = {}
+    for i, (raw, quoted, _) in enumerate(DATES):
+        value = json.dumps(raw) if quoted else raw
+        posts[f"_posts/2000-01-01-d{i}.md"] = f"---\ntitle: t\ndate: {value}\n---\nx\n"
+    pages = _build(tmp_path, posts, [])
+    tz = timeutil.zone("Asia/Shanghai")
+    for i, (raw, quoted, _) in enumerate(DATES):
+        theirs = dt.datetime.fromisoformat(str(pages[f"d{i}"]["date"]))
+        assert jekyll_instant(raw, tz, quoted=quoted) == theirs, (raw, quoted)
+
+
+def _ruby(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def test_categories_urls_and_titles_agree_with_jekyll(tmp_path: Path) -> None:
+    posts: dict[str, str] = {}
+    defaults: list[dict[str, Any]] = []
+    cases = {}
+    for i, (path, own_defaults, front, _, _) in enumerate(CATEGORIES):
+        name = f"{path.rsplit('/', 1)[0]}/2000-01-01-c{i}-the-post.md"
+        if own_defaults:
+            defaults.append({"scope": {"path": name}, "values": own_defaults})
+        posts[name] = "---\n" + json.dumps(front) + "\n---\nx\n"
+        cases[f"c{i}-the-post"] = (name, own_defaults, front)
+    pages = _build(tmp_path, posts, defaults)
+    for slug, (name, own_defaults, front) in cases.items():
+        page = pages[slug]
+        categories = page_categories(page_data(name, front, own_defaults))
+        assert categories == tuple(dict.fromkeys(_ruby(c) for c in page["categories"])), name
+        prefix = url_categories(categories)
+        assert page["url"] == f"{quote('/' + prefix if prefix else '')}/2000/01/01/{slug}.html"
+        assert page["title"] == post_title(front, slug), name
