@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from feeds import timeutil
+from feeds import timeutil, yamlutil
 from feeds.errors import DateError
 from feeds.jekyll import UNSUPPORTED_PLACEHOLDERS, JekyllSite, deep_merge, ruby_str
 from feeds.models import Author
@@ -212,13 +212,8 @@ def feed_author(data: Mapping[str, Any], site: JekyllSite) -> Author | None:
 
 # --------------------------------------------------------------------------- dates
 
-# Psych's ScalarScanner::TIME: an unquoted value like this is a YAML timestamp, and one
-# without an offset is UTC. Anything else (quoted, no seconds, slashes) is a string that
-# Jekyll's Utils.parse_date reads with Time.parse in the site's zone.
-_PSYCH_TIME = re.compile(
-    r"-?\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|\s+)\d{1,2}:\d\d:\d\d(?:\.\d*)?"
-    r"(?:\s*(?:Z|[-+]\d{1,2}:?(?:\d\d)?))?"
-)
+# Jekyll's Utils.parse_date reads a string with Ruby's Time.parse in the site's zone; a
+# YAML timestamp (yamlutil.Timestamp) was a Time already, and UTC when it had no offset.
 _TIME_PARSE = re.compile(
     r"\s*(?P<y>\d{4})(?P<sep>[-/])(?P<mo>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
     r"(?:(?:[Tt]|\s+)(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<frac>\d+))?)?)?"
@@ -226,16 +221,15 @@ _TIME_PARSE = re.compile(
 )
 
 
-def jekyll_instant(
-    raw_value: object, site_tz: timeutil.Zone, *, quoted: bool = False
-) -> dt.datetime:
+def jekyll_instant(raw_value: object, site_tz: timeutil.Zone) -> dt.datetime:
     """The instant Jekyll 4.3 gives a front-matter ``date``, in ``site_tz``.
 
-    ``raw_value`` is the text of the YAML scalar (``quoted`` when it was in quotes), or a
-    ``datetime``/``date`` from a YAML loader that resolves timestamps. Jekyll's rules:
-    an unquoted ``2022-06-10 09:15:00`` (a YAML timestamp) without an offset is UTC, and
-    loses its fraction of a second; a date alone, a quoted value, or one without seconds
-    (``2022-06-10 09:15``, ``2022/06/10 09:15``) is wall-clock time in the site's zone.
+    ``raw_value`` is what ``yamlutil`` gave (a ``yamlutil.Timestamp`` for an unquoted
+    YAML timestamp, else a ``str``), or a ``datetime``/``date`` from a YAML loader that
+    resolves timestamps. Jekyll's rules: an unquoted ``2022-06-10 09:15:00`` (a YAML
+    timestamp) without an offset is UTC, and loses its fraction of a second; a date alone,
+    a quoted value, or one without seconds (``2022-06-10 09:15``, ``2022/06/10 09:15``) is
+    wall-clock time in the site's zone.
     A day past the end of the month rolls over, as Ruby's Time does (2024-02-30 is
     1 March). Raises ``DateError`` for what this cannot read."""
     if isinstance(raw_value, dt.datetime):
@@ -245,12 +239,14 @@ def jekyll_instant(
         raw_value = raw_value.isoformat()
     if not isinstance(raw_value, str):
         raise DateError(f"date must be text such as '2022-06-09 14:36:33 +0800', not {raw_value!r}")
-    timestamp = not quoted and _PSYCH_TIME.fullmatch(raw_value) is not None
     m = _TIME_PARSE.fullmatch(raw_value)
     if m is None:
         raise DateError(
             f"unreadable date {raw_value!r} (expected e.g. '2022-06-09 14:36:33 +0800')"
         )
+    # a YAML timestamp with a time was a Time (UTC without an offset); a date alone was a
+    # Date, which Jekyll reads in the site's zone like a string
+    timestamp = isinstance(raw_value, yamlutil.Timestamp) and m["h"] is not None
     try:
         day = int(m["d"])
         if not 1 <= day <= 31:

@@ -20,7 +20,7 @@ import pytest
 
 from feeds import timeutil
 from feeds.jekyll_post import jekyll_instant, page_categories, page_data, post_title, url_categories
-from tests.unit.test_jekyll_post import CATEGORIES, DATES
+from tests.unit.test_jekyll_post import CATEGORIES, DATES, front_matter_date
 
 LAYOUT = (
     '{"url": {{ page.url | jsonify }}, "title": {{ page.title | jsonify }}, '
@@ -68,7 +68,7 @@ def test_dates_agree_with_jekyll(tmp_path: Path) -> None:
     tz = timeutil.zone("Asia/Shanghai")
     for i, (raw, quoted, _) in enumerate(DATES):
         theirs = dt.datetime.fromisoformat(str(pages[f"d{i}"]["date"]))
-        assert jekyll_instant(raw, tz, quoted=quoted) == theirs, (raw, quoted)
+        assert jekyll_instant(front_matter_date(raw, quoted), tz) == theirs, (raw, quoted)
 
 
 def _ruby(value: object) -> str:

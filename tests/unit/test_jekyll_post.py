@@ -6,12 +6,13 @@ against the real jekyll when it is installed."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from feeds import timeutil
+from feeds import timeutil, yamlutil
 from feeds.errors import DateError
 from feeds.jekyll import JekyllSite
 from feeds.jekyll_post import (
@@ -74,9 +75,18 @@ DATES = [
 ]
 
 
+def front_matter_date(raw: str, quoted: bool) -> object:
+    """The ``date`` value as our YAML reader gives it for that line of front matter."""
+    text = "date: " + (json.dumps(raw) if quoted else raw)
+    return yamlutil.load(text).value["date"]
+
+
 @pytest.mark.parametrize(("raw", "quoted", "expected"), DATES)
 def test_front_matter_dates_as_jekyll_reads_them(raw: str, quoted: bool, expected: str) -> None:
-    got = jekyll_instant(raw, SHANGHAI, quoted=quoted)
+    value = front_matter_date(raw, quoted)
+    fast = yamlutil.load_flat("date: " + (json.dumps(raw) if quoted else raw))
+    assert fast is not None and type(fast.value["date"]) is type(value)
+    got = jekyll_instant(value, SHANGHAI)
     assert got.isoformat() == expected
     assert got.utcoffset() == dt.timedelta(hours=8)
 
