@@ -1,10 +1,10 @@
-"""A Jekyll site's own settings and post rules, so the feeds say what its pages say.
+"""A Jekyll site's own settings, so the feeds say what its pages say.
 
 ``load_site`` reads ``_config.yml`` and ``_data/authors.yml`` (the only I/O here, through
-``yamlutil``); the rest are pure functions that do what Jekyll 4.3 and jekyll-feed 0.17 do
-without a template engine: front-matter defaults by path and type, titles from slugs,
-``category`` + ``categories``, excerpts, feed summaries, authors and front-matter dates.
-Each rule names the Jekyll code it follows; the tests hold Jekyll's own output.
+``yamlutil``) into a ``JekyllSite``: url, baseurl, timezone, the posts' permalink, the
+excerpt separator, front-matter defaults (``defaults_for`` matches scopes as Jekyll 4.3's
+FrontmatterDefaults does) and where the posts and includes are. ``starter_config`` is the
+feeds config that ``feeds init --jekyll`` writes. The post rules are in ``jekyll_post``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ _DEPRECATED_TYPES = {"page": "pages", "post": "posts", "draft": "drafts"}  # old
 class DefaultSet:
     """One entry of ``defaults:``: the scope (path prefix or glob, type) and its values."""
 
-    path: str  # as written, leading "/" removed; "" is every file
+    path: str  # as written; "" is every file
     type: str | None  # "posts", "pages", "drafts", a collection, or None for any
     values: Mapping[str, Any]
 
@@ -216,7 +216,7 @@ def _defaults(value: Any, doc: yamlutil.Document, file: str) -> tuple[DefaultSet
         kind = _DEPRECATED_TYPES.get(str(kind), kind)
         out.append(
             DefaultSet(
-                path=_sanitize(path if isinstance(path, str) else ""),
+                path=path if isinstance(path, str) else "",
                 type=None if kind is None else str(kind),
                 values=item["values"],
             )
@@ -249,7 +249,9 @@ def _authors_data(data_dir: Path) -> dict[str, Any]:
 
 
 def _sanitize(path: str) -> str:
-    """FrontmatterDefaults#sanitize_path: a leading slash removed."""
+    """FrontmatterDefaults#sanitize_path: a leading slash removed. Jekyll 4.3 does this
+    only to compare scopes, not to match them: a scope path written with a leading slash
+    matches no file (checked with a real build), and so it is here."""
     return path[1:] if path.startswith("/") else path
 
 
@@ -293,8 +295,9 @@ def _has_precedence(old: DefaultSet | None, new: DefaultSet) -> bool:
     scope with a type wins over one without."""
     if old is None:
         return True
-    if len(new.path) != len(old.path):
-        return len(new.path) >= len(old.path)
+    new_path, old_path = _sanitize(new.path), _sanitize(old.path)
+    if len(new_path) != len(old_path):
+        return len(new_path) >= len(old_path)
     return new.type is not None or old.type is None
 
 

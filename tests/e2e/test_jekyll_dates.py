@@ -1,5 +1,6 @@
-"""feeds.jekyll_post against the real Jekyll: the same front matter built by Debian's jekyll
-gives the instants, categories, URLs and titles that jekyll_post computes.
+"""feeds.jekyll and feeds.jekyll_post against the real Jekyll: the same front matter built by
+Debian's jekyll gives the instants, categories, URLs, titles and front-matter defaults that
+they compute.
 
 Promise: when feeds follows these rules, a post's time, categories and title in the feeds are
 what the Jekyll page says. Skipped only where jekyll is not installed (never in CI).
@@ -19,8 +20,10 @@ from urllib.parse import quote
 import pytest
 
 from feeds import timeutil
+from feeds.jekyll import load_site
 from feeds.jekyll_post import jekyll_instant, page_categories, page_data, post_title, url_categories
 from tests.unit.test_jekyll_post import CATEGORIES, DATES, front_matter_date
+from tests.unit.test_jekyll_site import CONFIG
 
 LAYOUT = (
     '{"url": {{ page.url | jsonify }}, "title": {{ page.title | jsonify }}, '
@@ -29,9 +32,16 @@ LAYOUT = (
 )
 
 
+def _config(defaults: list[dict[str, Any]]) -> str:
+    everything = {"scope": {"path": ""}, "values": {"layout": "post"}}
+    config = {"timezone": "Asia/Shanghai", "defaults": [everything, *defaults]}
+    return json.dumps(config)  # JSON is YAML
+
+
 def _build(
-    tmp: Path, posts: dict[str, str], defaults: list[dict[str, Any]]
+    tmp: Path, posts: dict[str, str], config: str, layout: str = LAYOUT
 ) -> dict[str, dict[str, Any]]:
+    """Build ``posts`` with the real jekyll; each page (a JSON object) by its slug."""
     exe = shutil.which("jekyll")
     if exe is None:
         if os.environ.get("CI"):
@@ -39,10 +49,8 @@ def _build(
         pytest.skip("jekyll is not installed")
     site = tmp / "site"
     (site / "_layouts").mkdir(parents=True)
-    (site / "_layouts" / "post.html").write_text(LAYOUT, encoding="utf-8")
-    everything = {"scope": {"path": ""}, "values": {"layout": "post"}}
-    config = {"timezone": "Asia/Shanghai", "defaults": [everything, *defaults]}
-    (site / "_config.yml").write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
+    (site / "_layouts" / "post.html").write_text(layout, encoding="utf-8")
+    (site / "_config.yml").write_text(config, encoding="utf-8")
     for name, text in posts.items():
         (site / name).parent.mkdir(parents=True, exist_ok=True)
         (site / name).write_text(text, encoding="utf-8")
@@ -64,7 +72,7 @@ def test_dates_agree_with_jekyll(tmp_path: Path) -> None:
     for i, (raw, quoted, _) in enumerate(DATES):
         value = json.dumps(raw) if quoted else raw
         posts[f"_posts/2000-01-01-d{i}.md"] = f"---\ntitle: t\ndate: {value}\n---\nx\n"
-    pages = _build(tmp_path, posts, [])
+    pages = _build(tmp_path, posts, _config([]))
     tz = timeutil.zone("Asia/Shanghai")
     for i, (raw, quoted, _) in enumerate(DATES):
         theirs = dt.datetime.fromisoformat(str(pages[f"d{i}"]["date"]))
@@ -85,7 +93,7 @@ def test_categories_urls_and_titles_agree_with_jekyll(tmp_path: Path) -> None:
             defaults.append({"scope": {"path": name}, "values": own_defaults})
         posts[name] = "---\n" + json.dumps(front) + "\n---\nx\n"
         cases[f"c{i}-the-post"] = (name, own_defaults, front)
-    pages = _build(tmp_path, posts, defaults)
+    pages = _build(tmp_path, posts, _config(defaults))
     for slug, (name, own_defaults, front) in cases.items():
         page = pages[slug]
         categories = page_categories(page_data(name, front, own_defaults))
@@ -93,3 +101,28 @@ def test_categories_urls_and_titles_agree_with_jekyll(tmp_path: Path) -> None:
         prefix = url_categories(categories)
         assert page["url"] == f"{quote('/' + prefix if prefix else '')}/2000/01/01/{slug}.html"
         assert page["title"] == post_title(front, slug), name
+
+
+def test_defaults_agree_with_jekyll(tmp_path: Path) -> None:
+    """defaults_for gives each post the values Jekyll gave it (precedence by path length,
+    then by type; a glob scope; the old type spelling ``post``)."""
+    names = ["x", "world/x", "world/asia/x", "world/asia/deep/x", "news/sport/x", "worldwide/x"]
+    posts = {
+        f"_posts/{n.rsplit('/', 1)[0] + '/' if '/' in n else ''}2000-01-01-p{i}.md": (
+            "---\ntitle: t\n---\nx\n"
+        )
+        for i, n in enumerate(names)
+    }
+    keys = ("author", "categories", "comments", "section", "feed", "layout")
+    layout = "{" + ", ".join(f'"{k}": {{{{ page.{k} | jsonify }}}}' for k in keys)
+    layout += ', "slug": {{ page.slug | jsonify }}}'
+    pages = _build(tmp_path, posts, CONFIG, layout)
+    ours = load_site(tmp_path / "site" / "_config.yml")
+    for i, name in enumerate(posts):
+        want = ours.defaults_for(name)
+        got = pages[f"p{i}"]
+        for key in keys:
+            if key == "categories":
+                assert got[key] == list(want.get(key, [])), (name, key)
+            else:
+                assert got[key] == want.get(key), (name, key)

@@ -1,8 +1,8 @@
 """A Jekyll site's _config.yml and _data/authors read as Jekyll reads them.
 
-The defaults precedence cases follow Jekyll 4.3.1's FrontmatterDefaults (checked with a real
-build: a ``_posts/world`` scope with ``type: posts`` gave its posts ``categories: [defcat]`` and
-``author: bob`` over the site-wide ``path: ""`` scope).
+The defaults cases follow Jekyll 4.3.1's FrontmatterDefaults; tests/e2e/test_jekyll_dates.py
+builds CONFIG with the real jekyll and checks that defaults_for gives every post what Jekyll
+gave it.
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ defaults:
     values: {categories: [world], author: bob, feed: {b: 2}}
   - scope: {path: "_posts/world"}
     values: {author: not-this-one, comments: true}
-  - scope: {path: "/_posts/world/asia"}
+  - scope: {path: "_posts/world/asia"}
     values: {author: carol}
+  - scope: {path: "/_posts/world/asia/deep"}
+    values: {author: never}
   - scope: {path: "_posts/*/sport", type: post}
     values: {section: sport}
   - scope: {type: pages}
@@ -81,8 +83,10 @@ def test_settings_are_taken_from_the_config(tmp_path: Path) -> None:
                 "feed": {"a": 1, "b": 2},
             },
         ),
-        # a still longer path (written with a leading slash) wins again
+        # a still longer path wins again
         ("_posts/world/asia/2022-06-09-x.md", {"author": "carol"}),
+        # a path written with a leading slash matches nothing (Jekyll 4.3.1 did not apply it)
+        ("_posts/world/asia/deep/2022-06-09-x.md", {"author": "carol"}),
         # a glob scope; "post" is the old spelling of "posts"
         ("_posts/news/sport/2022-06-09-x.md", {"section": "sport"}),
     ],
