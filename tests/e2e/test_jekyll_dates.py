@@ -16,15 +16,28 @@ import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 import pytest
 
-from feeds import timeutil
+from feeds import content, timeutil, yamlutil
 from feeds.jekyll import load_site
-from feeds.jekyll_post import jekyll_instant, page_categories, page_data, post_title, url_categories
+from feeds.jekyll_post import (
+    feed_author,
+    feed_excerpt_only,
+    feed_summary_source,
+    jekyll_instant,
+    page_categories,
+    page_data,
+    post_excerpt,
+    post_title,
+    url_categories,
+)
+from feeds.textutil import plain_text
 from tests.unit.test_jekyll_post import CATEGORIES, DATES, front_matter_date
 from tests.unit.test_jekyll_site import CONFIG
 
+ATOM = "{http://www.w3.org/2005/Atom}"
 LAYOUT = (
     '{"url": {{ page.url | jsonify }}, "title": {{ page.title | jsonify }}, '
     '"date": {{ page.date | date: "%Y-%m-%dT%H:%M:%S%:z" | jsonify }}, '
@@ -32,9 +45,9 @@ LAYOUT = (
 )
 
 
-def _config(defaults: list[dict[str, Any]]) -> str:
+def _config(defaults: list[dict[str, Any]], **more: Any) -> str:
     everything = {"scope": {"path": ""}, "values": {"layout": "post"}}
-    config = {"timezone": "Asia/Shanghai", "defaults": [everything, *defaults]}
+    config = {"timezone": "Asia/Shanghai", "defaults": [everything, *defaults], **more}
     return json.dumps(config)  # JSON is YAML
 
 
@@ -126,3 +139,53 @@ def test_defaults_agree_with_jekyll(tmp_path: Path) -> None:
                 assert got[key] == list(want.get(key, [])), (name, key)
             else:
                 assert got[key] == want.get(key), (name, key)
+
+
+FEED_POSTS = {
+    "plain": ("title: t", "First para.\n\nSecond para.\n"),
+    "one-paragraph": ("title: t", "Only one paragraph with no break.\n"),
+    "own-separator": ("title: t\nexcerpt_separator: <!--more-->", "One\n\nTwo <!--more--> Three\n"),
+    "front-excerpt": ("title: t\nexcerpt: Given *text*", "A\n\nB\n"),
+    "empty-excerpt": ("title: t\nexcerpt: ''", "A\n\nB\n"),
+    "description": ("title: t\ndescription: The description", "A\n\nB\n"),
+    "empty-description": ("title: t\ndescription: ''", "A\n\nB\n"),
+    "excerpt-only": ("title: t\nfeed: {excerpt_only: true}", "A\n\nB\n"),
+    "author-key": ("title: t\nauthor: bob", "A\n"),
+    "authors-list": ("title: t\nauthors: [bob, carol]", "A\n"),
+    "author-name": ("title: t\nauthor: Carol", "A\n"),
+}
+
+
+def test_summaries_and_authors_agree_with_jekyll_feed(tmp_path: Path) -> None:
+    """jekyll-feed's <summary>, <author> and whether <content> is there, from our rules."""
+    posts = {
+        f"_posts/2000-01-01-{slug}.md": f"---\n{front}\n---\n{body}"
+        for slug, (front, body) in FEED_POSTS.items()
+    }
+    posts["_data/authors.yml"] = "bob: {name: Bob Li, email: bob@example.com, uri: https://b.cn}\n"
+    more = {"url": "https://x.example", "plugins": ["jekyll-feed"], "feed": {"posts_limit": 100}}
+    config = _config([], **more)
+    _build(tmp_path, posts, config)
+    site_dir = tmp_path / "site"
+    feed = site_dir / "_site" / "feed.xml"
+    root = ElementTree.parse(feed).getroot()  # noqa: S314 - written by jekyll in this test
+    theirs = {
+        e.findtext(f"{ATOM}id", "").rsplit("/", 1)[-1]: e for e in root.iter(f"{ATOM}entry")
+    }  # feedparser would copy <content> into a missing summary
+    site = load_site(site_dir / "_config.yml")
+    for slug, (front, body) in FEED_POSTS.items():
+        data = page_data("_posts/x.md", yamlutil.load(front).value, {})
+        excerpt = post_excerpt(data, body, site.excerpt_separator)
+        html = None
+        if excerpt is not None:
+            html = content.render_markdown(excerpt.text) if excerpt.markdown else excerpt.text
+        source = feed_summary_source(data, html)
+        ours = " ".join(plain_text(source).split()) if source is not None else None
+        entry = theirs[slug]
+        summary = entry.findtext(f"{ATOM}summary")
+        assert (" ".join(summary.split()) if summary is not None else None) == ours, slug
+        assert (entry.find(f"{ATOM}content") is None) is feed_excerpt_only(data, site), slug
+        author = feed_author(data, site)
+        name = entry.findtext(f"{ATOM}author/{ATOM}name") or None  # <name></name> when none
+        assert name == (author and author.name), slug
+        assert entry.findtext(f"{ATOM}author/{ATOM}email") == (author and author.email), slug
