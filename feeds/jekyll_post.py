@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -114,6 +115,33 @@ def url_categories(categories: Iterable[str]) -> str:
     """The ``:categories`` of a permalink (UrlDrop#categories): lower case, each once,
     joined with "/"."""
     return "/".join(dict.fromkeys(c.lower() for c in categories))
+
+
+_PRETTY_KEEP = frozenset("._~!$&'()+,;=@")
+
+
+def jekyll_slugify(text: str, mode: str = "default", *, cased: bool = False) -> str:
+    """Jekyll's ``Utils.slugify`` for the modes ``default`` (letters, marks and digits
+    kept) and ``pretty`` (also ``._~!$&'()+,;=@``): every other run of characters becomes
+    one "-", a leading and a trailing "-" are dropped, lower case unless ``cased``."""
+    out: list[str] = []
+    for c in text:
+        kind = unicodedata.category(c)
+        if kind[0] in "LM" or kind == "Nd" or (mode == "pretty" and c in _PRETTY_KEEP):
+            out.append(c)
+        elif not out or out[-1] != "-":
+            out.append("-")
+    slug = "".join(out)
+    slug = slug[1:] if slug.startswith("-") else slug
+    slug = slug[:-1] if slug.endswith("-") else slug
+    return slug if cased else slug.lower()
+
+
+def url_title(data: Mapping[str, Any], filename_slug: str) -> str:
+    """A permalink's ``:title`` (UrlDrop#title): the front-matter ``slug`` or the file
+    name's, slugified in ``pretty`` mode with its case kept."""
+    slug = data.get("slug")
+    return jekyll_slugify(ruby_str(slug) if _truthy(slug) else filename_slug, "pretty", cased=True)
 
 
 def permalink_gaps(template: str) -> tuple[str, ...]:

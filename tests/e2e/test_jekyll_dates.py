@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 from xml.etree import ElementTree
 
 import pytest
@@ -32,9 +32,10 @@ from feeds.jekyll_post import (
     post_excerpt,
     post_title,
     url_categories,
+    url_title,
 )
 from feeds.textutil import plain_text
-from tests.unit.test_jekyll_post import CATEGORIES, DATES, front_matter_date
+from tests.unit.test_jekyll_post import CATEGORIES, DATES, SLUGS, front_matter_date
 from tests.unit.test_jekyll_site import CONFIG
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -189,3 +190,19 @@ def test_summaries_and_authors_agree_with_jekyll_feed(tmp_path: Path) -> None:
         name = entry.findtext(f"{ATOM}author/{ATOM}name") or None  # <name></name> when none
         assert name == (author and author.name), slug
         assert entry.findtext(f"{ATOM}author/{ATOM}email") == (author and author.email), slug
+
+
+def test_permalink_titles_agree_with_jekyll(tmp_path: Path) -> None:
+    """The ``:title`` of a permalink from a front-matter ``slug`` or the file name."""
+    posts = {
+        f"_posts/2000-01-01-t{i}.md": "---\n" + json.dumps({"slug": slug}) + "\n---\nx\n"
+        for i, slug in enumerate(SLUGS)
+    }
+    posts["_posts/2000-01-01-Spaced Name, 第二.md"] = "---\ntitle: t\n---\nx\n"
+    layout = '{"url": {{ page.url | jsonify }}, "slug": {{ page.slug | jsonify }}}'
+    pages = _build(tmp_path, posts, _config([], permalink="/:title/"), layout)
+    assert len(pages) == len(posts)
+    for page in pages.values():
+        slug = str(page["slug"])
+        want = url_title({"slug": slug} if slug in SLUGS else {}, slug)
+        assert unquote(str(page["url"])) == f"/{want}/", slug

@@ -22,6 +22,7 @@ from feeds.jekyll_post import (
     feed_excerpt_only,
     feed_summary_source,
     jekyll_instant,
+    jekyll_slugify,
     page_categories,
     page_data,
     permalink_gaps,
@@ -29,6 +30,7 @@ from feeds.jekyll_post import (
     post_title,
     title_from_slug,
     url_categories,
+    url_title,
 )
 from feeds.models import Author
 
@@ -176,6 +178,28 @@ def test_front_matter_wins_over_defaults() -> None:
         "_posts/x.md", {"title": "D", "feed": {"a": 1}}, {"layout": "post", "title": "X"}
     )
     assert data["title"] == "D" and data["layout"] == "post" and data["feed"] == {"a": 1}
+
+
+# front-matter slug → the :title of a permalink (Jekyll 4.3.1's page.url, unescaped)
+SLUGS = {
+    "Hello World!": "Hello-World!",
+    "中国 发展网—新闻": "中国-发展网-新闻",
+    "C++ & C#": "C++-&-C",
+    "café au lait": "café-au-lait",
+    "  spaced  ": "spaced",
+    "x.y/z": "x.y-z",
+    "100%": "100",
+}
+
+
+@pytest.mark.parametrize(("slug", "expected"), sorted(SLUGS.items()))
+def test_url_title(slug: str, expected: str) -> None:
+    assert url_title({"slug": slug}, "ignored") == expected
+
+
+def test_slugify_default_mode() -> None:
+    assert jekyll_slugify("Hello, World! 新闻") == "hello-world-新闻"
+    assert url_title({}, "dec-the-second") == "dec-the-second"
 
 
 def test_permalink_gaps() -> None:
