@@ -57,6 +57,7 @@ class JekyllSite:
     defaults: tuple[DefaultSet, ...]
     authors: Mapping[str, Any]  # _data/authors.yml as written: key → mapping or name
     collections_dir: str  # "" unless the posts live under another folder
+    includes: str = "_includes"  # includes_dir, relative to source
     title: str | None = None
     description: str | None = None
     lang: str | None = None
@@ -75,7 +76,8 @@ class JekyllSite:
 
     @property
     def includes_dir(self) -> Path:
-        return self.source / "_includes"
+        """Where ``{% include %}`` looks: ``source/_includes`` unless ``includes_dir``."""
+        return self.source / self.includes
 
     def defaults_for(self, relative_path: str, type: str | None = "posts") -> dict[str, Any]:
         """The front-matter defaults for a file (its path relative to ``source``, e.g.
@@ -150,6 +152,7 @@ def load_site(config_path: Path) -> JekyllSite:
         defaults=_defaults(cfg.get("defaults"), doc, file),
         authors=_authors_data(source / (text("data_dir") or "_data")),
         collections_dir=collections_dir,
+        includes=text("includes_dir") or "_includes",
         title=text("title"),
         description=text("description"),
         lang=text("lang"),

@@ -109,7 +109,7 @@ def test_collections_dir_moves_posts_and_scopes(tmp_path: Path) -> None:
     config = (
         "url: https://x.example\nsource: src\ncollections_dir: my_collections\n"
         "collections: {posts: {permalink: /news/:title/}}\npermalink: date\n"
-        "excerpt_separator: <!--more-->\n"
+        "excerpt_separator: <!--more-->\nincludes_dir: parts\n"
         "defaults: [{scope: {path: my_collections/_posts/a}, values: {x: 1}}]\n"
     )
     config_path = _site(tmp_path, config)
@@ -119,6 +119,7 @@ def test_collections_dir_moves_posts_and_scopes(tmp_path: Path) -> None:
     )
     site = load_site(config_path)
     assert site.posts_dir == config_path.parent / "src" / "my_collections" / "_posts"
+    assert site.includes_dir == config_path.parent / "src" / "parts"
     assert site.permalink == "/news/:title/"  # collections.posts.permalink wins
     assert site.excerpt_separator == "<!--more-->"
     assert site.authors == {"amy": {"name": "Amy"}}
