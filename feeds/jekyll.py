@@ -108,11 +108,9 @@ def load_site(config_path: Path) -> JekyllSite:
     if not isinstance(cfg, dict):
         raise ConfigError("must be a mapping of settings", file=file, line=doc.line(()))
 
-    def text(key: str, default: str | None = None) -> str | None:
+    def text(key: str) -> str | None:
         value = cfg.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, str):
+        if value is not None and not isinstance(value, str):
             raise ConfigError(
                 f"must be text, not {value!r}", file=file, line=doc.line((key,)), key=key
             )
@@ -130,13 +128,11 @@ def load_site(config_path: Path) -> JekyllSite:
     if baseurl and not baseurl.startswith("/"):
         baseurl = "/" + baseurl  # Jekyll's relative_url adds the slash
     timezone = text("timezone")
-    if timezone is not None:
-        try:
+    try:
+        if timezone is not None:
             timeutil.zone(timezone)
-        except DateError as e:
-            raise ConfigError(
-                str(e), file=file, line=doc.line(("timezone",)), key="timezone"
-            ) from e
+    except DateError as e:
+        raise ConfigError(str(e), file=file, line=doc.line(("timezone",)), key="timezone") from e
     folder = config_path.parent
     source = folder / (text("source") or ".")
     collections_dir = (text("collections_dir") or "").strip("/")
