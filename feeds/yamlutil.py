@@ -31,6 +31,31 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+class Timestamp(str):
+    """A plain (unquoted) scalar that YAML 1.1 reads as a timestamp, kept as its text.
+
+    Jekyll's YAML (Ruby's Psych) makes such a value a Time, and one without a UTC offset is
+    UTC there; the same text quoted is a string that Jekyll reads in the site's zone. The
+    type keeps that difference for ``jekyll_post.jekyll_instant``; to everything else it is
+    the string it was written as.
+    """
+
+    __slots__ = ()
+
+
+# Psych's ScalarScanner TIME and DATE forms (a superset of PyYAML's timestamp resolver).
+_TIMESTAMP_FORM = re.compile(
+    r"-?\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|\s+)\d{1,2}:\d\d:\d\d(?:\.\d*)?"
+    r"(?:\s*(?:Z|[-+]\d{1,2}:?(?:\d\d)?))?"
+    r"|\d{4}-(?:1[012]|0\d|\d)-(?:[12]\d|3[01]|0\d|\d)"
+)
+
+
+def _mark(text: str) -> str:
+    """``text`` as a ``Timestamp`` when a plain scalar of that form is a YAML timestamp."""
+    return Timestamp(text) if text[:1].isdigit() and _TIMESTAMP_FORM.fullmatch(text) else text
+
+
 class YamlError(Exception):
     """A YAML document that cannot be read; ``line`` is 1-based, relative to the text."""
 
@@ -142,11 +167,15 @@ def _build(
             items.append(_build(loader, item, (*path, i), lines, budget))
         return items
     if node.tag == _TIMESTAMP:  # an explicit !!timestamp tag: keep the text
-        return str(node.value)
+        return Timestamp(node.value)
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
     except (ValueError, yaml.constructor.ConstructorError) as e:
         raise YamlError(f"invalid value {node.value!r}: {e}", node.start_mark.line + 1) from e
+    if isinstance(node, yaml.ScalarNode) and not node.style and type(value) is str:
+        # a plain scalar (libyaml gives its style as "", PyYAML as None)
+        return _mark(value)
+    return value
 
 
 # ----------------------------------------------------------------------------- fast path
@@ -217,7 +246,8 @@ def _quoted(text: str) -> str | None:
 def _scalar(text: str, in_flow: bool) -> str | None:
     if text[:1] in ('"', "'"):
         return _quoted(text)
-    return _plain(text, in_flow)
+    value = _plain(text, in_flow)
+    return None if value is None else _mark(value)
 
 
 def load_flat(text: str) -> Document | None:

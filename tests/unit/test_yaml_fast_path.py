@@ -28,6 +28,10 @@ KEYS = st.sampled_from(
 )
 ATOMS = st.sampled_from(
     [
+        "2022-06-09 14:36:33",
+        "2022-06-09",
+        "2022-6-9 9:36:33 +0800",
+        "2022-06-09 14:36",
         "新闻",
         "中国发展网新闻",
         "a b",
@@ -113,7 +117,16 @@ def test_fast_path_agrees_with_pyyaml(lines: list[tuple[str, str]], blank: bool)
         return
     full = yamlutil.load(text)
     assert fast.value == full.value
+    assert _types(fast.value) == _types(full.value)  # yamlutil.Timestamp marks agree too
     assert fast.lines == full.lines
+
+
+def _types(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _types(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_types(v) for v in value]
+    return type(value)
 
 
 def test_fast_path_takes_the_common_case() -> None:

@@ -34,3 +34,16 @@ def test_syntax_error_line() -> None:
 def test_merge_keys() -> None:
     doc = yamlutil.load("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n")
     assert doc.value["other"] == {"x": 1, "y": 2}
+
+
+def test_unquoted_timestamps_are_marked() -> None:
+    """Jekyll reads an unquoted YAML timestamp differently from the same text quoted (UTC
+    against site time), so the unquoted ones come back as ``yamlutil.Timestamp``."""
+    doc = yamlutil.load(
+        "a: 2022-06-09 14:36:33\nb: '2022-06-09 14:36:33'\nc: 2022-06-09 14:36\n"
+        "d: [2022-06-09]\ne: !!timestamp 2022-06-09\nf: |\n  2022-06-09\n"
+    )
+    kinds = {k: type(v[0] if isinstance(v, list) else v) for k, v in doc.value.items()}
+    t = yamlutil.Timestamp
+    assert kinds == {"a": t, "b": str, "c": str, "d": t, "e": t, "f": str}
+    assert doc.value["a"] == "2022-06-09 14:36:33"  # still the text as written
