@@ -12,6 +12,7 @@ line, and its template code is taken out of the body: a feed never carries liter
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import re
 import sys
@@ -38,6 +39,7 @@ from feeds import jekyll_filters
 _POSTS_KEY = "feeds:posts"  # not a Liquid identifier: templates cannot reach it
 _SITE_KEY = "feeds:site"
 _MAX_REPAIRS = 20  # template constructs taken out of one post before giving up on Liquid
+_MAX_INCLUDE_FILES = 1000  # files hashed for the cache key
 _MARKUP = re.compile(r"\{%-?.*?-?%\}|\{\{-?.*?-?\}\}", re.S)
 _PARAM = re.compile(r"""([\w-]+)\s*=\s*("[^"]*"|'[^']*'|[\w.\[\]-]+)""")
 _PLAIN_NAME = re.compile(r"[\w./-]+")
@@ -88,6 +90,18 @@ def render_liquid(
             break  # a failure inside the engine: give up on this body's Liquid
     notes.append((first_line, "Liquid: cannot render this body; removed all of its template code"))
     return _MARKUP.sub("", source), sorted(notes)
+
+
+def includes_fingerprint(includes: Path | None) -> str:
+    """A digest of the ``_includes`` folder (file names and bytes), for a cache key: a post
+    rendered with an include is stale when the include changes."""
+    digest = hashlib.sha256()
+    if includes is not None and includes.is_dir():
+        files = sorted(p for p in includes.rglob("*") if p.is_file())
+        for path in files[:_MAX_INCLUDE_FILES]:
+            digest.update(str(path.relative_to(includes)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _message(e: LiquidError) -> str:

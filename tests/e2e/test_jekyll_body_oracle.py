@@ -32,7 +32,8 @@ BODY = """\
 
 {% highlight python %}
 def f(a, b):
-    return a < b
+
+    return a < b  # *not* Markdown
 {% endhighlight %}
 
 ## 小标题 {#sub}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.liquid import render_liquid
+from feeds.liquid import includes_fingerprint, render_liquid
 
 CST = dt.timezone(dt.timedelta(hours=8))
 SITE = {"title": "新闻", "url": "https://news.example", "baseurl": "/cn"}
@@ -144,3 +144,11 @@ def test_a_hostile_body_is_bounded() -> None:
     huge = "{% capture c %}" + "y" * 1000 + "{% endcapture %}" + "{{ c }}" * 10_000
     out, notes = _render(huge)
     assert len(out) < 5_000_000 and notes
+
+
+def test_the_includes_fingerprint_changes_with_an_include(includes: Path) -> None:
+    before = includes_fingerprint(includes)
+    assert includes_fingerprint(includes) == before
+    (includes / "note.html").write_text("changed", encoding="utf-8")
+    assert includes_fingerprint(includes) != before
+    assert includes_fingerprint(None) == includes_fingerprint(includes / "missing")
