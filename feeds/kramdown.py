@@ -27,9 +27,12 @@ import nh3
 
 _MARK = "feeds-kd"
 _MARKER = re.compile(rf"<!--{_MARK}-(ial|html)-(\d+)-->")
+_MARKER_LINE = re.compile(rf"<!--{_MARK}-(ial|html)-(\d+)-->(\n?)")
 _ESCAPED_MARKER = re.compile(rf"&lt;!--{_MARK}-(ial|html)-(\d+)--&gt;")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_EXTENSION = re.compile(r"\{::(\w+)(?:\s[^}]*)?/\}|\{::(\w+)(?:\s[^}]*)?\}(.*?)\{:/(?:\2)?\}", re.S)
+_EXT_OPEN = re.compile(r"\{::(\w+)((?:\s[^}]*)?)\}")
+_EXT_CLOSE = re.compile(r"\{:/(\w*)\}")
+_MAX_APPLIED = 200  # attribute lists looked up in the HTML; the others are only removed
 _TOC_LINE = re.compile(r"^\s*\{:\s*toc\s*\}\s*$")
 _TOC_ITEM = re.compile(r"^\s*(?:[*+-]|1\.)\s+(?:TOC|目录)\s*$")
 _ALD_LINE = re.compile(r"^\s*\{:[\w-]+:[^}]*\}\s*$")
@@ -42,6 +45,7 @@ _DEF_START = re.compile(r"^ {0,3}:[ \t]", re.M)
 _DEF_LINE = re.compile(r"^ {0,3}:[ \t]+(.*)$")
 _NOT_TERM = re.compile(r"^\s*(?:[#>|*+-]\s|\d+[.)]\s|<|\[\^)")
 _KEPT_EVERYWHERE = frozenset({"title", "lang"})
+_KEPT_ANYWHERE = _KEPT_EVERYWHERE.union(*nh3.ALLOWED_ATTRIBUTES.values())
 _FOOTNOTE_ID = re.compile(r'(id|href)="(#?)fn(ref)?-([^"]*)"')
 _VOID = re.compile(r"<(img|br|hr|input)\b[^>]*>$")
 _CLOSE = re.compile(r"</([a-zA-Z][\w-]*)\s*>$")
@@ -100,7 +104,7 @@ def prepare(text: str, render: Render) -> Prepared:
         if is_code:
             out.extend(lines)
         else:
-            joined = _EXTENSION.sub(lambda m: _extension(m, b), "\n".join(lines))
+            joined = _extensions("\n".join(lines), b)
             out.extend(_definition_lists(_lines(joined.split("\n"), b), b))
     originals = tuple(b.html_src) + tuple(b.ial_src)
     return Prepared("\n".join(out), tuple(b.html), tuple(b.ials), originals)
@@ -125,11 +129,35 @@ def _segments(lines: list[str]) -> list[tuple[bool, list[str]]]:
     return [p for p in parts if p[1]]
 
 
-def _extension(m: re.Match[str], b: _Builder) -> str:
-    inner = m.group(3) or ""
-    fragment = inner.strip("\n") if m.group(2) == "nomarkdown" else ""  # others: removed
-    marker = b.stash_html(fragment, m.group(0))
-    return f"\n{marker}\n" if "\n" in inner else marker
+def _extensions(text: str, b: _Builder) -> str:
+    """``{::name}…{:/name}`` (or ``{:/}``) and ``{::name … /}``: nomarkdown kept as HTML,
+    the rest removed, and so is an opener or closer without its other half."""
+    if "{::" not in text and "{:/" not in text:
+        return text
+    closers = [(m.start(), m.end(), m.group(1)) for m in _EXT_CLOSE.finditer(text)]
+    out: list[str] = []
+    pos = ci = 0
+    for m in _EXT_OPEN.finditer(text):
+        if m.start() < pos:
+            continue
+        out.append(_EXT_CLOSE.sub(lambda c: b.stash_html("", c.group(0)), text[pos : m.start()]))
+        pos = m.end()
+        while ci < len(closers) and closers[ci][0] < m.end():
+            ci += 1
+        cj = ci
+        while cj < len(closers) and closers[cj][2] not in ("", m.group(1)):
+            cj += 1
+        if m.group(2).rstrip().endswith("/") or cj == len(closers):
+            out.append(b.stash_html("", m.group(0)))
+            continue
+        inner = text[m.end() : closers[cj][0]]
+        source = text[m.start() : closers[cj][1]]
+        fragment = inner.strip("\n") if m.group(1) == "nomarkdown" else ""  # others: removed
+        marker = b.stash_html(fragment, source)
+        out.append(f"\n{marker}\n" if "\n" in inner else marker)
+        pos, ci = closers[cj][1], cj + 1
+    out.append(_EXT_CLOSE.sub(lambda c: b.stash_html("", c.group(0)), text[pos:]))
+    return "".join(out)
 
 
 def _lines(lines: list[str], b: _Builder) -> list[str]:
@@ -253,17 +281,28 @@ def finish(rendered: str, prepared: Prepared) -> str:
         ),
         out,
     )
-    while m := _MARKER.search(out):
-        index, end = int(m.group(2)), m.end()
-        own_line = out[m.start() - 1 : m.start()] in ("", "\n") and out[end : end + 1] == "\n"
-        if m.group(1) == "html":
-            fragment = prepared.html[index]
-            end += 1 if own_line and not fragment else 0  # a removed block leaves no line
-            out = out[: m.start()] + fragment + out[end:]
-        else:
-            end += 1 if own_line else 0  # a block IAL's own line goes with it
-            out = _apply(out, m.start(), end, prepared.ials[index])
-    return out
+    useful = [i for i, ial in enumerate(prepared.ials) if _may_keep(ial)][:_MAX_APPLIED]
+    for index in useful:
+        start = out.find(f"<!--{_MARK}-ial-{index}-->")
+        if start >= 0:
+            end = out.index("-->", start) + 3
+            end += 1 if _own_line(out, start, end) else 0  # a block IAL's line goes with it
+            out = _apply(out, start, end, prepared.ials[index])
+
+    def put_back(m: re.Match[str]) -> str:
+        fragment = prepared.html[int(m.group(2))] if m.group(1) == "html" else ""
+        own_line = _own_line(out, m.start(), m.end() - len(m.group(3)))
+        return fragment + ("" if own_line and not fragment else m.group(3))
+
+    return _MARKER_LINE.sub(put_back, out)
+
+
+def _own_line(text: str, start: int, end: int) -> bool:
+    return text[start - 1 : start] in ("", "\n") and text[end : end + 1] == "\n"
+
+
+def _may_keep(ial: Ial) -> bool:
+    return any(key in _KEPT_ANYWHERE for key, _ in ial.attrs)
 
 
 def _footnotes(out: str) -> str:

@@ -4,6 +4,8 @@ construct gives what Jekyll's page shows, or disappears without a trace."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feeds import content
 
@@ -44,6 +46,8 @@ CASES = [
     ("a {::nomarkdown}<b>*原样*</b>{:/nomarkdown} b", "<p>a <b>*原样*</b> b</p>\n"),
     ("{::nomarkdown}\n<div>\n*原样*\n\n行</div>\n{:/}\n", "<div>\n*原样*\n\n行</div>\n"),
     ('{::options parse_block_html="true" /}\n正文', "<p>正文</p>\n"),
+    ("a {::comment}never closed", "<p>a never closed</p>\n"),
+    ("a {:/comment} b {:/}", "<p>a  b </p>\n"),
     # definition lists
     (
         "术语 *一*\n: 定义 **一**\n: 定义二\n  续行",
@@ -83,3 +87,38 @@ def test_raw_markup_is_kramdowns_before_sanitizing() -> None:
 def test_plain_markdown_is_untouched() -> None:
     text = "标题：内容\n\n- 一：二\n\n[链接](https://a.example/x:y)\n"
     assert content.render_markdown(text) == content._cmark(text)
+
+
+PIECES = [
+    "{:",
+    "{::comment}",
+    "{::nomarkdown}",
+    "{:/}",
+    "{: .x}",
+    '{:title="t"}',
+    "}",
+    "[^1]",
+    "[^1]: n",
+    "\n",
+    "\n\n",
+    ": ",
+    "```",
+    "    ",
+    "#",
+    "## h {#i}",
+    "`",
+    "[a](b)",
+    "<p>",
+    "*",
+    "TOC",
+    "{:toc}",
+    "字",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40))
+def test_no_marker_or_kramdown_syntax_leaks(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    html = content.render_markdown(text)
+    assert "feeds-kd" not in html
