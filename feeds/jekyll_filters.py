@@ -55,7 +55,7 @@ def register(env: Environment, *, site_key: str) -> None:
         "date_to_rfc822": lambda v: _date(v, "date_to_rfc822").strftime("%a, %d %b %Y %H:%M:%S %z"),
         "date_to_string": lambda v, *_: _date(v, "date_to_string").strftime("%d %b %Y"),
         "date_to_long_string": lambda v, *_: _date(v, "date_to_long_string").strftime("%d %B %Y"),
-        "xml_escape": lambda v: "" if v is None else html.escape(str(v), quote=True),
+        "xml_escape": _xml_escape,
         "cgi_escape": lambda v: quote_plus(str(v)),
         "uri_escape": lambda v: quote(str(v), safe="/:@!$&'()*+,;=-._~%#?[]"),
         "jsonify": _jsonify,
@@ -79,7 +79,8 @@ def _relative(value: object, conf: Mapping[str, Any]) -> object:
     if _is_absolute(text):
         return text
     base = str(conf.get("baseurl") or "").strip("/ ")
-    return ("/" + base if base else "") + (text if text.startswith("/") else "/" + text)
+    path = text if not text or text.startswith("/") else "/" + text
+    return ("/" + base if base else "") + path
 
 
 def _date(value: object, name: str) -> dt.datetime:
@@ -91,6 +92,12 @@ def _date(value: object, name: str) -> dt.datetime:
         return dt.datetime.fromisoformat(str(value).strip())
     except ValueError as e:
         raise FilterArgumentError(f"{name}: not a date: {value!r}", token=None) from e
+
+
+def _xml_escape(value: object) -> str:
+    if value is None:
+        return ""
+    return html.escape(str(value), quote=True).replace("&#x27;", "&apos;")
 
 
 def _jsonify(value: object) -> str:

@@ -66,13 +66,14 @@ def _text(fragment: str) -> str:
     return " ".join(root.text_content().split())
 
 
-def _jekyll_page(tmp: Path) -> str:
+def _jekyll_page(tmp: Path, name: str = "2022-06-09-all.md", text: str = FRONT + BODY) -> str:
     site = tmp / "site"
     for folder in ("_posts", "_includes", "_layouts"):
         (site / folder).mkdir(parents=True)
     (site / "_config.yml").write_text(
         "url: https://news.example.com\nbaseurl: /cn\ntitle: 新闻站\ntimezone: Asia/Shanghai\n"
-        "defaults: [{scope: {path: ''}, values: {layout: post}}]\n",
+        "defaults: [{scope: {path: ''}, values: {layout: post}}]\n"
+        "arr: [a, b, c]\nobj: {k: 中, n: 1}\n",
         encoding="utf-8",
     )
     (site / "_layouts" / "post.html").write_text("{{ content }}", encoding="utf-8")
@@ -80,7 +81,7 @@ def _jekyll_page(tmp: Path) -> str:
     (site / "_posts" / "2022-06-01-first.md").write_text(
         "---\ntitle: 第一篇\n---\n第一篇。\n", encoding="utf-8"
     )
-    (site / "_posts" / "2022-06-09-all.md").write_text(FRONT + BODY, encoding="utf-8")
+    (site / "_posts" / name).write_text(text, encoding="utf-8")
     proc = subprocess.run(
         [_jekyll(), "build", "--quiet"],
         cwd=site,
@@ -90,7 +91,9 @@ def _jekyll_page(tmp: Path) -> str:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    return (site / "_site" / "2022" / "06" / "09" / "all.html").read_text(encoding="utf-8")
+    stem = name.rsplit(".", 1)[0]
+    page = site / "_site" / "2022" / "06" / "09" / f"{stem[11:]}.html"
+    return page.read_text(encoding="utf-8")
 
 
 def _our_body(tmp: Path) -> tuple[str, list[tuple[int, str]]]:
@@ -121,3 +124,32 @@ def test_post_body_reads_as_on_jekylls_page(tmp_path: Path) -> None:
     assert ours.count("{{") == 1 and "{{ page.title }} 原样" in ours
     assert "{%" not in ours and "{:" not in ours and "[^" not in ours
     assert '<a href="https://news.example.com/cn/2022/06/01/first.html">上一篇</a>' in ours
+
+
+FILTERS = """\
+{{ site.baseurl }}/a.png
+{{ 'img/a.png' | relative_url }}|{{ '' | relative_url }}|{{ '/a/' | absolute_url }}
+{{ page.date | date_to_xmlschema }}|{{ page.date | date_to_rfc822 }}
+{{ page.date | date_to_string }}|{{ page.date | date_to_long_string }}
+{{ page.title | xml_escape }}|{{ "it's" | xml_escape }}
+{{ 'Hello, World 中文!' | slugify }}|{{ 'Hello World.x' | slugify: 'pretty' }}|{{ 'a_b' | slugify }}
+{{ "a b&c/d" | cgi_escape }}|{{ "a b/中" | uri_escape }}
+{{ "one two  三" | number_of_words }}|{{ " a  b " | normalize_whitespace }}
+{{ site.arr | array_to_sentence_string }}|{{ site.obj | jsonify }}|{{ page.missing }}|
+{% assign n = site.arr | size %}{% for i in (1..n) %}{{ i }}{% endfor %}
+"""
+
+
+def test_filters_print_what_jekyll_prints(tmp_path: Path) -> None:
+    front = "---\ntitle: 标题 & 副题\ndate: 2022-06-09 14:36:33 +0800\n---\n"
+    theirs = _jekyll_page(tmp_path, "2022-06-09-filters.html", front + FILTERS)
+    cst = dt.timezone(dt.timedelta(hours=8))
+    ours, notes = render_liquid(
+        FILTERS,
+        page={"title": "标题 & 副题", "date": dt.datetime(2022, 6, 9, 14, 36, 33, tzinfo=cst)},
+        site={**SITE, "arr": ["a", "b", "c"], "obj": {"k": "中", "n": 1}},
+        includes=None,
+        posts={},
+    )
+    assert notes == []
+    assert ours.strip().split("\n") == theirs.strip().split("\n")
