@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import nh3
 
@@ -35,6 +35,8 @@ _EXT_CLOSE = re.compile(r"\{:/(\w*)\}")
 _MAX_APPLIED = 200  # attribute lists looked up in the HTML; the others are only removed
 _TOC_LINE = re.compile(r"^\s*\{:\s*toc\s*\}\s*$")
 _TOC_ITEM = re.compile(r"^\s*(?:[*+-]|1\.)\s+(?:TOC|目录)\s*$")
+_ABBR_LINE = re.compile(r"^ {0,3}\*\[([^\]]+)\]:(.*)$")
+_TAG = re.compile(r"(<[^>]*>)")
 _ALD_LINE = re.compile(r"^\s*\{:[\w-]+:[^}]*\}\s*$")
 _BLOCK_IAL = re.compile(r"^\s*\{:\s*([^}]*)\}\s*$")
 _SPAN_IAL = re.compile(r"\{:\s*([^}:][^}]*|)\}")
@@ -69,11 +71,18 @@ class Prepared:
     html: tuple[str, ...]  # HTML to put back at each ``html`` marker
     ials: tuple[Ial, ...]
     originals: tuple[str, ...]  # the source text of each marker (``html`` first, then ``ial``)
+    abbreviations: tuple[tuple[str, str], ...] = ()  # ``*[HTML]: Hyper Text…`` definitions
 
 
 def needed(text: str) -> bool:
     """Whether ``text`` may hold kramdown syntax (the fast path skips both steps)."""
-    return "{:" in text or "{#" in text or "[^" in text or bool(_DEF_START.search(text))
+    return (
+        "{:" in text
+        or "{#" in text
+        or "[^" in text
+        or "*[" in text
+        or bool(_DEF_START.search(text))
+    )
 
 
 @dataclass
@@ -83,6 +92,7 @@ class _Builder:
     ials: list[Ial]
     html_src: list[str]
     ial_src: list[str]
+    abbreviations: dict[str, str] = field(default_factory=dict)
 
     def stash_html(self, fragment: str, source: str) -> str:
         self.html.append(fragment)
@@ -107,7 +117,8 @@ def prepare(text: str, render: Render) -> Prepared:
             joined = _extensions("\n".join(lines), b)
             out.extend(_definition_lists(_lines(joined.split("\n"), b), b))
     originals = tuple(b.html_src) + tuple(b.ial_src)
-    return Prepared("\n".join(out), tuple(b.html), tuple(b.ials), originals)
+    abbreviations = tuple(sorted(b.abbreviations.items(), key=lambda kv: -len(kv[0])))
+    return Prepared("\n".join(out), tuple(b.html), tuple(b.ials), originals, abbreviations)
 
 
 def _segments(lines: list[str]) -> list[tuple[bool, list[str]]]:
@@ -169,6 +180,8 @@ def _lines(lines: list[str], b: _Builder) -> list[str]:
                 out.pop()
         elif _ALD_LINE.match(line):
             continue
+        elif m := _ABBR_LINE.match(line):
+            b.abbreviations[m.group(1).strip()] = m.group(2).strip()
         elif m := _BLOCK_IAL.match(line):
             before = bool(out and out[-1].strip())
             after = i + 1 < len(lines) and bool(lines[i + 1].strip())
@@ -271,6 +284,8 @@ def finish(rendered: str, prepared: Prepared) -> str:
     out = rendered
     if "data-footnotes" in out:
         out = _footnotes(out)
+    if prepared.abbreviations:
+        out = _abbreviate(out, prepared.abbreviations)
     if not prepared.html and not prepared.ials:
         return out
     n_html = len(prepared.html)
@@ -295,6 +310,26 @@ def finish(rendered: str, prepared: Prepared) -> str:
         return fragment + ("" if own_line and not fragment else m.group(3))
 
     return _MARKER_LINE.sub(put_back, out)
+
+
+def _abbreviate(out: str, abbreviations: tuple[tuple[str, str], ...]) -> str:
+    """Each abbreviation in text (not in code) as ``<abbr title="…">``, as kramdown does."""
+    names = "|".join(re.escape(html.escape(name, quote=False)) for name, _ in abbreviations)
+    word = re.compile(rf"(?<![A-Za-z0-9_])({names})(?![A-Za-z0-9_])")
+    titles = {html.escape(name, quote=False): title for name, title in abbreviations}
+    pieces = _TAG.split(out)
+    in_code = 0
+    for i, piece in enumerate(pieces):
+        if i % 2:  # a tag
+            name = piece.lstrip("</").split(None, 1)[0].rstrip(">/").lower() if piece else ""
+            if name in ("code", "pre", "abbr"):
+                in_code += -1 if piece.startswith("</") else 1
+        elif not in_code and piece:
+            pieces[i] = word.sub(
+                lambda m: f'<abbr title="{html.escape(titles[m.group(1)])}">{m.group(1)}</abbr>',
+                piece,
+            )
+    return "".join(pieces)
 
 
 def _own_line(text: str, start: int, end: int) -> bool:

@@ -46,7 +46,10 @@ def f(a, b):
 
 a {::comment}备注{:/comment}b {::nomarkdown}<b>*原样*</b>{:/nomarkdown}
 
+使用HTML技术。
+
 [^1]: 脚注内容。
+*[HTML]: Hyper Text Markup Language
 """
 INCLUDE = "<aside>{{ include.text }}：{{ site.title }}</aside>\n"
 
@@ -124,6 +127,7 @@ def test_post_body_reads_as_on_jekylls_page(tmp_path: Path) -> None:
     assert ours.count("{{") == 1 and "{{ page.title }} 原样" in ours
     assert "{%" not in ours and "{:" not in ours and "[^" not in ours
     assert '<a href="https://news.example.com/cn/2022/06/01/first.html">上一篇</a>' in ours
+    assert '<abbr title="Hyper Text Markup Language">HTML</abbr>' in ours
 
 
 FILTERS = """\

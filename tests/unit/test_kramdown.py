@@ -54,6 +54,12 @@ CASES = [
         "<dl>\n<dt>术语 <em>一</em></dt>\n<dd>定义 <strong>一</strong></dd>\n"
         "<dd>定义二\n续行</dd>\n</dl>\n",
     ),
+    # abbreviations
+    (
+        "使用HTML技术，`HTML` 代码，HTMLX 不是。\n\n*[HTML]: Hyper Text Markup Language",
+        '<p>使用<abbr title="Hyper Text Markup Language">HTML</abbr>技术，<code>HTML</code> 代码，'
+        "HTMLX 不是。</p>\n",
+    ),
     # code keeps what looks like kramdown
     ('`{:target="_blank"}`', '<p><code>{:target="_blank"}</code></p>\n'),
     ("```\n{: .x}\n术语\n: 定义\n```", "<pre><code>{: .x}\n术语\n: 定义\n</code></pre>\n"),
