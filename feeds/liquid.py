@@ -40,6 +40,7 @@ _POSTS_KEY = "feeds:posts"  # not a Liquid identifier: templates cannot reach it
 _SITE_KEY = "feeds:site"
 _MAX_REPAIRS = 20  # template constructs taken out of one post before giving up on Liquid
 _MAX_INCLUDE_FILES = 1000  # files hashed for the cache key
+_URL_TAG = re.compile(r"\{%-?\s*(post_url|link)\s+(\S+?)\s*-?%\}")
 _MARKUP = re.compile(r"\{%-?.*?-?%\}|\{\{-?.*?-?\}\}", re.S)
 _PARAM = re.compile(r"""([\w-]+)\s*=\s*("[^"]*"|'[^']*'|[\w.\[\]-]+)""")
 _PLAIN_NAME = re.compile(r"[\w./-]+")
@@ -90,6 +91,17 @@ def render_liquid(
             break  # a failure inside the engine: give up on this body's Liquid
     notes.append((first_line, "Liquid: cannot render this body; removed all of its template code"))
     return _MARKUP.sub("", source), sorted(notes)
+
+
+def referenced_posts(body: str) -> frozenset[str]:
+    """The post stems ``body`` names in ``{% post_url %}`` / ``{% link _posts/… %}``: its
+    rendering depends on their URLs (for a cache key), not on the other posts."""
+    return frozenset(
+        m.group(2).rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        if m.group(1) == "link"
+        else m.group(2).rsplit("/", 1)[-1]
+        for m in _URL_TAG.finditer(body)
+    )
 
 
 def includes_fingerprint(includes: Path | None) -> str:

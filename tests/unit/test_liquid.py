@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.liquid import includes_fingerprint, render_liquid
+from feeds.liquid import includes_fingerprint, referenced_posts, render_liquid
 
 CST = dt.timezone(dt.timedelta(hours=8))
 SITE = {"title": "新闻", "url": "https://news.example", "baseurl": "/cn"}
@@ -160,3 +160,12 @@ def test_the_includes_fingerprint_changes_with_an_include(includes: Path) -> Non
     (includes / "note.html").write_text("changed", encoding="utf-8")
     assert includes_fingerprint(includes) != before
     assert includes_fingerprint(None) == includes_fingerprint(includes / "missing")
+
+
+def test_referenced_posts_are_the_ones_a_rendering_depends_on() -> None:
+    body = (
+        "[a]({% post_url 2022-06-09-slug %}) {%- post_url news/2021-01-01-b -%} "
+        "{% link _posts/2020-05-05-c.md %} {% include x.html %}"
+    )
+    assert referenced_posts(body) == {"2022-06-09-slug", "2021-01-01-b", "2020-05-05-c"}
+    assert referenced_posts("没有模板") == frozenset()
