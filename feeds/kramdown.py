@@ -28,6 +28,7 @@ import nh3
 _MARK = "feeds-kd"
 _MARKER = re.compile(rf"<!--{_MARK}-(ial|html)-(\d+)-->")
 _MARKER_LINE = re.compile(rf"<!--{_MARK}-(ial|html)-(\d+)-->(\n?)")
+_INLINE_MARKER = re.compile("\ue000(\\d+)\ue001")
 _ESCAPED_MARKER = re.compile(rf"&lt;!--{_MARK}-(ial|html)-(\d+)--&gt;")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _EXT_OPEN = re.compile(r"\{::(\w+)((?:\s[^}]*)?)\}")
@@ -99,6 +100,13 @@ class _Builder:
         self.html_src.append(source)
         return f"<!--{_MARK}-html-{len(self.html) - 1}-->"
 
+    def stash_inline(self, fragment: str, source: str) -> str:
+        """A marker for HTML within a line: not an HTML comment, which at the start of a line
+        would make cmark take the whole line as raw HTML."""
+        self.html.append(fragment)
+        self.html_src.append(source)
+        return f"\ue000{len(self.html) - 1}\ue001"
+
     def stash_ial(self, mode: str, body: str, source: str) -> str:
         self.ials.append(Ial(mode, _parse_ial(body)))
         self.ial_src.append(source)
@@ -151,7 +159,7 @@ def _extensions(text: str, b: _Builder) -> str:
     for m in _EXT_OPEN.finditer(text):
         if m.start() < pos:
             continue
-        out.append(_EXT_CLOSE.sub(lambda c: b.stash_html("", c.group(0)), text[pos : m.start()]))
+        out.append(_EXT_CLOSE.sub("", text[pos : m.start()]))
         pos = m.end()
         while ci < len(closers) and closers[ci][0] < m.end():
             ci += 1
@@ -159,15 +167,16 @@ def _extensions(text: str, b: _Builder) -> str:
         while cj < len(closers) and closers[cj][2] not in ("", m.group(1)):
             cj += 1
         if m.group(2).rstrip().endswith("/") or cj == len(closers):
-            out.append(b.stash_html("", m.group(0)))
-            continue
+            continue  # self-closing (``{::options … /}``) or never closed: removed
         inner = text[m.end() : closers[cj][0]]
         source = text[m.start() : closers[cj][1]]
         fragment = inner.strip("\n") if m.group(1) == "nomarkdown" else ""  # others: removed
-        marker = b.stash_html(fragment, source)
-        out.append(f"\n{marker}\n" if "\n" in inner else marker)
+        if "\n" in inner:
+            out.append(f"\n{b.stash_html(fragment, source)}\n")
+        elif fragment:
+            out.append(b.stash_inline(fragment, source))
         pos, ci = closers[cj][1], cj + 1
-    out.append(_EXT_CLOSE.sub(lambda c: b.stash_html("", c.group(0)), text[pos:]))
+    out.append(_EXT_CLOSE.sub("", text[pos:]))
     return "".join(out)
 
 
@@ -306,10 +315,15 @@ def finish(rendered: str, prepared: Prepared) -> str:
 
     def put_back(m: re.Match[str]) -> str:
         fragment = prepared.html[int(m.group(2))] if m.group(1) == "html" else ""
-        own_line = _own_line(out, m.start(), m.end() - len(m.group(3)))
+        own_line = _own_line(m.string, m.start(), m.end() - len(m.group(3)))
         return fragment + ("" if own_line and not fragment else m.group(3))
 
-    return _MARKER_LINE.sub(put_back, out)
+    for _ in range(3):  # a definition list's pieces can hold markers of their own
+        out = _INLINE_MARKER.sub(lambda m: prepared.html[int(m.group(1))], out)
+        if not _MARKER.search(out):
+            break
+        out = _MARKER_LINE.sub(put_back, out)
+    return _INLINE_MARKER.sub("", _MARKER.sub("", out))
 
 
 def _abbreviate(out: str, abbreviations: tuple[tuple[str, str], ...]) -> str:
