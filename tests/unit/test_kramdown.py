@@ -36,6 +36,7 @@ CASES = [
     ('{: title="引"}\n> 引文', '<blockquote title="引">\n<p>引文</p>\n</blockquote>\n'),
     ("第一段\n\n{: .lonely}\n\n第二段", "<p>第一段</p>\n<p>第二段</p>\n"),
     ("文字 {: .nothing}", "<p>文字 </p>\n"),
+    ("{: .x}{:.y} **粗**体", "<p><strong>粗</strong>体</p>\n"),
     ("{:ref: .x}\n段落", "<p>段落</p>\n"),
     # table of contents marker
     ("* TOC\n{:toc}\n\n正文", "<p>正文</p>\n"),
