@@ -41,7 +41,7 @@ _TAG = re.compile(r"(<[^>]*>)")
 _ALD_LINE = re.compile(r"^\s*\{:[\w-]+:[^}]*\}\s*$")
 _BLOCK_IAL = re.compile(r"^\s*\{:\s*([^}]*)\}\s*$")
 _SPAN_IAL = re.compile(r"\{:\s*([^}:][^}]*|)\}")
-_LEADING_IAL = re.compile(r"^\s*(?:\{:\s*(?:[^}:][^}]*|)\}\s*)+")
+_LEADING_IAL = re.compile(r"^(\s*)(?:\{:\s*(?:[^}:][^}]*|)\}\s*)+")
 _HEADING_ID = re.compile(r"^(#{1,6}\s.*?)\s*\{(#[\w-]+)\}\s*$")
 _CODE_SPAN = re.compile(r"(`+).+?\1")
 _IAL_PART = re.compile(r"""([\w-]+)=("[^"]*"|'[^']*'|\S+)|([.#])([\w-]+)""")
@@ -208,7 +208,7 @@ def _span_ials(line: str, b: _Builder) -> str:
     if "{:" not in line:
         return line
     if m := _LEADING_IAL.match(line):  # nothing before it to attach to; a marker there
-        line = line[m.end() :]  # would start an HTML block
+        line = m.group(1) + line[m.end() :]  # would start an HTML block
     pieces: list[str] = []
     last = 0
     for code in [*_CODE_SPAN.finditer(line), None]:
