@@ -15,7 +15,10 @@ import cmarkgfm
 import nh3
 from cmarkgfm.cmark import Options
 
-_CMARK_OPTIONS = Options.CMARK_OPT_UNSAFE  # keep inline HTML; nh3 sanitizes afterwards
+from feeds import kramdown
+
+# Keep inline HTML (nh3 sanitizes afterwards); footnotes as kramdown has them.
+_CMARK_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES
 _ACTIVE = re.compile(
     r"<\s*(script|iframe|object|embed|style|form)\b|\son[a-z]+\s*=|javascript\s*:", re.I
 )
@@ -71,6 +74,14 @@ def _is_nav_line(line: str, prefix: str) -> bool:
 
 
 def render_markdown(text: str) -> str:
+    """Markdown → HTML, with the kramdown syntax Jekyll posts use (see ``feeds.kramdown``)."""
+    if not kramdown.needed(text):
+        return _cmark(text)
+    prepared = kramdown.prepare(text, _cmark)
+    return kramdown.finish(_cmark(prepared.text), prepared)
+
+
+def _cmark(text: str) -> str:
     return str(cmarkgfm.markdown_to_html(text, options=_CMARK_OPTIONS))
 
 
