@@ -30,8 +30,9 @@ from feeds import normalize, timeutil
 from feeds.collect import remote
 from feeds.collect.http import Fetcher, FetchError, FetchResult
 from feeds.config import Config, SourceConfig
+from feeds.errors import StoreError
 from feeds.models import Entry, Problems, RawFeed, RemoteRef, SourceOutcome
-from feeds.store import SourceState, Store, StoreError
+from feeds.store import SourceState, Store
 
 log = logging.getLogger(__name__)
 

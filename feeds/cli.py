@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TextIO
 
 from feeds import __version__, config, pipeline, runstate
-from feeds.errors import ConfigError, FeedsError
-from feeds.lock import LockedError, ProcessLock
+from feeds.errors import ConfigError, FeedsError, LockedError
+from feeds.lock import ProcessLock
 from feeds.models import Severity
 from feeds.store import Store
 

@@ -16,11 +16,7 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-from feeds.errors import FeedsError
-
-
-class LockedError(FeedsError):
-    """Another feeds process holds the lock."""
+from feeds.errors import FeedsError, LockedError
 
 
 class ProcessLock:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from feeds.errors import FeedsError
+from feeds.errors import StoreError
 from feeds.models import Author, Enclosure, Entry, SourceRef
 
 log = logging.getLogger(__name__)
@@ -101,10 +101,6 @@ CACHE_TABLES = ("posts", "post_names", "rendered", "outputs")
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     for statement in filter(None, (x.strip() for x in script.split(";"))):
         db.execute(statement)
-
-
-class StoreError(FeedsError):
-    """The store cannot be used (locked, not ours, damaged). The message names the file."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 import feedparser
 
 from feeds.collect.http import FetchResult
-from feeds.errors import FeedsError
+from feeds.errors import ParseError as ParseError  # raised here; callers name it remote.ParseError
 from feeds.models import RawFeed, RawItem
 from feeds.textutil import xml_safe
 
@@ -24,21 +24,6 @@ _ENTITY_MARKERS = (b"<!ENTITY", "<!ENTITY".encode("utf-16-le"), "<!ENTITY".encod
 _XML_DECL = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([^\"']+)([\"'])", re.I)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _UTF8 = {"utf-8", "utf8"}
-
-
-class ParseError(FeedsError):
-    def __init__(self, message: str, *, url: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.url = url
-
-    def __reduce__(self) -> tuple[object, tuple[str, str]]:
-        # picklable with its keyword argument: parsing may run in a worker process
-        return (_parse_error, (self.message, self.url))
-
-
-def _parse_error(message: str, url: str) -> ParseError:
-    return ParseError(message, url=url)
 
 
 def parse(result: FetchResult) -> RawFeed:

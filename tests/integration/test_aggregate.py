@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from feeds import config, pipeline
-from feeds.errors import FeedsError
-from feeds.store import Store, StoreError
+from feeds.errors import FeedsError, StoreError
+from feeds.store import Store
 from tests import server as srv
 from tests.helpers import Site, check_all_outputs, make_site, parse_feed, post_text
 from tests.server import LocalServer

@@ -10,8 +10,8 @@ import pytest
 import pytz
 
 from feeds import config, cron, scheduler, yamlutil
-from feeds.errors import ConfigError
-from feeds.lock import LockedError, ProcessLock
+from feeds.errors import ConfigError, LockedError
+from feeds.lock import ProcessLock
 
 SH = pytz.timezone("Asia/Shanghai")
 SUNDAY_9AM = SH.localize(dt.datetime(2026, 11, 29, 9, 0))  # noqa: DTZ001 - a Sunday
