@@ -10,11 +10,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import json
 import logging
 import multiprocessing
 import os
-import random
 import re
 import threading
 import time
@@ -26,50 +24,19 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from feeds import normalize, timeutil
+from feeds import fetchstate, normalize, timeutil
 from feeds.collect import remote
 from feeds.collect.http import Fetcher, FetchError, FetchResult
 from feeds.config import Config, SourceConfig
 from feeds.errors import StoreError
 from feeds.models import Entry, Problems, RawFeed, RemoteRef, SourceOutcome
-from feeds.store import SourceState, Store
+from feeds.store import Store
+from feeds.storeparts import SourceState
 
 log = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------- scheduling
-
-
-def due(
-    cfg: Config, states: dict[str, SourceState], now: dt.datetime, *, force: bool = False
-) -> list[SourceConfig]:
-    """Enabled sources whose next attempt has come (all enabled ones with ``force``)."""
-    out = []
-    for s in cfg.sources:
-        if not s.enabled:
-            continue
-        st = states.get(s.id)
-        if (
-            force
-            or st is None
-            or st.url != s.url
-            or st.next_attempt is None
-            or st.next_attempt <= now
-        ):
-            out.append(s)
-    return out
-
-
-def backoff(source: SourceConfig, errors: int, cap: int, retry_after: float | None) -> float:
-    """Seconds until the next attempt after ``errors`` consecutive failures: the source's
-    interval doubled per failure, ±25 % jitter (stable per source and count), capped; never
-    sooner than the server's ``Retry-After``."""
-    base = float(min(cap, source.interval * (1 << min(max(errors - 1, 0), 30))))
-    jitter = random.Random(f"{source.id}:{errors}").uniform(0.75, 1.25)  # noqa: S311
-    delay = min(cap, base * jitter)
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, cap))
-    return delay
 
 
 def _interleave_hosts(sources: list[SourceConfig]) -> list[SourceConfig]:
@@ -110,8 +77,8 @@ def fetch_round(
     ``should_stop`` is asked before each fetch starts: once it says yes, the sources not yet
     started are left for the next round (fetches under way finish, within the deadline).
     """
-    states = store.states()
-    todo = _interleave_hosts(due(cfg, states, now, force=force))
+    states = store.sources.states()
+    todo = _interleave_hosts(fetchstate.due(cfg.sources, states, now, force=force))
     if not todo:
         return []
     per_host: dict[str, threading.Semaphore] = defaultdict(
@@ -227,70 +194,40 @@ def _record(
 ) -> SourceOutcome:
     where = f"source {s.id!r} ({s.url})"
     if isinstance(r, Exception):
-        message = getattr(r, "message", None) or f"{type(r).__name__}: {r}"
-        gone = isinstance(r, FetchError) and r.gone
-        errors = (st.consecutive_errors if st and st.url == s.url else 0) + (
-            0 if network_down else 1
+        failed = fetchstate.Failed(
+            message=getattr(r, "message", None) or f"{type(r).__name__}: {r}",
+            gone=isinstance(r, FetchError) and r.gone,
+            retry_after=r.retry_after if isinstance(r, FetchError) else None,
+            network_down=network_down,
         )
-        retry = r.retry_after if isinstance(r, FetchError) else None
-        delay = (
-            cfg.fetch.backoff_cap
-            if gone
-            else backoff(s, max(errors, 1), cfg.fetch.backoff_cap, retry)
-        )
-        if network_down:
-            delay = s.interval
-        store.save_error(
-            s.id,
-            s.url,
-            now,
-            message=message,
-            count=not network_down,
-            next_attempt=now + dt.timedelta(seconds=delay),
-            gone=gone,
-        )
-        if gone:
+        after = fetchstate.next_state(st, s, failed, now, cfg.fetch)
+        store.sources.save(after.state, now)
+        if failed.gone:
             problems.warn(
                 where,
-                f"{message}; marked gone, retried once a day; remove the source or fix its URL",
+                f"{failed.message}; marked gone, retried once a day; "
+                "remove the source or fix its URL",
             )
         else:
-            problems.error(where, f"fetch failed: {message}; retry in {_human(delay)}")
-        return SourceOutcome(s.id, s.url, "gone" if gone else "error", error=message)
-    # ±10 % jitter (stable for a given source and time), so sources added together spread out
-    spread = random.Random(f"{s.id}:{now.isoformat()}").uniform(0.9, 1.1)  # noqa: S311
-    nxt = now + dt.timedelta(seconds=s.interval * spread)
+            problems.error(where, f"fetch failed: {failed.message}; retry in {_human(after.delay)}")
+        return SourceOutcome(s.id, s.url, "gone" if failed.gone else "error", error=failed.message)
     if r.feed is None:
-        store.save_not_modified(
-            s.id,
-            s.url,
-            now,
-            etag=r.result.etag,
-            last_modified=r.result.last_modified,
-            next_attempt=nxt,
-        )
+        same = fetchstate.NotModified(r.result.etag, r.result.last_modified)
+        store.sources.save(fetchstate.next_state(st, s, same, now, cfg.fetch).state, now)
         return SourceOutcome(s.id, s.url, "not-modified", seconds=r.seconds)
     feed = r.feed
     if feed.warning:
         problems.warn(where, feed.warning)
     items = normalize.remote_ids(s.id, cfg.site.url, feed.items)
-    seen = store.first_seen(s.id, (i.id for i in items))
+    seen = store.entries.first_seen(s.id, (i.id for i in items))
     pairs = []
     for item in items:
         first = seen.get(item.id, now)
         entry = normalize.remote_entry(item, feed, s, cfg, first, problems)
         if entry is not None:
             pairs.append((entry, first))
-    saved = store.save_success(
-        s.id,
-        s.url,
-        now,
-        etag=r.result.etag,
-        last_modified=r.result.last_modified,
-        title=s.title or feed.title,
-        entries=pairs,
-        next_attempt=nxt,
-    )
+    got = fetchstate.Modified(r.result.etag, r.result.last_modified, s.title or feed.title)
+    saved = store.sources.save(fetchstate.next_state(st, s, got, now, cfg.fetch).state, now, pairs)
     log.info("source=%s entries=%d new=%d changed=%d", s.id, len(pairs), saved.new, saved.changed)
     return SourceOutcome(
         s.id,
@@ -363,9 +300,9 @@ def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[Rem
         return True
 
     for s in sources:
-        for entry_id, published, link, title, tags_json in store.entry_index(s.id):
-            when = timeutil.to_zone(dt.datetime.fromisoformat(published), tz)
-            tags = tuple(json.loads(tags_json)) if tags_json else ()
+        for row in store.entries.index(s.id):
+            entry_id, link, title, tags = row.entry_id, row.link, row.title, row.tags
+            when = timeutil.to_zone(row.published, tz)
             canon, tkey = canonical_link(link), title_key(title)
             cats = tuple(
                 c
