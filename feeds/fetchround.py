@@ -100,9 +100,25 @@ def fetch_round(
                 log.exception("source=%s cannot be stored", s.id)
                 failed.append((s, e))
 
+    done.update(_record_failures(cfg, store, states, failed, bool(done), now, problems))
+    return sorted(done.values(), key=lambda o: order[o.source_id])
+
+
+def _record_failures(
+    cfg: Config,
+    store: Store,
+    states: dict[str, SourceState],
+    failed: list[tuple[SourceConfig, Exception]],
+    any_ok: bool,
+    now: dt.datetime,
+    problems: Problems,
+) -> dict[str, SourceOutcome]:
+    """Record the round's failures, in config order. When every source failed
+    to connect, the network (not the sources) is down: their error counts stay."""
+    order = {s.id: i for i, s in enumerate(cfg.sources)}
     network_down = (
         len(failed) >= 2
-        and not done
+        and not any_ok
         and all(isinstance(r, FetchError) and r.network for _, r in failed)
     )
     if network_down:
@@ -111,9 +127,10 @@ def fetch_round(
             "every source failed to connect: the network looks down; "
             "error counts are left as they were",
         )
-    for s, r in sorted(failed, key=lambda sr: order[sr[0].id]):
-        done[s.id] = _record(cfg, store, s, states.get(s.id), r, now, problems, network_down)
-    return sorted(done.values(), key=lambda o: order[o.source_id])
+    return {
+        s.id: _record(cfg, store, s, states.get(s.id), r, now, problems, network_down)
+        for s, r in sorted(failed, key=lambda sr: order[sr[0].id])
+    }
 
 
 PARSE_PROCESSES_AT = 20  # due sources from which parsing moves to worker processes

@@ -48,7 +48,15 @@ from typing import Any
 
 from feeds.errors import StoreError
 from feeds.models import Author, Enclosure, Entry, SourceRef
-from feeds.storeparts import Entries, SaveResult, Sources, SourceState, Sql, store_error
+from feeds.storeparts import (
+    PARTS_SCHEMA,
+    Entries,
+    SaveResult,
+    Sources,
+    SourceState,
+    Sql,
+    store_error,
+)
 
 __all__ = ["SaveResult", "SourceState", "Store", "StoreError", "entry_from_json", "entry_to_json"]
 
@@ -56,32 +64,6 @@ log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x46454544  # "FEED", in the SQLite header: marks the file as ours
 SCHEMA_VERSION = 3
-_SCHEMA_V1 = """
-CREATE TABLE sources (
-    id TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    etag TEXT,
-    last_modified TEXT,
-    last_fetch TEXT,
-    last_success TEXT,
-    consecutive_errors INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    next_attempt TEXT,
-    gone INTEGER NOT NULL DEFAULT 0,
-    title TEXT
-);
-CREATE TABLE entries (
-    source_id TEXT NOT NULL,
-    entry_id TEXT NOT NULL,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    published TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (source_id, entry_id)
-);
-CREATE INDEX entries_by_source_published ON entries (source_id, published DESC);
-"""
 # The build cache (version 3): posts by path, size and mtime, with one row per category and
 # tag they are in, indexed so a build asks for the newest N of a feed instead of holding every
 # post; rendered entries; what each output file was made from; and a key/value table. All of
@@ -197,7 +179,7 @@ class Store:
         if tables == 0 or version < SCHEMA_VERSION:
             with self.transaction():
                 if tables == 0:
-                    _run_script(db, _SCHEMA_V1)
+                    _run_script(db, PARTS_SCHEMA)
                 for table in CACHE_TABLES:  # a cache of an older layout: drop it
                     db.execute(f"DROP TABLE IF EXISTS {table}")
                 _run_script(db, _CACHE_SCHEMA)

@@ -21,6 +21,34 @@ from typing import Any
 from feeds.errors import StoreError
 from feeds.models import Entry
 
+# The tables of the parts (schema version 1; later versions only changed the build cache).
+PARTS_SCHEMA = """
+CREATE TABLE sources (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    last_fetch TEXT,
+    last_success TEXT,
+    consecutive_errors INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt TEXT,
+    gone INTEGER NOT NULL DEFAULT 0,
+    title TEXT
+);
+CREATE TABLE entries (
+    source_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    published TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (source_id, entry_id)
+);
+CREATE INDEX entries_by_source_published ON entries (source_id, published DESC);
+"""
+
 
 def store_error(path: Path, timeout: float, e: sqlite3.Error) -> StoreError:
     """Our error for a SQLite one: a sentence naming the file and the way out."""
