@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -114,6 +115,14 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
         db.execute(statement)
 
 
+def _read_only_uri(path: Path) -> str:
+    """Open for reading only. In a folder we cannot write, SQLite cannot make the WAL index
+    it reads through, so the file is read as it is on disk (``immutable``: a write under way
+    elsewhere may not be seen yet)."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    return uri if os.access(path.parent, os.W_OK) else uri + "&immutable=1"
+
+
 class Store:
     def __init__(self, path: Path, *, timeout: float = 10.0, read_only: bool = False) -> None:
         self.path = path
@@ -131,7 +140,7 @@ class Store:
         existed = path.exists() and path.stat().st_size > 0
         try:
             self._db = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro" if read_only else path,
+                _read_only_uri(path) if read_only else path,
                 timeout=timeout,
                 isolation_level=None,
                 check_same_thread=False,

@@ -3,6 +3,7 @@ error naming the file, not an internal error."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shlex
 import shutil
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from feeds.store import Store
+from feeds.storeparts import SourceState
 from tests.helpers import ROOT, make_site, post_text, run_cli
 
 
@@ -37,13 +40,35 @@ def test_status_reads_an_existing_store_without_changing_it(tmp_path: Path) -> N
     assert store.read_bytes() == before
 
 
-def _build_with_read_only(path: Path, config: Path) -> subprocess.CompletedProcess[str]:
-    """``feeds build`` with ``path`` read-only: by its mode, or for root (whom modes do not
-    stop) through a read-only bind mount in a private mount namespace."""
-    cmd = [sys.executable, "-m", "feeds", "build", "-c", str(config)]
+def test_status_reads_a_store_in_a_folder_it_cannot_write(tmp_path: Path) -> None:
+    url = "https://wire.example/rss"
+    site = make_site(
+        tmp_path,
+        f"state:\n  dir: state\nsources:\n  - {{id: wire, url: '{url}', categories: [a]}}\n",
+    )
+    state = site.root / "state"
+    when = dt.datetime(2022, 6, 10, 12, 0, tzinfo=dt.UTC)
+    with Store(state / "feeds.sqlite3") as store:
+        failing = SourceState(
+            "wire", url, last_fetch=when, consecutive_errors=2, last_error="HTTP 503"
+        )
+        store.sources.save(failing, when)
+    try:
+        proc = _feeds_with_read_only(state, "status", "-c", str(site.config))
+    finally:
+        state.chmod(0o755)
+    assert proc.returncode == 0, proc.stderr
+    assert "store: none yet" not in proc.stdout
+    assert "wire: last error: HTTP 503" in proc.stdout
+
+
+def _feeds_with_read_only(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with ``path`` (a file or folder) read-only: by its mode, or for root (whom
+    modes do not stop) through a read-only bind mount in a private mount namespace."""
+    cmd = [sys.executable, "-m", "feeds", *args]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if os.geteuid() != 0:
-        path.chmod(0o444)
+        path.chmod(0o555 if path.is_dir() else 0o444)
     else:
         if shutil.which("unshare") is None:
             pytest.skip("running as root without unshare: cannot make a file read-only")
@@ -65,7 +90,7 @@ def test_a_read_only_store_is_a_clear_error_naming_the_file(tmp_path: Path) -> N
     store = site.root / "state" / "feeds.sqlite3"
     before, outputs = store.read_bytes(), site.outputs()
     try:
-        proc = _build_with_read_only(store, site.config)
+        proc = _feeds_with_read_only(store, "build", "-c", str(site.config))
     finally:
         store.chmod(0o644)
     assert proc.returncode == 2, proc.stderr
