@@ -30,9 +30,8 @@ store; a context manager; ``close()``. ``read_only`` opens an existing store for
   ``prune(now, *, max_age_days, max_per_source) -> int``: retention; returns entries dropped.
   Each change to the entries bumps ``meta("entries_version")``, which the build cache reads.
 
-``Store.load_entries`` and ``Store.prune`` are the same as the entries' ``load`` and
-``prune``, for the callers that hold a ``Store``. The build cache (``# build cache`` below)
-is disposable and not part of this interface.
+``Store.load_entries`` and ``Store.prune`` are ``entries.load`` and ``entries.prune``. The
+build cache (``# build cache`` below) is disposable and not part of this interface.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -56,6 +54,7 @@ from feeds.storeparts import (
     Sources,
     SourceState,
     Sql,
+    read_only_uri,
     store_error,
 )
 
@@ -115,14 +114,6 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
         db.execute(statement)
 
 
-def _read_only_uri(path: Path) -> str:
-    """Open for reading only. In a folder we cannot write, SQLite cannot make the WAL index
-    it reads through, so the file is read as it is on disk (``immutable``: a write under way
-    elsewhere may not be seen yet)."""
-    uri = f"{path.resolve().as_uri()}?mode=ro"
-    return uri if os.access(path.parent, os.W_OK) else uri + "&immutable=1"
-
-
 class Store:
     def __init__(self, path: Path, *, timeout: float = 10.0, read_only: bool = False) -> None:
         self.path = path
@@ -140,7 +131,7 @@ class Store:
         existed = path.exists() and path.stat().st_size > 0
         try:
             self._db = sqlite3.connect(
-                _read_only_uri(path) if read_only else path,
+                read_only_uri(path) if read_only else path,
                 timeout=timeout,
                 isolation_level=None,
                 check_same_thread=False,

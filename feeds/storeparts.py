@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -71,6 +72,14 @@ def store_error(path: Path, timeout: float, e: sqlite3.Error) -> StoreError:
     if "unable to open" in text:
         return StoreError(f"{path}: cannot open the store ({text}): check the file and its folder")
     return StoreError(f"{path}: store error: {text}")
+
+
+def read_only_uri(path: Path) -> str:
+    """Open for reading only. In a folder we cannot write, SQLite cannot make the WAL index
+    it reads through, so the file is read as it is on disk (``immutable``: a write under way
+    elsewhere may not be seen yet)."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    return uri if os.access(path.parent, os.W_OK) else uri + "&immutable=1"
 
 
 class Sql:
