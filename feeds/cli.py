@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import TextIO
 
 from feeds import __version__, config, pipeline, runstate
-from feeds.errors import ConfigError, FeedsError
-from feeds.lock import LockedError, ProcessLock
+from feeds.errors import ConfigError, FeedsError, LockedError
+from feeds.lock import ProcessLock
 from feeds.models import Severity
 from feeds.store import Store
+from feeds.storeparts import SourceState
 
 log = logging.getLogger("feeds")
 
@@ -344,11 +345,12 @@ def _now(cfg: config.Config) -> dt.datetime:
 
 def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) -> Exit:
     """Each configured source's health, from the store."""
-    states = Store(cfg.store.path, timeout=cfg.store.lock_timeout)
-    try:
-        known = states.states()
-    finally:
-        states.close()
+    known: dict[str, SourceState] = {}
+    counts: dict[str, int] = {}
+    has_store = cfg.store.path.is_file()  # status only reads: it never makes the store
+    if has_store:
+        with Store(cfg.store.path, timeout=cfg.store.lock_timeout, read_only=True) as store:
+            known, counts = store.sources.states(), store.entries.counts()
     rows = []
     for s in cfg.sources:
         st = known.get(s.id)
@@ -371,7 +373,7 @@ def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) ->
                 ),
                 "last_success": _iso(st.last_success if fresh and st else None, cfg),
                 "errors": st.consecutive_errors if fresh and st else 0,
-                "entries": st.entries if st else 0,
+                "entries": counts.get(s.id, 0),
                 "next_attempt": _iso(st.next_attempt if fresh and st else None, cfg),
                 "last_error": st.last_error if fresh and st else None,
             }
@@ -400,6 +402,7 @@ def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) ->
                 "last_build": {k: v for k, v in (build or {}).items() if k != "feeds"} or None,
                 "feeds": feeds,
                 "sources": rows,
+                "store": str(cfg.store.path) if has_store else None,
             },
             out,
             ensure_ascii=False,
@@ -429,6 +432,8 @@ def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) ->
             )
     else:
         out.write("last build: none recorded\n")
+    if not has_store:
+        out.write(f"store: none yet ({cfg.store.path} is made by the first fetch or build)\n")
     head = ("SOURCE", "STATE", "LAST SUCCESS", "ERRORS", "ENTRIES", "NEXT ATTEMPT")
     table = [head] + [
         (

@@ -35,3 +35,29 @@ class DateError(FeedsError):
 
 class WriteError(FeedsError):
     """An output file could not be written; the previous file is left in place."""
+
+
+class StoreError(FeedsError):
+    """The store cannot be used (locked, read-only, not ours, damaged). The message names
+    the file."""
+
+
+class LockedError(FeedsError):
+    """Another feeds process holds the lock."""
+
+
+class ParseError(FeedsError):
+    """A fetched document is not a feed we can read; ``url`` names it."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.url = url
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        # picklable with its keyword argument: parsing may run in a worker process
+        return (_parse_error, (self.message, self.url))
+
+
+def _parse_error(message: str, url: str) -> ParseError:
+    return ParseError(message, url=url)

@@ -17,13 +17,9 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-from feeds.errors import FeedsError
+from feeds.errors import FeedsError, LockedError
 from feeds.files import not_regular
 from feeds.textutil import shown
-
-
-class LockedError(FeedsError):
-    """Another feeds process holds the lock."""
 
 
 class ProcessLock:

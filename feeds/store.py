@@ -5,55 +5,66 @@ Entries are keyed by (source, id), keep the time they were first seen and a cont
 are updated in place when the source edits them. They stay after they drop off the source's
 feed (until retention removes them), so the output keeps its history and survives the source
 going down. A file that is not ours is refused, never overwritten.
+
+The interface (what a second backend, PostgreSQL next, implements; the SQL is in
+``feeds.storeparts``). Every method raises ``StoreError`` naming the store, never a driver's
+error; times go in aware and come out aware (UTC).
+
+``Store(path, *, timeout, read_only=False)`` opens (creating it unless ``read_only``) the
+store; a context manager; ``close()``. ``read_only`` opens an existing store for reading
+(``StoreError`` if it is missing, foreign or from a newer feeds) and writes nothing.
+
+``store.sources`` — each source's fetch state:
+  ``states() -> dict[str, SourceState]``: every stored source's row, by id.
+  ``save(state, now, entries=()) -> SaveResult``: ``state`` becomes the source's whole row,
+  and its fetched entries ((Entry, first seen) pairs, last seen ``now``) are inserted or
+  updated, all in one transaction; returns how many were new and how many changed. The row
+  comes from ``feeds.fetchstate.next_state``, which alone decides error counts and backoff.
+
+``store.entries`` — stored entries, keyed by (source id, entry id):
+  ``first_seen(source_id, ids) -> dict[str, datetime]``: when each known id was first seen.
+  ``index(source_id) -> list[IndexRow]``: id, published, link, title and tags of a source's
+  entries, newest first (ties by id), without their content.
+  ``load(keys) -> dict[(source id, entry id), Entry]``: the stored entries (missing ones left
+  out). ``counts() -> dict[str, int]``: entries per source.
+  ``prune(now, *, max_age_days, max_per_source) -> int``: retention; returns entries dropped.
+  Each change to the entries bumps ``meta("entries_version")``, which the build cache reads.
+
+``Store.load_entries`` and ``Store.prune`` are ``entries.load`` and ``entries.prune``. The
+build cache (``store.cache``, ``feeds/buildcache.py``) is disposable and not part of this
+interface; a PostgreSQL backend implements it too (the same tables and queries).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from feeds import buildcache
-from feeds.errors import FeedsError
+from feeds.errors import StoreError
 from feeds.models import Author, Enclosure, Entry, SourceRef
+from feeds.storeparts import (
+    PARTS_SCHEMA,
+    Entries,
+    SaveResult,
+    Sources,
+    SourceState,
+    Sql,
+    read_only_uri,
+    store_error,
+)
+
+__all__ = ["SaveResult", "SourceState", "Store", "StoreError", "entry_from_json", "entry_to_json"]
 
 log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x46454544  # "FEED", in the SQLite header: marks the file as ours
 SCHEMA_VERSION = 3
-_SCHEMA_V1 = """
-CREATE TABLE sources (
-    id TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    etag TEXT,
-    last_modified TEXT,
-    last_fetch TEXT,
-    last_success TEXT,
-    consecutive_errors INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    next_attempt TEXT,
-    gone INTEGER NOT NULL DEFAULT 0,
-    title TEXT
-);
-CREATE TABLE entries (
-    source_id TEXT NOT NULL,
-    entry_id TEXT NOT NULL,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    published TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (source_id, entry_id)
-);
-CREATE INDEX entries_by_source_published ON entries (source_id, published DESC);
-"""
 _META_SCHEMA = buildcache.META_SCHEMA
 
 
@@ -62,46 +73,16 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
         db.execute(statement)
 
 
-class StoreError(FeedsError):
-    """The store cannot be used (locked, not ours, damaged). The message names the file."""
-
-
-@dataclass(frozen=True)
-class SourceState:
-    id: str
-    url: str
-    etag: str | None = None
-    last_modified: str | None = None
-    last_fetch: dt.datetime | None = None
-    last_success: dt.datetime | None = None
-    consecutive_errors: int = 0
-    last_error: str | None = None
-    next_attempt: dt.datetime | None = None
-    gone: bool = False
-    title: str | None = None
-    entries: int = 0
-
-
-@dataclass(frozen=True)
-class SaveResult:
-    new: int
-    changed: int
-
-
-def _ts(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.astimezone(dt.UTC).isoformat()
-
-
-def _dt(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value)
-
-
 class Store:
-    def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
+    def __init__(self, path: Path, *, timeout: float = 10.0, read_only: bool = False) -> None:
         self.path = path
         self.timeout = timeout
+        self.read_only = read_only
+        if read_only and not path.is_file():
+            raise StoreError(f"{path}: no store yet (the first fetch or build makes it)")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not read_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(
                 f"{path.parent}: cannot create the state folder: {e.strerror or e}"
@@ -109,11 +90,18 @@ class Store:
         existed = path.exists() and path.stat().st_size > 0
         try:
             self._db = sqlite3.connect(
-                path, timeout=timeout, isolation_level=None, check_same_thread=False
+                read_only_uri(path) if read_only else path,
+                timeout=timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=read_only,
             )
         except sqlite3.Error as e:
             raise StoreError(f"{path}: cannot open the store: {e}") from e
         self.cache = buildcache.BuildCache(self._db, self.transaction, self._error)
+        self._sql = Sql(self._db, path, timeout)
+        self.entries = Entries(self._sql, entry_to_json, entry_from_json)
+        self.sources = Sources(self._sql, self.entries)
         try:
             self._prepare(existed)
         except sqlite3.DatabaseError as e:
@@ -124,18 +112,7 @@ class Store:
             raise
 
     def _error(self, e: sqlite3.Error) -> StoreError:
-        text = str(e)
-        if "locked" in text or "busy" in text:
-            return StoreError(
-                f"{self.path}: the store is locked by another process "
-                f"(waited {self.timeout:g} s); try again later"
-            )
-        if "not a database" in text or "malformed" in text:
-            return StoreError(
-                f"{self.path}: not a usable feeds store ({text}); it was left "
-                f"untouched: move it away or set state.dir to another folder"
-            )
-        return StoreError(f"{self.path}: store error: {text}")
+        return store_error(self.path, self.timeout, e)
 
     def _prepare(self, existed: bool) -> None:
         db = self._db
@@ -152,12 +129,17 @@ class Store:
                 f"{self.path}: written by a newer feeds (schema {version}, this "
                 f"one knows {SCHEMA_VERSION}); upgrade feeds"
             )
+        if self.read_only:
+            if tables == 0:
+                raise StoreError(f"{self.path}: no store yet (an empty file)")
+            db.execute("SELECT id FROM sources LIMIT 1").fetchall()  # checks the file reads
+            return
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         if tables == 0 or version < SCHEMA_VERSION:
             with self.transaction():
                 if tables == 0:
-                    _run_script(db, _SCHEMA_V1)
+                    _run_script(db, PARTS_SCHEMA)
                 db.execute(_META_SCHEMA)
                 buildcache.create(db)  # a cache of an older layout is dropped
                 db.execute(f"PRAGMA application_id={APPLICATION_ID}")
@@ -175,238 +157,23 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            raise self._error(e) from e
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.Error as e:
-            raise self._error(e) from e
-
-    # ---------------------------------------------------------------- sources
-
-    def states(self) -> dict[str, SourceState]:
-        try:
-            rows = self._db.execute(
-                "SELECT s.*, (SELECT count(*) FROM entries e WHERE e.source_id = s.id) "
-                "FROM sources s"
-            ).fetchall()
-        except sqlite3.Error as e:
-            raise self._error(e) from e
-        out = {}
-        for r in rows:
-            out[r[0]] = SourceState(
-                id=r[0],
-                url=r[1],
-                etag=r[2],
-                last_modified=r[3],
-                last_fetch=_dt(r[4]),
-                last_success=_dt(r[5]),
-                consecutive_errors=r[6],
-                last_error=r[7],
-                next_attempt=_dt(r[8]),
-                gone=bool(r[9]),
-                title=r[10],
-                entries=r[11],
-            )
-        return out
-
-    def _upsert_source(self, db: sqlite3.Connection, source_id: str, url: str) -> None:
-        db.execute(
-            "INSERT INTO sources (id, url) VALUES (?, ?) ON CONFLICT(id) DO UPDATE "
-            "SET url = excluded.url",
-            (source_id, url),
-        )
-
-    def save_success(
-        self,
-        source_id: str,
-        url: str,
-        now: dt.datetime,
-        *,
-        etag: str | None,
-        last_modified: str | None,
-        title: str | None,
-        entries: Iterable[tuple[Entry, dt.datetime]],
-        next_attempt: dt.datetime,
-    ) -> SaveResult:
-        """Store a successful fetch and its entries (each with its first-seen time)."""
-        new = changed = 0
-        with self.transaction() as db:
-            self._upsert_source(db, source_id, url)
-            db.execute(
-                "UPDATE sources SET etag=?, last_modified=?, last_fetch=?, "
-                "last_success=?, consecutive_errors=0, last_error=NULL, "
-                "next_attempt=?, gone=0, title=? WHERE id=?",
-                (etag, last_modified, _ts(now), _ts(now), _ts(next_attempt), title, source_id),
-            )
-            for entry, first_seen in entries:
-                data = json.dumps(entry_to_json(entry), ensure_ascii=False, sort_keys=True)
-                digest = hashlib.sha256(data.encode()).hexdigest()
-                row = db.execute(
-                    "SELECT content_hash FROM entries WHERE source_id=? AND entry_id=?",
-                    (source_id, entry.id),
-                ).fetchone()
-                if row is None:
-                    new += 1
-                    db.execute(
-                        "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            source_id,
-                            entry.id,
-                            _ts(first_seen),
-                            _ts(now),
-                            _ts(entry.published),
-                            digest,
-                            data,
-                        ),
-                    )
-                elif row[0] != digest:
-                    changed += 1
-                    db.execute(
-                        "UPDATE entries SET last_seen=?, published=?, content_hash=?, "
-                        "data=? WHERE source_id=? AND entry_id=?",
-                        (_ts(now), _ts(entry.published), digest, data, source_id, entry.id),
-                    )
-                else:
-                    db.execute(
-                        "UPDATE entries SET last_seen=? WHERE source_id=? AND entry_id=?",
-                        (_ts(now), source_id, entry.id),
-                    )
-            if new or changed:
-                self._bump(db, "entries_version")
-        return SaveResult(new, changed)
-
-    def save_not_modified(
-        self,
-        source_id: str,
-        url: str,
-        now: dt.datetime,
-        *,
-        etag: str | None,
-        last_modified: str | None,
-        next_attempt: dt.datetime,
-    ) -> None:
-        with self.transaction() as db:
-            self._upsert_source(db, source_id, url)
-            db.execute(
-                "UPDATE sources SET etag=coalesce(?, etag), "
-                "last_modified=coalesce(?, last_modified), last_fetch=?, "
-                "last_success=?, consecutive_errors=0, last_error=NULL, next_attempt=?, "
-                "gone=0 WHERE id=?",
-                (etag, last_modified, _ts(now), _ts(now), _ts(next_attempt), source_id),
-            )
-
-    def save_error(
-        self,
-        source_id: str,
-        url: str,
-        now: dt.datetime,
-        *,
-        message: str,
-        next_attempt: dt.datetime,
-        count: bool,
-        gone: bool = False,
-    ) -> None:
-        """Record a failed fetch. ``count=False`` keeps the error count as it is (used when
-        every source failed at once: the network, not the source, is down)."""
-        with self.transaction() as db:
-            self._upsert_source(db, source_id, url)
-            db.execute(
-                "UPDATE sources SET last_fetch=?, last_error=?, next_attempt=?, "
-                "consecutive_errors = consecutive_errors + ?, gone=? WHERE id=?",
-                (_ts(now), message, _ts(next_attempt), 1 if count else 0, int(gone), source_id),
-            )
-
-    # ---------------------------------------------------------------- entries
-
-    def first_seen(self, source_id: str, ids: Iterable[str]) -> dict[str, dt.datetime]:
-        out: dict[str, dt.datetime] = {}
-        wanted = list(ids)
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for entry_id, seen in self._db.execute(
-                f"SELECT entry_id, first_seen FROM entries WHERE source_id=? AND "  # noqa: S608
-                f"entry_id IN ({marks})",
-                (source_id, *chunk),
-            ):
-                out[entry_id] = dt.datetime.fromisoformat(seen)
-        return out
-
-    def entry_index(self, source_id: str) -> list[tuple[str, str, str, str, str]]:
-        """(entry id, published UTC ISO, link, title, tags JSON) of a source's stored entries,
-        newest first, without loading their content (JSON is taken apart by SQLite)."""
-        try:
-            return [
-                (r[0], r[1], r[2], r[3], r[4])
-                for r in self._db.execute(
-                    "SELECT entry_id, published, json_extract(data, '$.link'), "
-                    "json_extract(data, '$.title'), json_extract(data, '$.tags') FROM entries "
-                    "WHERE source_id=? ORDER BY published DESC, entry_id",
-                    (source_id,),
-                )
-            ]
-        except sqlite3.Error as e:
-            raise self._error(e) from e
+        """One write transaction; a SQLite error inside it becomes a ``StoreError``."""
+        with self._sql.transaction() as db:
+            yield db
 
     def load_entries(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
-        """The stored entries for these (source id, entry id) keys."""
-        out: dict[tuple[str, str], Entry] = {}
-        for source_id, entry_id in keys:
-            row = self._db.execute(
-                "SELECT data FROM entries WHERE source_id=? AND entry_id=?", (source_id, entry_id)
-            ).fetchone()
-            if row is not None:
-                out[(source_id, entry_id)] = entry_from_json(json.loads(row[0]))
-        return out
+        """The stored entries for these (source id, entry id) keys (``entries.load``)."""
+        return self.entries.load(keys)
 
     def prune(self, now: dt.datetime, *, max_age_days: int, max_per_source: int) -> int:
-        """Retention: drop entries older than ``max_age_days`` (0: no limit) and all but the
-        newest ``max_per_source`` of each source. Returns how many were dropped."""
-        with self.transaction() as db:
-            before = db.total_changes
-            if max_age_days > 0:
-                cutoff = _ts(now - dt.timedelta(days=max_age_days))
-                db.execute("DELETE FROM entries WHERE published < ?", (cutoff,))
-            db.execute(
-                "DELETE FROM entries WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
-                "row_number() OVER (PARTITION BY source_id ORDER BY published DESC, "
-                "entry_id) AS n FROM entries) WHERE n > ?)",
-                (max_per_source,),
-            )
-            dropped = db.total_changes - before
-            if dropped:
-                self._bump(db, "entries_version")
-            return dropped
+        """Retention (``entries.prune``): returns how many entries were dropped."""
+        return self.entries.prune(now, max_age_days=max_age_days, max_per_source=max_per_source)
 
-    # ---------------------------------------------------------------- meta (the build cache is
-    # in buildcache.py, exposed as ``self.cache``)
-
-    def _bump(self, db: sqlite3.Connection, key: str) -> None:
-        db.execute(
-            "INSERT INTO meta VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
-            "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
-            (key,),
-        )
+    # ------------------------------------------------- meta (the build cache is ``self.cache``)
 
     def meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
-
-    def set_meta(self, values: dict[str, str]) -> None:
-        with self.transaction() as db:
-            db.executemany(
-                "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-                "value = excluded.value",
-                values.items(),
-            )
 
 
 def entry_to_json(e: Entry) -> dict[str, Any]:

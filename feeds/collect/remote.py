@@ -18,7 +18,7 @@ from typing import Any
 import feedparser
 
 from feeds.collect.http import FetchResult
-from feeds.errors import FeedsError
+from feeds.errors import ParseError as ParseError  # raised here; callers name it remote.ParseError
 from feeds.models import RawFeed, RawItem
 from feeds.textutil import xml_safe
 
@@ -48,21 +48,6 @@ MAX_AUTHORS = 20  # per item
 MAX_TAGS = 50  # per item
 MAX_TAG_BYTES = 120  # UTF-8 bytes of one tag, so that its feed's file name fits
 MAX_ENCLOSURES = 20  # per item
-
-
-class ParseError(FeedsError):
-    def __init__(self, message: str, *, url: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.url = url
-
-    def __reduce__(self) -> tuple[object, tuple[str, str]]:
-        # picklable with its keyword argument: parsing may run in a worker process
-        return (_parse_error, (self.message, self.url))
-
-
-def _parse_error(message: str, url: str) -> ParseError:
-    return ParseError(message, url=url)
 
 
 def parse(result: FetchResult) -> RawFeed:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from feeds import config, pipeline
-from feeds.errors import FeedsError
-from feeds.store import Store, StoreError
+from feeds.errors import FeedsError, StoreError
+from feeds.store import Store
 from tests import server as srv
 from tests.helpers import Site, check_all_outputs, make_site, parse_feed, post_text
 from tests.server import LocalServer
@@ -162,7 +162,7 @@ def test_backoff_grows_and_success_resets(site: Site, http_server: LocalServer) 
     for expected in (1, 2, 3):
         pipeline.fetch(cfg, now, force=True)
         with Store(cfg.store.path) as store:
-            st = store.states()["xinhua"]
+            st = store.sources.states()["xinhua"]
         assert st.consecutive_errors == expected
         assert st.next_attempt is not None
         wait = (st.next_attempt - now).total_seconds()
@@ -171,7 +171,7 @@ def test_backoff_grows_and_success_resets(site: Site, http_server: LocalServer) 
     http_server.routes["/xinhua.xml"] = srv.with_etag(RSS)
     pipeline.fetch(cfg, now, force=True)
     with Store(cfg.store.path) as store:
-        st = store.states()["xinhua"]
+        st = store.sources.states()["xinhua"]
     assert st.consecutive_errors == 0 and st.last_error is None
 
 
@@ -182,7 +182,7 @@ def test_retry_after_is_respected(site: Site, http_server: LocalServer) -> None:
     cfg = config.load(site.config)
     pipeline.fetch(cfg, T0)
     with Store(cfg.store.path) as store:
-        st = store.states()["xinhua"]
+        st = store.sources.states()["xinhua"]
     assert st.next_attempt is not None and (st.next_attempt - T0).total_seconds() >= 7200
 
 
@@ -193,7 +193,7 @@ def test_gone_is_marked_with_a_warning(site: Site, http_server: LocalServer) -> 
     assert [o.status for o in report.sources] == ["gone", "ok"]
     assert any("marked gone" in str(p) for p in report.problems.items)
     with Store(cfg.store.path) as store:
-        st = store.states()["xinhua"]
+        st = store.sources.states()["xinhua"]
     assert st.gone and st.next_attempt == T0 + dt.timedelta(hours=24)
 
 
@@ -206,7 +206,7 @@ def test_network_down_does_not_grow_error_counts(site: Site, http_server: LocalS
     assert [o.status for o in report.sources] == ["error", "error"]
     assert any("network looks down" in str(p) for p in report.problems.items)
     with Store(cfg.store.path) as store:
-        states = store.states()
+        states = store.sources.states()
     assert states["xinhua"].consecutive_errors == 1
     assert states["people"].consecutive_errors == 0
 

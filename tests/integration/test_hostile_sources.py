@@ -215,7 +215,7 @@ def test_malformed_but_recoverable_keeps_entries(tmp_path: Path, http_server: Lo
     assert any("not well-formed, entries kept" in str(p) for p in report.problems.items)
     assert parse_feed(cfg.output_dir / "loose.rss.xml").entries[0].title == "A & B 未转义"
     with Store(cfg.store.path) as store:
-        assert store.states()["loose"].entries == 1
+        assert store.entries.counts()["loose"] == 1
 
 
 def test_a_big_round_parses_in_worker_processes(tmp_path: Path, http_server: LocalServer) -> None:

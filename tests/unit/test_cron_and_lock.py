@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds import config, cron, scheduler, yamlutil
-from feeds.errors import ConfigError
-from feeds.lock import LockedError, ProcessLock
+from feeds.errors import ConfigError, LockedError
+from feeds.lock import ProcessLock
 
 SH = pytz.timezone("Asia/Shanghai")
 SUNDAY_9AM = SH.localize(dt.datetime(2026, 11, 29, 9, 0))  # noqa: DTZ001 - a Sunday

@@ -1,0 +1,126 @@
+"""Stored entries for a build: routed into categories and de-duplicated (``stored_entries``,
+reading only each entry's index row), then loaded for the refs that land in a feed
+(``Loader``). The same article from two sources is one entry per category.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from feeds import normalize, timeutil
+from feeds.config import Config
+from feeds.models import Entry, RemoteRef
+from feeds.store import Store
+
+_TRACKING = re.compile(r"^(utm_\w+|spm|from|fbclid|gclid)$", re.I)
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def canonical_link(url: str) -> str:
+    """The same article's URL written differently compares equal (scheme, case of the host,
+    default port, fragment, tracking parameters, trailing slash)."""
+    p = urlsplit(url)
+    host = (p.hostname or "").lower()
+    if p.port and p.port not in (80, 443):
+        host += f":{p.port}"
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(p.query, keep_blank_values=True) if not _TRACKING.match(k)]
+    )
+    return urlunsplit(("", host, p.path.rstrip("/") or "/", query, ""))
+
+
+def title_key(title: str) -> str:
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", title).casefold())
+
+
+def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[RemoteRef]]:
+    """Stored entries of the configured, enabled sources, routed into categories and
+    de-duplicated: (entries with their categories, entries for the feed of everything).
+    Only what routing and de-duplication need is read; ``Loader`` reads the entries that
+    land in a feed.
+
+    The same article from two sources (same canonical link, or the same title within a day)
+    appears once per category, and once in the feed of everything, from the source listed
+    first in the config.
+    """
+    tz = cfg.site.tz
+    sources = [s for s in cfg.sources if s.enabled]
+    seen_links: dict[str, set[str]] = defaultdict(set)
+    seen_titles: dict[str, dict[str, list[dt.datetime]]] = defaultdict(lambda: defaultdict(list))
+    routed: list[RemoteRef] = []
+    everything: list[RemoteRef] = []
+    day = dt.timedelta(days=1)
+
+    def first_in(group: str, link: str, tkey: str, when: dt.datetime) -> bool:
+        if link in seen_links[group] or (
+            tkey and any(abs(when - t) <= day for t in seen_titles[group][tkey])
+        ):
+            return False
+        seen_links[group].add(link)
+        if tkey:
+            seen_titles[group][tkey].append(when)
+        return True
+
+    for s in sources:
+        for row in store.entries.index(s.id):
+            entry_id, link, title, tags = row.entry_id, row.link, row.title, row.tags
+            when = timeutil.to_zone(row.published, tz)
+            canon, tkey = canonical_link(link), title_key(title)
+            cats = tuple(
+                c
+                for c in normalize.route(tags, title, s)
+                if first_in("category:" + c, canon, tkey, when)
+            )
+            ref = RemoteRef(
+                source_id=s.id,
+                entry_id=entry_id,
+                link=link,
+                title=title,
+                published=when,
+                tags=tags,
+                categories=cats,
+            )
+            if cats:
+                routed.append(ref)
+            if first_in("all", canon, tkey, when):
+                everything.append(ref)
+    return routed, everything
+
+
+class Loader:
+    """Stored entries for the refs that land in a feed, in the site timezone, with their
+    routed categories; each read once per build."""
+
+    def __init__(self, cfg: Config, store: Store) -> None:
+        self.tz = cfg.site.tz
+        self.store = store
+        self.done: dict[tuple[str, str], Entry | None] = {}
+
+    def prefetch(self, refs: Iterable[RemoteRef]) -> None:
+        wanted = {(r.source_id, r.entry_id): r for r in refs}
+        found = self.store.load_entries(k for k in wanted if k not in self.done)
+        for key, ref in wanted.items():
+            if key not in self.done:
+                self.done[key] = self._ready(found.get(key), ref)
+
+    def entry(self, ref: RemoteRef) -> Entry | None:
+        key = (ref.source_id, ref.entry_id)
+        if key not in self.done:
+            self.prefetch([ref])
+        return self.done[key]
+
+    def _ready(self, e: Entry | None, ref: RemoteRef) -> Entry | None:
+        if e is None:
+            return None
+        return dataclasses.replace(
+            e,
+            published=timeutil.to_zone(e.published, self.tz),
+            updated=timeutil.to_zone(e.updated, self.tz),
+            categories=ref.categories,
+        )

@@ -1,0 +1,123 @@
+"""The store's parts on a real SQLite file: sources with their state, entries, our errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from feeds import parallel
+from feeds.errors import StoreError
+from feeds.models import Entry
+from feeds.store import Store
+from feeds.storeparts import IndexRow, SourceState
+
+NOW = dt.datetime(2022, 6, 10, 12, 0, tzinfo=dt.UTC)
+SH = dt.timezone(dt.timedelta(hours=8))
+
+
+def entry(n: int, title: str = "", tags: tuple[str, ...] = ()) -> Entry:
+    when = dt.datetime(2022, 6, n, 9, 0, tzinfo=SH)
+    return Entry(
+        id=f"e{n}",
+        title=title or f"条目{n}",
+        link=f"https://src.example/{n}",
+        published=when,
+        updated=when,
+        summary="",
+        content_html=f"<p>{n}</p>",
+        tags=tags,
+    )
+
+
+def state(**kw: object) -> SourceState:
+    return dataclasses.replace(SourceState("xinhua", "https://xinhua.example/rss"), **kw)  # type: ignore[arg-type]
+
+
+def test_a_state_and_its_entries_saved_together_read_back_typed(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.sqlite3"
+    saved = state(etag='"v1"', last_fetch=NOW, last_success=NOW, next_attempt=NOW, title="新华")
+    with Store(path) as store:
+        result = store.sources.save(saved, NOW, [(entry(1), NOW), (entry(2, tags=("体育",)), NOW)])
+        assert (result.new, result.changed) == (2, 0)
+    with Store(path) as store:
+        assert store.sources.states() == {"xinhua": saved}
+        assert store.entries.counts() == {"xinhua": 2}
+        assert store.entries.index("xinhua") == [
+            IndexRow(
+                "e2",
+                dt.datetime(2022, 6, 2, 1, 0, tzinfo=dt.UTC),
+                "https://src.example/2",
+                "条目2",
+                ("体育",),
+            ),
+            IndexRow(
+                "e1",
+                dt.datetime(2022, 6, 1, 1, 0, tzinfo=dt.UTC),
+                "https://src.example/1",
+                "条目1",
+                (),
+            ),
+        ]
+        assert store.entries.load([("xinhua", "e1"), ("xinhua", "nope")]) == {
+            ("xinhua", "e1"): entry(1)
+        }
+        assert store.entries.first_seen("xinhua", ["e1", "nope"]) == {"e1": NOW}
+
+
+def test_an_edited_entry_is_changed_and_keeps_its_first_seen(tmp_path: Path) -> None:
+    later = NOW + dt.timedelta(hours=1)
+    with Store(tmp_path / "feeds.sqlite3") as store:
+        store.sources.save(state(), NOW, [(entry(1), NOW)])
+        result = store.sources.save(state(), later, [(entry(1, title="改过的标题"), later)])
+        assert (result.new, result.changed) == (0, 1)
+        assert store.entries.first_seen("xinhua", ["e1"]) == {"e1": NOW}
+        assert store.entries.index("xinhua")[0].title == "改过的标题"
+        before = store.meta("entries_version")
+        assert store.sources.save(state(last_error="HTTP 500"), later).new == 0  # state alone
+        assert store.meta("entries_version") == before  # no entry moved
+        assert store.sources.states()["xinhua"].last_error == "HTTP 500"
+
+
+def test_prune_keeps_the_newest_per_source(tmp_path: Path) -> None:
+    with Store(tmp_path / "feeds.sqlite3") as store:
+        store.sources.save(state(), NOW, [(entry(n), NOW) for n in range(1, 6)])
+        assert store.prune(NOW, max_age_days=0, max_per_source=2) == 3
+        assert [r.entry_id for r in store.entries.index("xinhua")] == ["e5", "e4"]
+
+
+def test_a_raw_sqlite_error_in_a_read_is_our_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.sqlite3"
+    with Store(path) as store:
+        other = sqlite3.connect(path)
+        other.execute("DROP TABLE entries")
+        other.commit()
+        other.close()
+        with pytest.raises(StoreError, match=rf"{path}: store error: no such table: entries"):
+            store.entries.index("xinhua")
+        with pytest.raises(StoreError, match=str(path)):
+            store.sources.save(state(), NOW, [(entry(1), NOW)])
+        assert store.sources.states() == {}  # the failed save was rolled back whole
+
+
+def test_read_only_open_writes_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "state" / "feeds.sqlite3"
+    with pytest.raises(StoreError, match="no store yet"):
+        Store(missing, read_only=True)
+    assert not missing.parent.exists()
+    Store(missing).close()
+    with Store(missing, read_only=True) as store:
+        assert store.sources.states() == {}
+        with pytest.raises(StoreError, match=rf"{missing}: the store is read-only"):
+            store.sources.save(state(), NOW)
+
+
+def test_worker_processes_only_for_big_jobs_in_a_single_threaded_process() -> None:
+    assert parallel.worker_count(5, 20, threads=1) == 0
+    assert parallel.worker_count(50, 20, threads=3) == 0
+    cores = min(os.cpu_count() or 1, parallel.MAX_WORKERS)
+    assert parallel.worker_count(50, 20, threads=1) == (cores if cores >= 2 else 0)
