@@ -157,7 +157,10 @@ def _make(
     except ValueError as e:
         raise DateError(f"impossible date {value!r}: {e}") from e
     if offset is None:
-        return checked(localize(naive, tz), tz, value)
+        try:
+            return checked(localize(naive, tz), tz, value)
+        except DateError as e:
+            raise _out_of_range(value) from e
     return checked(naive.replace(tzinfo=_fixed(offset, value)), tz, value)
 
 
