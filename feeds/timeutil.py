@@ -190,15 +190,33 @@ def _ascii_zones(text: str) -> str:
 _NO_ZONE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?\s*$")  # RFC 822 date ending at the time
 
 
+_AMPM = re.compile(r"\s*\b([AaPp][Mm])$")
+_ZERO_ZONES = {"GMT", "UT", "UTC", "Z", "+0000", "-0000"}
+_COMMENT = re.compile(r"\s*\([^()]*\)$")  # "+0000 (UTC)"
+
+
 def _rfc822(text: str, tz: Zone, value: str) -> dt.datetime | None:
-    """An RFC 822 date (email.utils), or None when ``text`` is not one."""
+    """An RFC 822 date (email.utils, which also reads ``Dec 1, 2026 10:00 PM``), or None
+    when ``text`` is not one. A zone word email.utils does not know is an error, not UTC."""
+    text = _COMMENT.sub("", text)
+    ampm = _AMPM.search(text)
+    if ampm:
+        text = text[: ampm.start()]
     parsed = email.utils.parsedate_tz(text)
     if parsed is None:
         return None
     offset = parsed[9]
-    fields = (*parsed[:6], 0)
+    hour = parsed[3]
+    if ampm:
+        if not 1 <= hour <= 12:
+            raise DateError(f"impossible hour in {value!r}")
+        hour = hour % 12 + (12 if ampm[1].lower() == "pm" else 0)
+    fields = (*parsed[:3], hour, *parsed[4:6], 0)
     if offset is None or _NO_ZONE.search(text):  # parsedate_tz says 0 for "no zone"
         return _make(fields, None, tz, value)
+    last = text.rsplit(None, 1)[-1].upper()
+    if offset == 0 and last not in _ZERO_ZONES:  # and 0 for a zone it does not know
+        raise DateError(f"unknown timezone {last!r} in {value!r}")
     if abs(offset) >= 86400:
         raise DateError(f"impossible UTC offset in {value!r}")
     sign = "-" if offset < 0 else "+"

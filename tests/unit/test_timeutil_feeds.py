@@ -58,6 +58,8 @@ def test_zone_spellings_servers_send(zone_text: str, base: str) -> None:
         ("Sun, 20 Sep 2026 10:00:00", TEN),  # naive: the source's zone
         ("2026-09-20T02:00:00Z", TEN),
         ("2026-09-20T10:00:00.000+08:00", TEN),
+        ("Sun, 20 Sep 2026 02:00:00 +0000 (UTC)", TEN),
+        ("Sat, 19 Sep 2026 22:00:00 EDT", TEN),
     ],
 )
 def test_feed_date_forms(text: str, expected: str) -> None:
@@ -84,6 +86,7 @@ def test_relative_forms_are_in_the_sources_zone() -> None:
         ("2026年2月30日", "impossible date"),
         ("2月29日", "impossible date"),  # no leap year near 2026
         ("sometime", "unreadable"),
+        ("Sun, 20 Sep 2026 10:00:00 XYZ", "unknown timezone 'XYZ'"),  # email.utils: UTC
     ],
 )
 def test_dates_that_cannot_be_read_are_sentences_naming_the_text(text: str, reason: str) -> None:
@@ -111,6 +114,8 @@ def test_no_date_at_all_is_none() -> None:
         ("2026-12-01 10:00 GMT+8", "2026-12-01T10:00:00+08:00"),
         ("Tue, 01 Dec 2026 10:00:00 +0800", "2026-12-01T10:00:00+08:00"),
         ("1 Dec 2026 10:00", "2026-12-01T10:00:00+08:00"),
+        ("December 1, 2026 10:00", "2026-12-01T10:00:00+08:00"),
+        ("Dec 1, 2026 10:00 PM", "2026-12-01T22:00:00+08:00"),
     ],
 )
 def test_post_dates_jekyll_accepts(value: str, expected: str) -> None:
