@@ -114,7 +114,7 @@ def parse_date(value: object, tz: Zone) -> dt.datetime:
     m = _DATE_RE.match(text)
     if m:
         return _from_match(m, tz, value)
-    rfc = _rfc822(text, tz, value)
+    rfc = _rfc822(text, tz, value) or _month_name_date(text, tz, value)
     if rfc is not None:
         return rfc
     raise DateError(f"unreadable date {value!r} (expected e.g. '2022-06-09 14:36:33 +0800')")
@@ -222,6 +222,26 @@ def _rfc822(text: str, tz: Zone, value: str) -> dt.datetime | None:
     sign = "-" if offset < 0 else "+"
     hours, minutes = divmod(abs(offset) // 60, 60)
     return _make(fields, f"{sign}{hours:02d}{minutes:02d}", tz, value)
+
+
+_MONTHS = "january february march april may june july august september october november december"
+_NAMED_DAY = re.compile(
+    r"^(?:(?P<d>\d{1,2})\s+(?P<mon>[A-Za-z]{3,9})\.?|(?P<mon2>[A-Za-z]{3,9})\.?\s+(?P<d2>\d{1,2}),?)"
+    r"\s+(?P<y>\d{4})$"
+)
+
+
+def _month_name_date(text: str, tz: Zone, value: str) -> dt.datetime | None:
+    """``1 December 2026``, ``Dec 1, 2026``: midnight in ``tz`` (email.utils wants a time)."""
+    m = _NAMED_DAY.match(text)
+    if not m:
+        return None
+    name = (m["mon"] or m["mon2"]).lower()
+    months = _MONTHS.split()
+    month = next((i + 1 for i, full in enumerate(months) if full.startswith(name)), None)
+    if month is None or len(name) < 3:
+        return None
+    return _make((int(m["y"]), month, int(m["d"] or m["d2"]), 0, 0, 0, 0), None, tz, value)
 
 
 def date_from_filename(year: int, month: int, day: int, tz: Zone) -> dt.datetime:

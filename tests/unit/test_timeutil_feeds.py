@@ -116,6 +116,8 @@ def test_no_date_at_all_is_none() -> None:
         ("1 Dec 2026 10:00", "2026-12-01T10:00:00+08:00"),
         ("December 1, 2026 10:00", "2026-12-01T10:00:00+08:00"),
         ("Dec 1, 2026 10:00 PM", "2026-12-01T22:00:00+08:00"),
+        ("December 1, 2026", "2026-12-01T00:00:00+08:00"),
+        ("1 Dec 2026", "2026-12-01T00:00:00+08:00"),
     ],
 )
 def test_post_dates_jekyll_accepts(value: str, expected: str) -> None:
