@@ -425,12 +425,15 @@ def remote_entry(
     cfg: Config,
     first_seen: dt.datetime,
     problems: Problems,
+    *,
+    now: dt.datetime | None = None,
 ) -> Entry | None:
     """A source's entry → ``Entry``: text titles, sanitized absolute HTML, site-time dates.
 
     A missing or implausibly old date becomes ``first_seen``; one more than a day ahead of
     ``first_seen`` is clamped to it. Categories are left empty: routing happens at build time,
-    so a config change applies to entries already stored.
+    so a config change applies to entries already stored. Relative dates (``3小时前``) and
+    dates without a year are read against ``now``, the fetch time (default: ``first_seen``).
     """
     raw = item.raw
     where = f"source {source.id!r} ({feed.url})"
@@ -439,13 +442,13 @@ def remote_entry(
     china = timeutil.is_china_zone(tz) or (feed.language or "").lower().startswith("zh")
 
     def date(text: str | None, label: str) -> dt.datetime | None:
-        value = timeutil.parse_feed_date(text, tz, china=china)
-        if text and value is None:
+        try:
+            value = timeutil.parse_feed_date(text, tz, china=china, now=now or first_seen)
+        except DateError as e:
             problems.warn(
-                where,
-                f"entry {item.id}: unreadable {label} date {text!r}; "
-                f"using the time it was first seen",
+                where, f"entry {item.id}: {label} date: {e}; using the time it was first seen"
             )
+            return None
         if value is not None and value < EARLIEST:
             problems.warn(
                 where,

@@ -132,3 +132,41 @@ def test_html_posts_are_not_markdown_rendered(cfg: config.Config) -> None:
     assert info is not None
     entry = normalize.render(info, normalize.PostSettings.of(cfg), Problems())
     assert entry is not None and entry.content_html == "*不是强调*"
+
+
+def _remote(cfg: config.Config, published: str, first_seen: dt.datetime, **kw: Any) -> Any:
+    from feeds.config import SourceConfig
+    from feeds.models import RawFeed, RawItem
+
+    item = RawItem(
+        guid="https://src.example/1", title="标题", title_is_html=False,
+        link="https://src.example/1", published=published, updated=None, summary_html=None,
+        content_html=None, authors=(), tags=(), enclosures=(),
+    )  # fmt: skip
+    feed = RawFeed(url="https://src.example/feed", title="源", link=None, language="zh-cn",
+                   items=(item,))  # fmt: skip
+    (ref,) = normalize.remote_ids("src", cfg.site.url, (item,))
+    problems = Problems()
+    entry = normalize.remote_entry(
+        ref, feed, SourceConfig(id="src", url=feed.url), cfg, first_seen, problems, **kw
+    )
+    return entry, problems
+
+
+def test_remote_relative_dates_are_read_against_the_fetch_time(cfg: config.Config) -> None:
+    first_seen = dt.datetime(2022, 6, 12, 12, 0, tzinfo=dt.UTC)
+    entry, problems = _remote(cfg, "3小时前", first_seen)  # new entry: fetched when first seen
+    assert entry.published.isoformat() == "2022-06-12T17:00:00+08:00"
+    later = first_seen + dt.timedelta(hours=2)
+    entry, problems = _remote(cfg, "3小时前", first_seen, now=later)
+    assert entry.published.isoformat() == "2022-06-12T19:00:00+08:00"
+    assert not problems.items
+
+
+def test_remote_date_out_of_range_is_first_seen_with_a_warning(cfg: config.Config) -> None:
+    first_seen = dt.datetime(2022, 6, 12, 12, 0, tzinfo=dt.UTC)
+    entry, problems = _remote(cfg, "Fri, 31 Dec 9999 23:00:00 -0500", first_seen)
+    assert entry.published.isoformat() == "2022-06-12T20:00:00+08:00"
+    (p,) = problems.items
+    assert "source 'src'" in str(p) and "https://src.example/1" in str(p)
+    assert "'Fri, 31 Dec 9999 23:00:00 -0500'" in str(p) and "first seen" in str(p)
