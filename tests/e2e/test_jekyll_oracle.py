@@ -131,7 +131,6 @@ def _post(front: str, body: str = "<p>正文。</p>\n") -> str:
 
 AGREEING = {
     "slash-date": _post("title: 斜线日期\ndate: 2022/06/09 10:00\ncategories: news"),
-}
     "zone-offset": _post("title: 带时区\ndate: 2022-06-09 14:36:33 +0800\ncategories: news"),
     "utc-date": _post("title: UTC\ndate: 2022-06-09T06:36:33Z\ncategories: news"),
     "date-only": _post("title: 只有日期\ndate: 2022-06-09\ncategories: news"),
@@ -158,6 +157,7 @@ DIFFERING = {
     "category-and-categories": _post(
         "title: 两种写法\ndate: 2022-06-09 10:00\ncategory: world\ncategories: news"
     ),
+}
 
 
 @pytest.mark.parametrize("case", sorted(AGREEING))
