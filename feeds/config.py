@@ -128,6 +128,7 @@ class SourceConfig:
     enabled: bool = True
     interval: int = 1800  # seconds between fetches
     allow_networks: tuple[str, ...] = ()  # CIDRs allowed besides public addresses
+    encoding: str | None = None  # the body's encoding, whatever it claims (a codec name)
     line: int | None = None  # where it is in the config, for messages
 
 
