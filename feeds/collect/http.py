@@ -26,7 +26,9 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 import httpx
 
 from feeds.config import FetchConfig
-from feeds.errors import FeedsError
+from feeds.errors import FetchError
+
+__all__ = ["FetchError", "FetchResult", "Fetcher", "parse_retry_after"]
 
 log = logging.getLogger(__name__)
 
@@ -36,31 +38,6 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
 )
-
-
-class FetchError(FeedsError):
-    """A fetch that gave no usable body. ``network`` marks errors of reaching the host at all
-    (DNS, connect, timeouts): when every source has one, the network is probably down."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        url: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-        network: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.url = url
-        self.status = status
-        self.retry_after = retry_after
-        self.network = network
-
-    @property
-    def gone(self) -> bool:
-        return self.status == 410
 
 
 @dataclass(frozen=True)
