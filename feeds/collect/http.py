@@ -16,13 +16,18 @@ import email.utils
 import ipaddress
 import logging
 import socket
+import ssl
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
 from feeds.config import FetchConfig
@@ -33,6 +38,7 @@ __all__ = ["FetchError", "FetchResult", "Fetcher", "parse_retry_after"]
 log = logging.getLogger(__name__)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+GZIP_MAGIC = b"\x1f\x8b"
 REDIRECTS = (301, 302, 303, 307, 308)
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -70,9 +76,7 @@ class Fetcher:
                 "Accept": ACCEPT,
                 "Accept-Encoding": "gzip, deflate",
             },
-            limits=httpx.Limits(
-                max_connections=cfg.concurrency * 2, max_keepalive_connections=cfg.concurrency
-            ),
+            transport=_DeadlineTransport(cfg.concurrency),
         )
 
     def __enter__(self) -> Fetcher:
@@ -97,12 +101,16 @@ class Fetcher:
             for n in (*self.cfg.allow_networks, *allow_networks)
         ]
         deadline = time.monotonic() + self.cfg.deadline
-        current = url
-        for _hop in range(self.cfg.max_redirects + 1):
-            result = self._one(current, url, etag, last_modified, allowed, deadline)
-            if isinstance(result, FetchResult):
-                return result
-            current = result  # a redirect: the next URL
+        token = _DEADLINE.set(deadline)  # every socket read and write of this thread obeys it
+        try:
+            current = url
+            for _hop in range(self.cfg.max_redirects + 1):
+                result = self._one(current, url, etag, last_modified, allowed, deadline)
+                if isinstance(result, FetchResult):
+                    return result
+                current = result  # a redirect: the next URL
+        finally:
+            _DEADLINE.reset(token)
         raise FetchError(
             f"more than {self.cfg.max_redirects} redirects (last to {current})", url=url
         )
@@ -122,7 +130,7 @@ class Fetcher:
                 f"refused to fetch {current!r}: only http and https URLs", url=original
             )
         host = parts.hostname
-        address = self._pick_address(host, parts.port, allowed, original)
+        address = self._pick_address(host, parts.port, allowed, original, deadline)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise self._deadline(original)
@@ -181,6 +189,8 @@ class Fetcher:
                     last_modified=hdrs.get("last-modified"),
                 )
         except httpx.TimeoutException as e:
+            if time.monotonic() >= deadline - 0.05:
+                raise self._deadline(original) from e
             raise FetchError(
                 f"timed out ({type(e).__name__}) after "
                 f"{self.cfg.deadline - max(0.0, deadline - time.monotonic()):.1f} s",
@@ -193,10 +203,12 @@ class Fetcher:
             ) from e
 
     def _pick_address(
-        self, host: str, port: int | None, allowed: list[IPNetwork], original: str
+        self, host: str, port: int | None, allowed: list[IPNetwork], original: str, deadline: float
     ) -> str:
         try:
-            addresses = self._resolve(host, port)
+            addresses = _resolve_by(self._resolve, host, port, deadline)
+        except TimeoutError as e:
+            raise self._deadline(original) from e
         except OSError as e:
             raise FetchError(
                 f"cannot resolve host {host!r}: {e.strerror or e}", url=original, network=True
@@ -223,6 +235,21 @@ class Fetcher:
             )
         decoder = _Decoder(encoding, url)
         out = bytearray()
+        try:
+            self._fill(resp, decoder, out, url, deadline)
+        except httpx.RemoteProtocolError as e:  # the host was reached; the body ended early
+            raise FetchError(f"truncated body: {e}", url=url) from e
+        out += decoder.flush()
+        if len(out) > cap:
+            raise FetchError(
+                f"body too large: more than {cap:,} bytes after decompression", url=url
+            )
+        return bytes(out)
+
+    def _fill(
+        self, resp: httpx.Response, decoder: _Decoder, out: bytearray, url: str, deadline: float
+    ) -> None:
+        cap = self.cfg.max_bytes
         for chunk in resp.iter_raw():
             out += decoder.feed(chunk, cap + 1 - len(out))
             if len(out) > cap:
@@ -233,54 +260,79 @@ class Fetcher:
                 )
             if time.monotonic() > deadline:
                 raise self._deadline(url)
-        out += decoder.flush()
-        if len(out) > cap:
-            raise FetchError(
-                f"body too large: more than {cap:,} bytes after decompression", url=url
-            )
-        return bytes(out)
 
     def _deadline(self, url: str) -> FetchError:
         return FetchError(
-            f"timed out: no complete response within {self.cfg.deadline:g} s", url=url, network=True
+            f"timed out after {self.cfg.deadline:g} s (no complete response)", url=url, network=True
         )
 
 
 class _Decoder:
-    """gzip/deflate decoding in bounded steps: never more than ``room`` bytes out at once."""
+    """gzip/deflate decoding in bounded steps: never more than ``room`` bytes out at once.
+    Every gzip member is decoded (RFC 1952 allows several); a body labelled gzip that does
+    not start with the gzip magic is passed through as it is (servers do mislabel)."""
 
     def __init__(self, encoding: str, url: str) -> None:
         self.active = encoding not in ("", "identity")
-        if encoding in ("gzip", "x-gzip"):
-            self._z: zlib._Decompress | None = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._z = None  # zlib-wrapped or raw: decided on the first bytes
-        elif not self.active:
-            self._z = None
-        else:
+        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
             raise FetchError(f"unsupported Content-Encoding {encoding!r}", url=url)
+        self._z: zlib._Decompress | None = None  # made on the first bytes
+        self._head = b""  # the first bytes, until there are enough to tell the format
+        self._plain = not self.active
+        self._gzip = encoding in ("gzip", "x-gzip")
+        self._ended = False  # the stream (or its last member) ended: later bytes are ignored
         self.encoding = encoding
         self.url = url
+
+    def _start(self, data: bytes) -> None:
+        if self._gzip:
+            if data[:2] != GZIP_MAGIC:
+                log.debug("event=fetch url=%s gzip label on a plain body: read as it is", self.url)
+                self._plain = True
+                self.active = False
+                return
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        else:  # deflate: RFC 9110 says zlib format; some servers send raw
+            raw = (data[0] & 0x0F) != 8 or ((data[0] << 8) | data[1]) % 31
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
 
     def feed(self, data: bytes, room: int) -> bytes:
         """Decode ``data``, never more than ``room`` bytes. Input left over when ``room`` is
         reached is dropped: the caller refuses a body that fills its room."""
-        if not self.active:
+        if self._plain:
             return data
-        if self._z is None:  # deflate: RFC 9110 says zlib format; some servers send raw
-            raw = len(data) < 2 or (data[0] & 0x0F) != 8 or ((data[0] << 8) | data[1]) % 31
-            self._z = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        if self._z is None:
+            self._head += data
+            if len(self._head) < 2:
+                return b""
+            data, self._head = self._head, b""
+            self._start(data)
+            if self._plain:
+                return data
+        return self._inflate(data, room) if self._z is not None else b""
+
+    def _inflate(self, pending: bytes, room: int) -> bytes:
+        if self._z is None or self._ended:
+            return b""
         parts: list[bytes] = []
         total = 0
-        pending = data
         try:
-            while True:
+            while pending and total < room:
                 out = self._z.decompress(pending, max(room - total, 1))
                 parts.append(out)
                 total += len(out)
-                pending = self._z.unconsumed_tail
-                if not pending or not out or total >= room:
-                    break
+                if self._z.eof:  # a member ended: the next one, if any, starts here
+                    pending = self._z.unused_data
+                    if not self._gzip or (len(pending) >= 2 and pending[:2] != GZIP_MAGIC):
+                        self._ended = True  # trailing bytes after the last member: ignored
+                        break
+                    if len(pending) < 2:
+                        break  # the next chunk tells (zlib keeps the bytes in unused_data)
+                    self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                else:
+                    pending = self._z.unconsumed_tail
+                    if not out:
+                        break
         except zlib.error as e:
             raise FetchError(f"corrupt {self.encoding} body: {e}", url=self.url) from e
         return b"".join(parts)
@@ -288,9 +340,117 @@ class _Decoder:
     def flush(self) -> bytes:
         """What zlib still holds once the body has ended: at most its window (32 KiB), since
         every byte of input was consumed (left-over input means the body was refused)."""
-        if not self.active or self._z is None:
+        if self._plain:
             return b""
-        return self._z.flush()
+        if self._z is None:
+            return self._head  # a body of one byte cannot be compressed
+        out = self._z.flush()
+        if self._gzip and not self._z.eof:
+            raise FetchError("truncated gzip body: it ends before the gzip stream", url=self.url)
+        return out
+
+
+def _resolve_by(
+    resolve: Callable[[str, int | None], list[str]], host: str, port: int | None, deadline: float
+) -> list[str]:
+    """``resolve(host, port)`` in a daemon thread, given at most until ``deadline``: a resolver
+    that never answers costs the fetch its deadline, not more (the thread is left to finish)."""
+    box: list[list[str] | BaseException] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box.append(resolve(host, port))
+        except BaseException as e:  # handed to the waiting thread
+            box.append(e)
+        done.set()
+
+    threading.Thread(target=work, daemon=True, name=f"resolve {host}").start()
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        raise TimeoutError(f"resolving {host} took longer than the deadline")
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]
+
+
+_DEADLINE: ContextVar[float | None] = ContextVar("fetch_deadline", default=None)
+
+
+def _bounded(timeout: float | None) -> float | None:
+    """A socket operation's timeout, cut to what is left of this thread's fetch deadline."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise httpcore.ReadTimeout("the fetch deadline has passed")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write ends by the fetch deadline: httpx's own
+    timeouts are per operation, so a server dripping a byte at a time never trips them."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout))
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(
+            host, port, _bounded(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """httpx's transport over a connection pool whose sockets obey the fetch deadline.
+    (httpx takes no network backend argument; its pool is replaced with one that has ours.)"""
+
+    def __init__(self, concurrency: int) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=concurrency * 2,
+            max_keepalive_connections=concurrency,
+            keepalive_expiry=5.0,
+            network_backend=_DeadlineBackend(),
+        )
 
 
 def _resolve(host: str, port: int | None) -> list[str]:

@@ -1,0 +1,202 @@
+"""Hostile HTTP servers on 127.0.0.1 (raw sockets, so they can break HTTP the way attackers
+do) against the fetcher: none of them holds a fetch past its deadline or loses entries in
+silence. ``FEEDS_LONG_FAULTS=1`` runs the long variants (a 3 s deadline against 40 s drips)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from feeds.collect.http import Fetcher, FetchError
+from feeds.config import FetchConfig
+
+LOOPBACK = ("127.0.0.0/8",)
+LONG = os.environ.get("FEEDS_LONG_FAULTS") == "1"
+DEADLINE = 3.0 if LONG else 1.0
+DRIP_FOR = 40.0 if LONG else 8.0  # how long each server is willing to drip
+RSS = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+    b"<item><title>a</title><guid>a</guid></item></channel></rss>"
+)
+
+Talk = Callable[[socket.socket, threading.Event], None]
+
+
+def _read_request(conn: socket.socket) -> None:
+    data = b""
+    conn.settimeout(5)
+    while b"\r\n\r\n" not in data and len(data) < 65536:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return
+        data += chunk
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[[Talk], str]]:
+    """``start(talk)`` → a URL; ``talk(conn, stop)`` answers each connection (bounded)."""
+    stop = threading.Event()
+    listeners: list[socket.socket] = []
+    threads: list[threading.Thread] = []
+
+    def start(talk: Talk) -> str:
+        lsock = socket.create_server(("127.0.0.1", 0))
+        lsock.settimeout(0.2)
+        listeners.append(lsock)
+
+        def serve() -> None:
+            for _ in range(20):  # at most 20 connections per test
+                while not stop.is_set():
+                    try:
+                        conn, _addr = lsock.accept()
+                        break
+                    except TimeoutError:
+                        continue
+                else:
+                    return
+                with conn:
+                    try:
+                        _read_request(conn)
+                        talk(conn, stop)
+                    except OSError:
+                        pass  # the client hung up: what a deadline does
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        threads.append(t)
+        return f"http://127.0.0.1:{lsock.getsockname()[1]}/feed.xml"
+
+    yield start
+    stop.set()
+    for t in threads:
+        t.join(5)
+    for s in listeners:
+        s.close()
+
+
+def _drip(conn: socket.socket, stop: threading.Event, data: bytes, every: float) -> None:
+    start = time.monotonic()
+    for byte in data:
+        if stop.is_set() or time.monotonic() - start > DRIP_FOR:
+            return
+        conn.sendall(bytes([byte]))
+        time.sleep(every)
+
+
+def drip_headers(conn: socket.socket, stop: threading.Event) -> None:
+    _drip(conn, stop, b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 4000 + b"\r\n\r\n", 0.25)
+
+
+def endless_102(conn: socket.socket, stop: threading.Event) -> None:
+    start = time.monotonic()
+    while not stop.is_set() and time.monotonic() - start < DRIP_FOR:
+        conn.sendall(b"HTTP/1.1 102 Processing\r\n\r\n")
+        time.sleep(0.05)
+
+
+def drip_chunk_size(conn: socket.socket, stop: threading.Event) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    _drip(conn, stop, b"0" * 4000 + b"10\r\n", 0.25)
+
+
+def fetcher(**kw: object) -> Fetcher:
+    base = {"user_agent": "feeds-test/1", "deadline": DEADLINE, "connect_timeout": 2.0}
+    return Fetcher(FetchConfig(**{**base, **kw}))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("talk", [drip_headers, endless_102, drip_chunk_size])
+def test_the_deadline_covers_the_whole_exchange(
+    raw_server: Callable[[Talk], str], talk: Talk
+) -> None:
+    """Promise: a server dripping its headers, sending 102 Processing for ever or dripping a
+    chunk-size line cannot hold a fetch past ``fetch.deadline`` (a wall-clock total, not a
+    per-read timeout); the error says it timed out after the deadline."""
+    url = raw_server(talk)
+    start = time.monotonic()
+    with fetcher() as f, pytest.raises(FetchError) as info:
+        f.fetch(url, allow_networks=LOOPBACK)
+    elapsed = time.monotonic() - start
+    assert f"timed out after {DEADLINE:g} s" in str(info.value)
+    assert info.value.url == url and info.value.network
+    assert elapsed < DEADLINE + DRIP_FOR / 2  # bounded: without a total it runs DRIP_FOR
+
+
+def test_dns_is_inside_the_deadline() -> None:
+    """Promise: a resolver that never answers costs no more than the fetch deadline."""
+    release = threading.Event()
+
+    def stuck(host: str, port: int | None) -> list[str]:
+        release.wait(DRIP_FOR)  # a resolver that does not answer (bounded for the test)
+        return ["127.0.0.1"]
+
+    try:
+        cfg = FetchConfig(user_agent="t", deadline=DEADLINE, connect_timeout=2.0)
+        start = time.monotonic()
+        with Fetcher(cfg, resolve=stuck) as f, pytest.raises(FetchError) as info:
+            f.fetch("http://feed.invalid/x.xml", allow_networks=LOOPBACK)
+        assert time.monotonic() - start < DEADLINE + DRIP_FOR / 2
+        assert f"timed out after {DEADLINE:g} s" in str(info.value) and info.value.network
+    finally:
+        release.set()
+
+
+def _respond(body: bytes, headers: bytes) -> Talk:
+    def talk(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n" + headers + b"\r\n" + body)
+
+    return talk
+
+
+def test_every_gzip_member_is_decoded(raw_server: Callable[[Talk], str]) -> None:
+    """Promise: a gzip body of two members (legal, RFC 1952) gives the whole document."""
+    half = len(RSS) // 2
+    body = gzip.compress(RSS[:half]) + gzip.compress(RSS[half:])
+    url = raw_server(_respond(body, b"Content-Encoding: gzip\r\n"))
+    with fetcher() as f:
+        assert f.fetch(url, allow_networks=LOOPBACK).body == RSS
+
+
+def test_gzip_members_share_one_size_cap(raw_server: Callable[[Talk], str]) -> None:
+    """Promise: the decompressed-size cap holds across members (no bomb in many parts)."""
+    body = gzip.compress(b"\0" * 600_000) * 4
+    url = raw_server(_respond(body, b"Content-Encoding: gzip\r\n"))
+    with (
+        fetcher(max_bytes=1_000_000) as f,
+        pytest.raises(FetchError, match="after decompression"),
+    ):
+        f.fetch(url, allow_networks=LOOPBACK)
+
+
+def test_a_body_labelled_gzip_but_plain_is_read_as_it_is(
+    raw_server: Callable[[Talk], str],
+) -> None:
+    """Promise: a server that says gzip but sends the plain document still gives its entries."""
+    url = raw_server(_respond(RSS, b"Content-Encoding: gzip\r\n"))
+    with fetcher() as f:
+        assert f.fetch(url, allow_networks=LOOPBACK).body == RSS
+
+
+@pytest.mark.parametrize(
+    "head, body",
+    [
+        (b"Content-Length: 5000\r\n", RSS),
+        (b"Transfer-Encoding: chunked\r\n", b"%x\r\n" % len(RSS) + RSS + b"\r\n"),
+        (b"Content-Encoding: gzip\r\n", gzip.compress(RSS)[:-20]),
+    ],
+    ids=["content-length", "chunked", "gzip"],
+)
+def test_a_truncated_body_is_reported_as_truncated(
+    raw_server: Callable[[Talk], str], head: bytes, body: bytes
+) -> None:
+    """Promise: a body cut off before its end is an error that says "truncated", not
+    "cannot connect" (the host was reached; the document is incomplete)."""
+    url = raw_server(_respond(body, head))
+    with fetcher() as f, pytest.raises(FetchError, match="truncated") as info:
+        f.fetch(url, allow_networks=LOOPBACK)
+    assert "cannot connect" not in str(info.value) and not info.value.network
