@@ -15,6 +15,8 @@ import pytest
 
 from feeds.collect.http import Fetcher, FetchError
 from feeds.config import FetchConfig
+from tests import server as srv
+from tests.server import LocalServer
 
 LOOPBACK = ("127.0.0.0/8",)
 LONG = os.environ.get("FEEDS_LONG_FAULTS") == "1"
@@ -200,3 +202,72 @@ def test_a_truncated_body_is_reported_as_truncated(
     with fetcher() as f, pytest.raises(FetchError, match="truncated") as info:
         f.fetch(url, allow_networks=LOOPBACK)
     assert "cannot connect" not in str(info.value) and not info.value.network
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """A guard, not a stand-in: any connection to an address outside loopback is stopped
+    here and recorded, so a regression in the address checks sends no packet anywhere."""
+    attempts: list[object] = []
+    real = socket.create_connection
+
+    def guarded(address: tuple[str, int], *args: object, **kw: object) -> socket.socket:
+        if address[0] not in ("127.0.0.1", "::1"):
+            attempts.append(address)
+            raise ConnectionRefusedError("test guard: not a loopback address")
+        return real(address, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "create_connection", guarded)
+    return attempts
+
+
+SSRF_FORMS = [
+    ("64:ff9b::808:808", "NAT64"),  # well-known NAT64 prefix, embeds public 8.8.8.8
+    ("64:ff9b::7f00:1", "NAT64"),  # ... embeds 127.0.0.1
+    ("64:ff9b::a9fe:a9fe", "NAT64"),  # ... embeds the metadata address 169.254.169.254
+    ("64:ff9b:1:7f00:0:100::", "NAT64"),  # local-use NAT64 /48 (RFC 8215), 127.0.0.1
+    ("64:ff9b:1:808:8:800::", "NAT64"),  # ... public 8.8.8.8
+    ("2002:7f00:1::1", "6to4"),  # 6to4 of 127.0.0.1
+    ("2002:808:808::1", "6to4"),  # 6to4 of public 8.8.8.8
+    ("::7f00:1", "IPv4-compatible"),  # deprecated IPv4-compatible ::127.0.0.1
+    ("::808:808", "IPv4-compatible"),  # ... ::8.8.8.8
+    ("::ffff:10.0.0.1", "IPv4-mapped .*private"),  # IPv4-mapped private address
+    ("::ffff:a9fe:a9fe", "IPv4-mapped .*private"),  # IPv4-mapped metadata address
+    ("fec0::1", "site-local"),  # deprecated site-local
+    ("ff02::1", "multicast"),  # link-local multicast
+    ("ff0e::1", "multicast"),  # global-scope multicast
+    ("224.0.0.1", "multicast"),  # IPv4 multicast
+    ("239.255.255.250", "multicast"),  # IPv4 administratively scoped multicast (SSDP)
+    ("2001::1", "Teredo"),  # Teredo
+]
+
+
+@pytest.mark.parametrize("address, kind", SSRF_FORMS, ids=[a for a, _ in SSRF_FORMS])
+def test_every_ssrf_address_form_is_refused_before_connecting(
+    http_server: LocalServer, loopback_only: list[object], address: str, kind: str
+) -> None:
+    """Promise: a host resolving to a translated (NAT64, 6to4, IPv4-compatible), mapped,
+    site-local or multicast address is refused before any connection, like the private and
+    loopback ones; an address that embeds an IPv4 address is judged by that address too."""
+    http_server.routes["/x.xml"] = srv.static(RSS)
+    cfg = FetchConfig(user_agent="t", deadline=DEADLINE, connect_timeout=1.0)
+    with (
+        Fetcher(cfg, resolve=lambda host, port: [address]) as f,
+        pytest.raises(FetchError, match=f"refused: feed.test resolves to .*{kind}"),
+    ):
+        f.fetch(f"http://feed.test:{http_server.port}/x.xml", allow_networks=LOOPBACK)
+    assert http_server.requests == [] and loopback_only == []
+
+
+def test_a_nat64_prefix_can_be_allowed_and_its_embedded_address_is_still_judged(
+    loopback_only: list[object],
+) -> None:
+    """Promise: on an IPv6-only host behind DNS64 the operator can allow 64:ff9b::/96; a
+    NAT64 address is then judged by the IPv4 address it embeds (loopback still refused)."""
+    cfg = FetchConfig(user_agent="t", deadline=DEADLINE, connect_timeout=1.0)
+    with Fetcher(cfg, resolve=lambda host, port: ["64:ff9b::7f00:1"]) as f:
+        with pytest.raises(FetchError, match=r"embeds 127\.0\.0\.1, a private"):
+            f.fetch("http://feed.test/x.xml", allow_networks=("64:ff9b::/96",))
+        with pytest.raises(FetchError, match="cannot connect"):  # allowed: it tries (guarded)
+            f.fetch("http://feed.test/x.xml", allow_networks=("64:ff9b::/96", "127.0.0.0/8"))
+    assert loopback_only == [("64:ff9b::7f00:1", 80)]
