@@ -134,11 +134,11 @@ class Fetcher:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise self._deadline(original)
-        headers = {"Host": parts.netloc.rsplit("@", 1)[-1]}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        headers = {b"Host": parts.netloc.rsplit("@", 1)[-1].encode("ascii")}
+        for name, value in ((b"If-None-Match", etag), (b"If-Modified-Since", last_modified)):
+            raw = _send_back(value, name.decode(), original)
+            if raw is not None:
+                headers[name] = raw
         # Connect to the address we checked; TLS still verifies the certificate for the name.
         netloc = f"[{address}]" if ":" in address else address
         if parts.port:
@@ -168,8 +168,8 @@ class Fetcher:
                     return FetchResult(
                         url=current,
                         status=304,
-                        etag=resp.headers.get("etag", etag),
-                        last_modified=resp.headers.get("last-modified", last_modified),
+                        etag=_validator(resp, b"etag") or etag,
+                        last_modified=_validator(resp, b"last-modified") or last_modified,
                     )
                 if status != 200:
                     raise FetchError(
@@ -185,8 +185,8 @@ class Fetcher:
                     status=200,
                     body=body,
                     headers=hdrs,
-                    etag=hdrs.get("etag"),
-                    last_modified=hdrs.get("last-modified"),
+                    etag=_validator(resp, b"etag"),
+                    last_modified=_validator(resp, b"last-modified"),
                 )
         except httpx.TimeoutException as e:
             if time.monotonic() >= deadline - 0.05:
@@ -516,6 +516,30 @@ def _resolve(host: str, port: int | None) -> list[str]:
         if addr not in seen:
             seen.append(addr)
     return seen
+
+
+def _validator(resp: httpx.Response, name: bytes) -> str | None:
+    """A validator exactly as the server sent it: its bytes as latin-1 text (one character a
+    byte), so obs-text survives the store's TEXT column and goes back byte for byte."""
+    for key, value in resp.headers.raw:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _send_back(value: str | None, name: str, url: str) -> bytes | None:
+    """The bytes of a stored validator, or None (with a warning) when it cannot be a header
+    value (text stored by an older version, or control characters)."""
+    if not value:
+        return None
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = b"\0"
+    if any((b < 0x20 and b != 0x09) or b == 0x7F for b in raw):
+        log.warning("event=fetch url=%s dropped an unusable %s validator %r", url, name, value)
+        return None
+    return raw
 
 
 def _status_message(status: int, url: str) -> str:

@@ -4,18 +4,23 @@ silence. ``FEEDS_LONG_FAULTS=1`` runs the long variants (a 3 s deadline against 
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
 
+from feeds import config, pipeline
 from feeds.collect.http import Fetcher, FetchError
 from feeds.config import FetchConfig
 from tests import server as srv
+from tests.helpers import make_site
 from tests.server import LocalServer
 
 LOOPBACK = ("127.0.0.0/8",)
@@ -271,3 +276,35 @@ def test_a_nat64_prefix_can_be_allowed_and_its_embedded_address_is_still_judged(
         with pytest.raises(FetchError, match="cannot connect"):  # allowed: it tries (guarded)
             f.fetch("http://feed.test/x.xml", allow_networks=("64:ff9b::/96", "127.0.0.0/8"))
     assert loopback_only == [("64:ff9b::7f00:1", 80)]
+
+
+def test_validators_with_non_ascii_bytes_are_sent_back_byte_for_byte(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    """Promise: an ETag or Last-Modified with non-ASCII bytes (obs-text, RFC 9110) never stops
+    a source: the next request is sent, with the validators exactly as the server sent them."""
+    etag = '"\xe9t\xe9-\xff"'  # sent as the latin-1 bytes E9 74 E9 2D FF
+    modified = "Thu, 09 Jun 2022 06:36:33 GMT \xe0"
+    seen: list[tuple[str | None, str | None]] = []
+
+    def handle(h: BaseHTTPRequestHandler) -> None:  # http.server reads headers as latin-1
+        seen.append((h.headers.get("If-None-Match"), h.headers.get("If-Modified-Since")))
+        if h.headers.get("If-None-Match") == etag:
+            h.send_response(304)
+            h.send_header("ETag", etag)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
+        srv.send(h, 200, RSS, headers={"ETag": etag, "Last-Modified": modified})
+
+    http_server.routes["/v.xml"] = handle
+    extra = (
+        "fetch:\n  allow_networks: [127.0.0.0/8]\n  deadline: 2s\nstate:\n  dir: state\n"
+        f"sources:\n  - id: v\n    url: {http_server.url('/v.xml')}\n    categories: [v]\n"
+    )
+    cfg = config.load(make_site(tmp_path, extra).config)
+    now = dt.datetime(2022, 6, 12, 12, 0, tzinfo=dt.UTC)
+    for i in range(3):
+        report = pipeline.fetch(cfg, now + dt.timedelta(hours=i), force=True)
+        assert [o.status for o in report.sources] != ["error"], report.problems.items
+    assert seen == [(None, None), (etag, modified), (etag, modified)]
