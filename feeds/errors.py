@@ -58,3 +58,7 @@ class FetchError(FeedsError):
     @property
     def gone(self) -> bool:
         return self.status == 410
+
+
+class ListenError(FeedsError):
+    """A server (``feeds serve``, the daemon's health port) cannot listen where it was told."""
