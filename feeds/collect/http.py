@@ -1,13 +1,15 @@
 """Fetch a feed's bytes over HTTP (or from a local file), defensively. HTTP only: no parsing.
 
-- a connect timeout and a wall-clock deadline for the whole request, body included (a server
-  dripping a byte a second cannot hold a worker past it);
-- a cap on the *decompressed* body (gzip and deflate are decoded here, in bounded steps, so a
-  gzip bomb stops at the cap);
+- a connect timeout and a wall-clock deadline for the whole exchange, DNS, headers (interim
+  ``1xx`` answers included) and body (``deadline.py``: every socket read and write is cut to
+  what is left, so a server dripping a byte a second cannot hold a worker past it);
+- a cap on the *decompressed* body (gzip, every member, and deflate are decoded here, in
+  bounded steps, so a gzip bomb stops at the cap); a body cut off is reported as truncated;
 - redirects followed by hand, at most ``max_redirects``, each hop checked;
-- private, loopback, link-local and other non-public addresses refused unless allowed, checked
-  on every hop, and the connection made to the address that was checked (no DNS rebinding);
-- conditional GET (ETag, Last-Modified) and ``Retry-After`` on 429/503.
+- private, loopback, link-local, multicast and translated (NAT64, 6to4) addresses refused
+  unless allowed (``addresses.py``), checked on every hop, and the connection made to the
+  address that was checked (no DNS rebinding);
+- conditional GET (ETag, Last-Modified, sent back byte for byte) and ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -15,21 +17,18 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import logging
-import socket
-import ssl
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-import httpcore
 import httpx
 
+from feeds.collect import addresses
+from feeds.collect.addresses import IPNetwork
+from feeds.collect.deadline import DEADLINE, DeadlineTransport
 from feeds.config import FetchConfig
 from feeds.errors import FetchError
 
@@ -37,7 +36,6 @@ __all__ = ["FetchError", "FetchResult", "Fetcher", "parse_retry_after"]
 
 log = logging.getLogger(__name__)
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 GZIP_MAGIC = b"\x1f\x8b"
 REDIRECTS = (301, 302, 303, 307, 308)
 ACCEPT = (
@@ -67,7 +65,7 @@ class Fetcher:
         self, cfg: FetchConfig, *, resolve: Callable[[str, int | None], list[str]] | None = None
     ) -> None:
         self.cfg = cfg
-        self._resolve = resolve or _resolve
+        self._resolve = resolve or addresses.resolve
         self._client = httpx.Client(
             follow_redirects=False,
             trust_env=False,  # no proxy from the environment: we check where we connect
@@ -76,7 +74,7 @@ class Fetcher:
                 "Accept": ACCEPT,
                 "Accept-Encoding": "gzip, deflate",
             },
-            transport=_DeadlineTransport(cfg.concurrency),
+            transport=DeadlineTransport(cfg.concurrency),
         )
 
     def __enter__(self) -> Fetcher:
@@ -101,7 +99,7 @@ class Fetcher:
             for n in (*self.cfg.allow_networks, *allow_networks)
         ]
         deadline = time.monotonic() + self.cfg.deadline
-        token = _DEADLINE.set(deadline)  # every socket read and write of this thread obeys it
+        token = DEADLINE.set(deadline)  # every socket read and write of this thread obeys it
         try:
             current = url
             for _hop in range(self.cfg.max_redirects + 1):
@@ -110,7 +108,7 @@ class Fetcher:
                     return result
                 current = result  # a redirect: the next URL
         finally:
-            _DEADLINE.reset(token)
+            DEADLINE.reset(token)
         raise FetchError(
             f"more than {self.cfg.max_redirects} redirects (last to {current})", url=url
         )
@@ -206,24 +204,24 @@ class Fetcher:
         self, host: str, port: int | None, allowed: list[IPNetwork], original: str, deadline: float
     ) -> str:
         try:
-            addresses = _resolve_by(self._resolve, host, port, deadline)
+            found = addresses.resolve_by(self._resolve, host, port, deadline)
         except TimeoutError as e:
             raise self._deadline(original) from e
         except OSError as e:
             raise FetchError(
                 f"cannot resolve host {host!r}: {e.strerror or e}", url=original, network=True
             ) from e
-        if not addresses:
+        if not found:
             raise FetchError(f"host {host!r} has no address", url=original, network=True)
-        for text in addresses:
+        for text in found:
             ip = ipaddress.ip_address(text.split("%", 1)[0])
-            reason = refusal(ip, allowed)
+            reason = addresses.refusal(ip, allowed)
             if reason:
                 raise FetchError(
                     f"refused: {host} resolves to {ip}, {reason} (allow it with allow_networks)",
                     url=original,
                 )
-        return addresses[0].split("%", 1)[0]
+        return found[0].split("%", 1)[0]
 
     def _read_body(self, resp: httpx.Response, url: str, deadline: float) -> bytes:
         cap = self.cfg.max_bytes
@@ -348,174 +346,6 @@ class _Decoder:
         if self._gzip and not self._z.eof:
             raise FetchError("truncated gzip body: it ends before the gzip stream", url=self.url)
         return out
-
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix
-NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215 local-use prefix
-SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated (RFC 3879), never global
-
-
-def embedded_v4(ip: IPAddress) -> tuple[str, ipaddress.IPv4Address] | None:
-    """The IPv4 address an IPv6 address stands for, and how: (kind, address)."""
-    if not isinstance(ip, ipaddress.IPv6Address):
-        return None
-    n = int(ip)
-    if ip.ipv4_mapped:
-        return "an IPv4-mapped address", ip.ipv4_mapped
-    if ip in NAT64:
-        return "a NAT64 address", ipaddress.IPv4Address(n & 0xFFFFFFFF)
-    if ip in NAT64_LOCAL:  # /48: the IPv4 address in bits 48-63 and 72-87 (RFC 6052 2.2)
-        v4 = ((n >> 64) & 0xFFFF) << 16 | (n >> 40) & 0xFFFF
-        return "a NAT64 address", ipaddress.IPv4Address(v4)
-    if ip.sixtofour:
-        return "a 6to4 address", ip.sixtofour
-    if ip.teredo:
-        return "a Teredo address", ip.teredo[1]
-    if n >> 32 == 0 and n > 1:
-        return "an IPv4-compatible address", ipaddress.IPv4Address(n)
-    return None
-
-
-def refusal(ip: IPAddress, allowed: list[IPNetwork]) -> str | None:
-    """Why a fetch must not connect to ``ip`` (a phrase for the message), or None.
-
-    An address that embeds an IPv4 address is judged by that address. IPv4-mapped addresses
-    *are* their IPv4 address. Translated ones (NAT64, 6to4, Teredo, IPv4-compatible) go through
-    a gateway we cannot see, so they are refused even when the embedded address is public,
-    unless ``allow_networks`` names their prefix (an IPv6-only host behind DNS64 allows
-    ``64:ff9b::/96``); the embedded address must then pass too.
-    """
-    inside = any(ip in net for net in allowed)
-    embedded = embedded_v4(ip)
-    if embedded is not None:
-        kind, v4 = embedded
-        if not inside and not kind.startswith("an IPv4-mapped"):
-            return f"{kind} (it embeds {v4}, reached through a gateway)"
-        inner = refusal(v4, allowed)
-        return f"{kind} that embeds {v4}, {inner}" if inner else None
-    if inside:
-        return None
-    if ip.is_multicast:
-        return "a multicast address"
-    if ip in SITE_LOCAL:
-        return "a site-local address"
-    if not ip.is_global:
-        return "a private, loopback or link-local address"
-    return None
-
-
-def _resolve_by(
-    resolve: Callable[[str, int | None], list[str]], host: str, port: int | None, deadline: float
-) -> list[str]:
-    """``resolve(host, port)`` in a daemon thread, given at most until ``deadline``: a resolver
-    that never answers costs the fetch its deadline, not more (the thread is left to finish)."""
-    box: list[list[str] | BaseException] = []
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            box.append(resolve(host, port))
-        except BaseException as e:  # handed to the waiting thread
-            box.append(e)
-        done.set()
-
-    threading.Thread(target=work, daemon=True, name=f"resolve {host}").start()
-    if not done.wait(max(0.0, deadline - time.monotonic())):
-        raise TimeoutError(f"resolving {host} took longer than the deadline")
-    if isinstance(box[0], BaseException):
-        raise box[0]
-    return box[0]
-
-
-_DEADLINE: ContextVar[float | None] = ContextVar("fetch_deadline", default=None)
-
-
-def _bounded(timeout: float | None) -> float | None:
-    """A socket operation's timeout, cut to what is left of this thread's fetch deadline."""
-    deadline = _DEADLINE.get()
-    if deadline is None:
-        return timeout
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise httpcore.ReadTimeout("the fetch deadline has passed")
-    return remaining if timeout is None else min(timeout, remaining)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A socket stream whose every read and write ends by the fetch deadline: httpx's own
-    timeouts are per operation, so a server dripping a byte at a time never trips them."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _bounded(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _bounded(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(
-            self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout))
-        )
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(
-            host, port, _bounded(timeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-class _DeadlineTransport(httpx.HTTPTransport):
-    """httpx's transport over a connection pool whose sockets obey the fetch deadline.
-    (httpx takes no network backend argument; its pool is replaced with one that has ours.)"""
-
-    def __init__(self, concurrency: int) -> None:
-        super().__init__(trust_env=False)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=concurrency * 2,
-            max_keepalive_connections=concurrency,
-            keepalive_expiry=5.0,
-            network_backend=_DeadlineBackend(),
-        )
-
-
-def _resolve(host: str, port: int | None) -> list[str]:
-    infos = socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
-    seen: list[str] = []
-    for info in infos:
-        addr = str(info[4][0])
-        if addr not in seen:
-            seen.append(addr)
-    return seen
 
 
 def _validator(resp: httpx.Response, name: bytes) -> str | None:
