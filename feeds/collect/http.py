@@ -163,6 +163,12 @@ class Fetcher:
                         )
                     return str(urljoin(current, location.strip()))
                 if status == 304:
+                    if not etag and not last_modified:
+                        log.warning(
+                            "event=fetch url=%s HTTP 304 to an unconditional request "
+                            "(nothing was cached to compare): no entries this time",
+                            current,
+                        )
                     return FetchResult(
                         url=current,
                         status=304,

@@ -308,3 +308,15 @@ def test_validators_with_non_ascii_bytes_are_sent_back_byte_for_byte(
         report = pipeline.fetch(cfg, now + dt.timedelta(hours=i), force=True)
         assert [o.status for o in report.sources] != ["error"], report.problems.items
     assert seen == [(None, None), (etag, modified), (etag, modified)]
+
+
+def test_a_304_to_an_unconditional_request_is_a_warning(
+    http_server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Promise: a server answering 304 Not Modified to a request that named no validator
+    (a broken cache in front of it) is reported, not taken silently as "nothing new"."""
+    http_server.routes["/n.xml"] = srv.static(b"", status=304)
+    with fetcher() as f, caplog.at_level("WARNING", logger="feeds.collect.http"):
+        r = f.fetch(http_server.url("/n.xml"), allow_networks=LOOPBACK)
+    assert r.not_modified
+    assert any("304 to an unconditional request" in m for m in caplog.messages), caplog.messages
