@@ -17,6 +17,8 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import logging
+import os
+import stat
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -411,13 +413,19 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 def _read_file(url: str, cap: int, last_modified: str | None) -> FetchResult:
     path = Path(unquote(urlsplit(url).path))
     try:
-        st = path.stat()
-        stamp = f"{st.st_mtime_ns}:{st.st_size}"
-        if last_modified == stamp:
-            return FetchResult(url=url, status=304, last_modified=stamp)
-        if st.st_size > cap:
-            raise FetchError(f"file too large: {st.st_size:,} bytes, the cap is {cap:,}", url=url)
-        with path.open("rb") as f:
+        # O_NONBLOCK: opening a FIFO does not wait for a writer; fstat then refuses it
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise FetchError(f"cannot read {path}: not a regular file", url=url)
+            stamp = f"{st.st_mtime_ns}:{st.st_size}"
+            if last_modified == stamp:
+                return FetchResult(url=url, status=304, last_modified=stamp)
+            if st.st_size > cap:
+                raise FetchError(
+                    f"file too large: {st.st_size:,} bytes, the cap is {cap:,}", url=url
+                )
             body = f.read(cap + 1)
     except OSError as e:
         raise FetchError(f"cannot read {path}: {e.strerror or e}", url=url) from e

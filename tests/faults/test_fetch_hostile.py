@@ -320,3 +320,30 @@ def test_a_304_to_an_unconditional_request_is_a_warning(
         r = f.fetch(http_server.url("/n.xml"), allow_networks=LOOPBACK)
     assert r.not_modified
     assert any("304 to an unconditional request" in m for m in caplog.messages), caplog.messages
+
+
+def test_a_source_file_that_never_ends_is_refused(tmp_path: Path) -> None:
+    """Promise: a local source (``sources[].path``) that is a FIFO or a device (a symlink to
+    /dev/zero) is refused as "not a regular file" at once; it never hangs the fetch."""
+    fifo = tmp_path / "fifo.xml"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.xml"
+    zero.symlink_to("/dev/zero")
+    results: list[str] = []
+
+    def run() -> None:
+        with fetcher() as f:
+            for p in (fifo, zero):
+                try:
+                    f.fetch(p.as_uri())
+                    results.append("read")
+                except FetchError as e:
+                    results.append(str(e))
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(5)
+    if t.is_alive():  # hung on the FIFO: open it for writing once, so the thread ends
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        t.join(5)
+    assert len(results) == 2 and all("not a regular file" in r for r in results), results
