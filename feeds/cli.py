@@ -174,7 +174,12 @@ def main(
     else:
         _configure_logging(args.verbose, args.quiet, err)
     try:
-        return int(_run(args, out, err))
+        code = int(_run(args, out, err))
+        out.flush()  # here, so that a reader gone early (`| head`) is caught below
+        return code
+    except BrokenPipeError:
+        _stdout_gone(out)
+        return 141  # 128 + SIGPIPE: what a shell reports for a producer whose reader left
     except LockedError as e:
         print(f"feeds: {e}", file=err)
         return int(Exit.LOCKED)
@@ -457,6 +462,18 @@ def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) ->
     if not rows:
         out.write("no sources configured\n")
     return Exit.OK
+
+
+def _stdout_gone(out: TextIO) -> None:
+    """The reader of stdout has gone: point the descriptor at /dev/null so that Python's own
+    flush at exit does not print a BrokenPipeError of its own."""
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):
+        return  # not a real file (tests pass a StringIO)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _serve(cfg: config.Config, bind: str, port: int, out: TextIO) -> Exit:

@@ -38,6 +38,7 @@ from feeds import config, cron, pipeline, runstate
 from feeds.errors import FeedsError
 from feeds.lock import ProcessLock
 from feeds.models import Severity
+from feeds.serve import listen_error
 from feeds.store import Store
 from feeds.write import remove_stale_temps
 
@@ -362,7 +363,10 @@ class Daemon:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.health_port or 0), Handler)
+        try:
+            server = ThreadingHTTPServer(("127.0.0.1", self.health_port or 0), Handler)
+        except OSError as e:
+            raise listen_error(e, "127.0.0.1", self.health_port or 0, "--health-port") from e
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True, name="health").start()
         log.info("event=health listening=127.0.0.1:%d", server.server_address[1])
