@@ -327,7 +327,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     elif args.verbose:
         print(
             f"feeds: {report.feeds_planned} feeds from {report.posts_found} posts and "
-            f"{report.aggregated} aggregated entries ({len(report.sources)} sources fetched): "
+            f"{report.aggregated} aggregated entries ({len(report.sources)} sources fetched"
+            f"{f'; {report.merged} duplicates merged' if report.merged else ''}): "
             f"{len(report.files_written)} files written, {len(report.files_unchanged)} "
             f"unchanged, {errors} errors, {warnings} warnings in {seconds:.2f} s "
             f"→ {cfg.output_dir}",

@@ -26,7 +26,7 @@ from feeds.configread import (
 )
 from feeds.errors import ConfigError
 from feeds.models import Author
-from feeds.textutil import slugify
+from feeds.textutil import feed_slug
 
 __all__ = [
     "FORMATS",
@@ -203,11 +203,11 @@ class Config:
 
     def category_slug(self, name: str) -> str:
         meta = self.categories.meta.get(name)
-        return meta.slug if meta and meta.slug else slugify(name)
+        return meta.slug if meta and meta.slug else feed_slug(name)
 
     def tag_slug(self, name: str) -> str:
         meta = self.tags.meta.get(name)
-        return meta.slug if meta and meta.slug else slugify(name)
+        return meta.slug if meta and meta.slug else feed_slug(name)
 
 
 # --------------------------------------------------------------------------- reading
