@@ -21,6 +21,15 @@ class Author:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ValueError("author name must not be empty")
+        if self.uri is not None and not _is_web_url(self.uri):
+            # a javascript:, data: or vbscript: URI (or any other non-web one) from a source
+            # or a post never reaches a feed: the author stays, without the link
+            object.__setattr__(self, "uri", None)
+
+
+def _is_web_url(url: str) -> bool:
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def _check_aware(name: str, value: dt.datetime) -> None:
