@@ -4,6 +4,7 @@ edits, renames and deletes too. The save-to-feed latency seen is printed, never 
 
 from __future__ import annotations
 
+import signal
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -102,3 +103,25 @@ def test_watch_false_leaves_it_to_the_schedule(tmp_path: Path) -> None:
         )
         assert "event=watch" not in d.text()
         assert "reason=watch" not in d.text()
+
+
+def test_when_watching_is_not_possible_it_says_so_once_and_keeps_the_schedule(
+    tmp_path: Path,
+) -> None:
+    site = make_site(tmp_path)
+    base = site.config.read_text(encoding="utf-8")
+    site.write_config(
+        "schedule:\n  build: 1s\n",
+        base=base.replace("dirs: [_posts]", "dirs: [_posts, _drafts]"),  # _drafts: missing
+    )
+    site.post("2022-06-01-a.md", post_text("旧文章", "2022-06-01", "local"))
+    with running(site) as d:
+        d.wait_for(lambda: titles(site.out / "local.rss.xml") == ["旧文章"], message="start")
+        site.post("2022-06-02-b.md", post_text("新文章", "2022-06-02", "local"))
+        d.wait_for(
+            lambda: titles(site.out / "local.rss.xml")[:1] == ["新文章"], WAIT, "the schedule"
+        )
+        assert d.text().count("event=watch result=off") == 1
+        assert "not a folder: " in d.text() and "_drafts" in d.text()
+        d.proc.send_signal(signal.SIGTERM)
+        assert d.proc.wait(timeout=15) == 0
