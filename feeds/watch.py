@@ -67,6 +67,8 @@ class PostWatcher:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+            self._thread = None
+            log.info("event=watch result=stopped")
 
     def _refused(self, why: str) -> bool:
         log.warning("event=watch result=off reason=%s (the schedule goes on)", why)

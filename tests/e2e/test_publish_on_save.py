@@ -125,3 +125,23 @@ def test_when_watching_is_not_possible_it_says_so_once_and_keeps_the_schedule(
         assert "not a folder: " in d.text() and "_drafts" in d.text()
         d.proc.send_signal(signal.SIGTERM)
         assert d.proc.wait(timeout=15) == 0
+
+
+def test_sighup_with_watch_false_stops_watching(tmp_path: Path) -> None:
+    site = make_site(tmp_path, "schedule:\n  build: 1h\n")
+    site.post("2022-06-01-a.md", post_text("旧文章", "2022-06-01", "local"))
+    feed = site.out / "local.rss.xml"
+    with running(site, "-v") as d:
+        d.wait_for(lambda: "event=watch result=started" in d.text(), message="watching")
+        d.wait_for(lambda: titles(feed) == ["旧文章"], message="the start-up build")
+        site.config.write_text(
+            site.config.read_text(encoding="utf-8") + "  watch: false\n", encoding="utf-8"
+        )
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_for(lambda: "event=reload result=ok" in d.text(), message="the reload")
+        assert "event=watch result=stopped" in d.text()
+        site.post("2022-06-02-b.md", post_text("新文章", "2022-06-02", "local"))
+        time.sleep(2)  # a watcher would have built by now (see the first test)
+        assert titles(feed) == ["旧文章"] and "reason=watch" not in d.text()
+        d.proc.send_signal(signal.SIGTERM)
+        assert d.proc.wait(timeout=15) == 0
