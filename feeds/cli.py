@@ -174,7 +174,12 @@ def main(
     else:
         _configure_logging(args.verbose, args.quiet, err)
     try:
-        return int(_run(args, out, err))
+        code = int(_run(args, out, err))
+        out.flush()  # here, so that a reader gone early (`| head`) is caught below
+        return code
+    except BrokenPipeError:
+        _stdout_gone(out)
+        return 141  # 128 + SIGPIPE: what a shell reports for a producer whose reader left
     except LockedError as e:
         print(f"feeds: {e}", file=err)
         return int(Exit.LOCKED)
@@ -322,7 +327,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     elif args.verbose:
         print(
             f"feeds: {report.feeds_planned} feeds from {report.posts_found} posts and "
-            f"{report.aggregated} aggregated entries ({len(report.sources)} sources fetched): "
+            f"{report.aggregated} aggregated entries ({len(report.sources)} sources fetched"
+            f"{f'; {report.merged} duplicates merged' if report.merged else ''}): "
             f"{len(report.files_written)} files written, {len(report.files_unchanged)} "
             f"unchanged, {errors} errors, {warnings} warnings in {seconds:.2f} s "
             f"→ {cfg.output_dir}",
@@ -457,6 +463,18 @@ def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) ->
     if not rows:
         out.write("no sources configured\n")
     return Exit.OK
+
+
+def _stdout_gone(out: TextIO) -> None:
+    """The reader of stdout has gone: point the descriptor at /dev/null so that Python's own
+    flush at exit does not print a BrokenPipeError of its own."""
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):
+        return  # not a real file (tests pass a StringIO)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _serve(cfg: config.Config, bind: str, port: int, out: TextIO) -> Exit:

@@ -26,7 +26,7 @@ from feeds.configread import (
 )
 from feeds.errors import ConfigError
 from feeds.models import Author
-from feeds.textutil import slugify
+from feeds.textutil import feed_slug
 
 __all__ = [
     "FORMATS",
@@ -128,6 +128,7 @@ class SourceConfig:
     enabled: bool = True
     interval: int = 1800  # seconds between fetches
     allow_networks: tuple[str, ...] = ()  # CIDRs allowed besides public addresses
+    encoding: str | None = None  # the body's encoding, whatever it claims (a codec name)
     line: int | None = None  # where it is in the config, for messages
 
 
@@ -203,11 +204,11 @@ class Config:
 
     def category_slug(self, name: str) -> str:
         meta = self.categories.meta.get(name)
-        return meta.slug if meta and meta.slug else slugify(name)
+        return meta.slug if meta and meta.slug else feed_slug(name)
 
     def tag_slug(self, name: str) -> str:
         meta = self.tags.meta.get(name)
-        return meta.slug if meta and meta.slug else slugify(name)
+        return meta.slug if meta and meta.slug else feed_slug(name)
 
 
 # --------------------------------------------------------------------------- reading

@@ -28,6 +28,7 @@ from feeds.configread import (
     formats,
     hub_url,
     networks,
+    optional_encoding,
     optional_text,
     optional_zone,
     page_url,
@@ -185,6 +186,7 @@ KEYS: tuple[Key, ...] = (
     Key("sources[].enabled", flag, True, "`true`", "enabled"),
     Key("sources[].interval", duration(1, whole_seconds=True), 1800, "`30m`", "interval"),
     Key("sources[].allow_networks", networks, (), "`[]`", "allow_networks"),
+    Key("sources[].encoding", optional_encoding, None, _NONE, "encoding"),
     # schedule
     Key("schedule.build", build_schedule, "5m", "`5m`", "build"),
     Key("schedule.fetch_every", duration(1), 30.0, "`30s`", "fetch_every"),

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feeds import cron, timeutil, yamlutil
+from feeds.collect.encoding import codec_name
 from feeds.errors import ConfigError, DateError
 from feeds.textutil import slugify
 
@@ -218,6 +219,16 @@ def zone_name(r: Reader, path: yamlutil.Path, default: str) -> str:
 def optional_zone(r: Reader, path: yamlutil.Path, default: None) -> str | None:
     name = r.optional_string(path)
     return None if name is None else _checked_zone(r, path, name)
+
+
+def optional_encoding(r: Reader, path: yamlutil.Path, default: None) -> str | None:
+    name = r.optional_string(path)
+    if name is None:
+        return None
+    codec = codec_name(name)
+    if codec is None:
+        raise r.error(path, f"unknown encoding {name!r} (e.g. gb18030, big5, shift_jis)")
+    return codec
 
 
 def _http(value: str) -> bool:

@@ -61,3 +61,32 @@ class ParseError(FeedsError):
 
 def _parse_error(message: str, url: str) -> ParseError:
     return ParseError(message, url=url)
+
+
+class FetchError(FeedsError):
+    """A fetch that gave no usable body. ``network`` marks errors of reaching the host at all
+    (DNS, connect, timeouts): when every source has one, the network is probably down."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        network: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.url = url
+        self.status = status
+        self.retry_after = retry_after
+        self.network = network
+
+    @property
+    def gone(self) -> bool:
+        return self.status == 410
+
+
+class ListenError(FeedsError):
+    """A server (``feeds serve``, the daemon's health port) cannot listen where it was told."""

@@ -170,12 +170,12 @@ def _fetch(
             feed = None
         elif parsers is not None:  # feedparser holds the GIL: parse in processes
             try:
-                feed = parsers.submit(remote.parse, res).result()
+                feed = parsers.submit(remote.parse, res, encoding=s.encoding).result()
             except BrokenProcessPool:  # a worker died: parse here instead
                 log.warning("source=%s parser process died; parsing in-process", s.id)
-                feed = remote.parse(res)
+                feed = remote.parse(res, encoding=s.encoding)
         else:
-            feed = remote.parse(res)
+            feed = remote.parse(res, encoding=s.encoding)
     except Exception as e:  # a source's failure is a value
         if not isinstance(e, FetchError | remote.ParseError):
             log.exception("source=%s unexpected failure", s.id)

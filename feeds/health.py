@@ -18,6 +18,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from feeds.serve import listen_error
+
 log = logging.getLogger("feeds.daemon")
 
 
@@ -91,7 +93,10 @@ def serve(port: int, status: Callable[[], dict[str, Any]]) -> ThreadingHTTPServe
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    except OSError as e:
+        raise listen_error(e, "127.0.0.1", port, "--health-port") from e
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True, name="health").start()
     log.info("event=health listening=127.0.0.1:%d", server.server_address[1])

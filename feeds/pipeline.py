@@ -291,6 +291,7 @@ def _report(
         files_unchanged=written(done.files, changed=False),
         problems=problems,
         aggregated=len(stored.everything),
+        merged=stored.merged,
         feeds=tuple(done.feeds),
         stopped=done.stopped,
         write_failed=any(isinstance(r, Failed) for r in done.files),

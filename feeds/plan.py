@@ -55,6 +55,7 @@ class Stored:
 
     routed: list[RemoteRef] = field(default_factory=list)
     everything: list[RemoteRef] = field(default_factory=list)
+    merged: int = 0  # placements left out because another source has the same article
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,26 @@ def plan_feeds(
         if cfg.feeds.tag_feeds:
             for t in ref.tags:
                 by_tag.setdefault(t, []).append(ref)
+    by_tag = fold_tags(cfg, by_tag)
     feeds = generate.plan_groups(cfg, by_category, by_tag, every, problems)
     return Plan(feeds, posts)
+
+
+def fold_tags(cfg: Config, by_tag: dict[str, list[Ref]]) -> dict[str, list[Ref]]:
+    """Tags that differ only in case (``Git`` and ``git``: one slug, so one file) are one
+    feed, named by the spelling most of its entries use (ties: the first in sort order)."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(by_tag):
+        groups.setdefault(cfg.tag_slug(name), []).append(name)
+    folded: dict[str, list[Ref]] = {}
+    for names in groups.values():
+        if len(names) == 1:
+            folded[names[0]] = by_tag[names[0]]
+            continue
+        title = max(names, key=lambda n: len(by_tag[n]))
+        merged = dict.fromkeys(r for n in names for r in by_tag[n])
+        folded[title] = generate.newest_first(merged)
+    return folded
 
 
 def render_feeds(

@@ -49,6 +49,7 @@ class Report:
     problems: Problems = field(default_factory=Problems)
     sources: tuple[SourceOutcome, ...] = ()
     aggregated: int = 0  # stored entries of external sources that went into the build
+    merged: int = 0  # of those, placements merged into another source's copy (dedupe)
     feeds: tuple[FeedResult, ...] = ()
     stopped: bool = False  # asked to stop: the feeds not yet written keep their old files
     write_failed: bool = False  # some file could not be generated or written

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -17,6 +18,8 @@ from feeds import normalize, timeutil
 from feeds.config import Config
 from feeds.models import Entry, RemoteRef
 from feeds.store import Store
+
+log = logging.getLogger(__name__)
 
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|fbclid|gclid)$", re.I)
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -39,9 +42,10 @@ def title_key(title: str) -> str:
     return _NOT_WORD.sub("", unicodedata.normalize("NFKC", title).casefold())
 
 
-def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[RemoteRef]]:
+def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[RemoteRef], int]:
     """Stored entries of the configured, enabled sources, routed into categories and
-    de-duplicated: (entries with their categories, entries for the feed of everything).
+    de-duplicated: (entries with their categories, entries for the feed of everything, how
+    many placements were merged into another source's copy).
     Only what routing and de-duplication need is read; ``Loader`` reads the entries that
     land in a feed.
 
@@ -51,20 +55,28 @@ def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[Rem
     """
     tz = cfg.site.tz
     sources = [s for s in cfg.sources if s.enabled]
-    seen_links: dict[str, set[str]] = defaultdict(set)
-    seen_titles: dict[str, dict[str, list[dt.datetime]]] = defaultdict(lambda: defaultdict(list))
+    # per group: canonical link → the source that has it; title key → (time, source)
+    seen_links: dict[str, dict[str, str]] = defaultdict(dict)
+    seen_titles: dict[str, dict[str, list[tuple[dt.datetime, str]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     routed: list[RemoteRef] = []
     everything: list[RemoteRef] = []
+    merged: Counter[str] = Counter()
     day = dt.timedelta(days=1)
 
-    def first_in(group: str, link: str, tkey: str, when: dt.datetime) -> bool:
-        if link in seen_links[group] or (
-            tkey and any(abs(when - t) <= day for t in seen_titles[group][tkey])
+    def first_in(group: str, link: str, tkey: str, when: dt.datetime, source: str) -> bool:
+        """False when another source already has this article in ``group`` (within one
+        source, two items are two entries even with the same title: a daily 快讯)."""
+        holder = seen_links[group].get(link)
+        if (holder is not None and holder != source) or (
+            tkey and any(abs(when - t) <= day and s != source for t, s in seen_titles[group][tkey])
         ):
+            merged[source] += 1
             return False
-        seen_links[group].add(link)
+        seen_links[group].setdefault(link, source)
         if tkey:
-            seen_titles[group][tkey].append(when)
+            seen_titles[group][tkey].append((when, source))
         return True
 
     for s in sources:
@@ -75,7 +87,7 @@ def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[Rem
             cats = tuple(
                 c
                 for c in normalize.route(tags, title, s)
-                if first_in("category:" + c, canon, tkey, when)
+                if first_in("category:" + c, canon, tkey, when, s.id)
             )
             ref = RemoteRef(
                 source_id=s.id,
@@ -88,9 +100,11 @@ def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[Rem
             )
             if cats:
                 routed.append(ref)
-            if first_in("all", canon, tkey, when):
+            if first_in("all", canon, tkey, when, s.id):
                 everything.append(ref)
-    return routed, everything
+    for source_id, count in sorted(merged.items()):
+        log.info("dedupe source=%s merged=%d (in a feed from another source)", source_id, count)
+    return routed, everything, sum(merged.values())
 
 
 class Loader:

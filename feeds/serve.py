@@ -6,15 +6,24 @@ nginx (README) in front instead."""
 from __future__ import annotations
 
 import email.utils
+import errno
 import gzip
 import hashlib
 import logging
 import posixpath
+import resource
+import socket
+import threading
+import time
 from collections.abc import Callable
+from contextlib import suppress
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from feeds.errors import ListenError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +37,13 @@ TYPES = (
     (".xml", "application/xml; charset=utf-8"),
 )
 COMPRESSIBLE_AT = 256  # bytes: smaller bodies are sent as they are
+IDLE_TIMEOUT = 10.0  # s: to send a whole request head, or between requests on one connection
+MAX_CONNECTIONS = 100  # open at once (fewer if the descriptor limit is low); more get a 503
+NO_DESCRIPTOR = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 5\r\nRetry-After: 5\r\nConnection: close\r\n\r\nbusy\n"
+)
 
 
 def content_type(name: str) -> str:
@@ -37,28 +53,135 @@ def content_type(name: str) -> str:
     return "application/octet-stream"
 
 
+def connection_cap(wanted: int) -> int:
+    """``wanted``, or fewer when the descriptor limit is low: each connection holds one
+    descriptor and opens a file while it answers; some are kept for the rest of the process."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, (soft - 16) // 2))
+
+
+def listen_error(e: OSError, host: str, port: int, option: str) -> ListenError:
+    if e.errno == errno.EADDRINUSE:
+        return ListenError(
+            f"cannot listen on {host} port {port}: it is already in use "
+            f"(another program has it; choose another port with {option})"
+        )
+    return ListenError(f"cannot listen on {host} port {port}: {e.strerror or e} ({option})")
+
+
+class _Server(ThreadingHTTPServer):
+    """At most ``cap`` connections at once (the next ones get a 503 and are closed), and no
+    busy loop when the process runs out of descriptors: it waits a moment and tries again."""
+
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], handler: Any, cap: int) -> None:
+        self._slots = threading.BoundedSemaphore(cap)
+        super().__init__(address, handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        try:
+            return super().get_request()
+        except OSError as e:
+            if e.errno in NO_DESCRIPTOR:  # the listening socket stays readable: do not spin
+                log.warning("event=serve accept=failed error=%s", e.strerror or e)
+                time.sleep(0.1)
+            raise
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            with suppress(OSError):
+                request.settimeout(1.0)
+                request.sendall(BUSY)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.warning("event=serve client=%s error=unexpected", client_address, exc_info=True)
+
+
 def make_server(
     root: Path,
     host: str,
     port: int,
     prefix: str = "/",
     on_request: Callable[[str, str, int], None] | None = None,
+    *,
+    idle_timeout: float = IDLE_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+    option: str = "--port",
 ) -> ThreadingHTTPServer:
     """A server for ``root`` at ``prefix`` (the path of output.url, e.g. ``/feeds/``).
-    ``on_request(method, path, status)`` is told about every answer (an access log)."""
+    ``on_request(method, path, status)`` is told about every answer (an access log).
+    A connection that has not sent a whole request head within ``idle_timeout`` seconds is
+    closed. Raises ``ListenError`` (naming the port and ``option``) if it cannot listen."""
     base = root.resolve()
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = idle_timeout  # per read; the timer below bounds the whole request head
+        _timer: threading.Timer | None = None
 
         def version_string(self) -> str:
             return "feeds"
 
+        def handle_one_request(self) -> None:
+            self._timer = threading.Timer(idle_timeout, self._hang_up)
+            self._timer.daemon = True
+            self._timer.start()
+            try:
+                super().handle_one_request()
+            finally:
+                self._timer.cancel()
+
+        def parse_request(self) -> bool:
+            ok = super().parse_request()
+            if self._timer is not None:
+                self._timer.cancel()  # the head is in: answering is not bounded by it
+            return ok
+
+        def _hang_up(self) -> None:
+            with suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+
+        def send_error(
+            self, code: int, message: str | None = None, explain: str | None = None
+        ) -> None:
+            super().send_error(code, message, explain)
+            if code == HTTPStatus.REQUEST_URI_TOO_LONG:
+                self._drain()
+
+        def _drain(self) -> None:
+            """Read (a bounded amount of) what the client is still sending, so that closing
+            the connection does not reset it before it reads our answer."""
+            with suppress(OSError):
+                self.connection.settimeout(0.5)
+                for _ in range(64):
+                    if not self.connection.recv(65536):
+                        break
+
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            log.debug("event=request method=%s path=%s status=%s", self.command, self.path, code)
+            # before the request line is read (a 414, a timeout) there is no command or path
+            method = getattr(self, "command", None) or "-"
+            path = getattr(self, "path", None) or "-"
+            log.debug("event=request method=%s path=%.200s status=%s", method, path, code)
             if on_request is not None:
-                on_request(self.command, self.path, int(code))
+                on_request(method, path, int(code))
 
         def do_HEAD(self) -> None:
             self._serve(body=False)
@@ -67,12 +190,18 @@ def make_server(
             self._serve(body=True)
 
         def _serve(self, body: bool) -> None:
-            target = self._resolve()
-            if target is None:
-                self._plain(HTTPStatus.NOT_FOUND, b"not found\n", body)
+            try:
+                target = self._resolve()
+                if target is None:
+                    self._plain(HTTPStatus.NOT_FOUND, b"not found\n", body)
+                    return
+                data = target.read_bytes()
+                st = target.stat()
+            except (OSError, RuntimeError) as e:  # RuntimeError: pathlib's symlink loop
+                status = _status_for(e)
+                log.info("event=request path=%.200s status=%d error=%s", self.path, status, e)
+                self._plain(status, f"{status.phrase.lower()}\n".encode(), body)
                 return
-            data = target.read_bytes()
-            st = target.stat()
             etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
             modified = email.utils.formatdate(st.st_mtime, usegmt=True)
             gz = "gzip" in self.headers.get("Accept-Encoding", "") and len(data) >= COMPRESSIBLE_AT
@@ -145,6 +274,19 @@ def make_server(
         def log_message(self, format: str, *args: object) -> None:
             log.debug("event=http %s", format % args)
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    try:
+        return _Server((host, port), Handler, connection_cap(max_connections))
+    except OSError as e:
+        raise listen_error(e, host, port, option) from e
+
+
+def _status_for(e: OSError | RuntimeError) -> HTTPStatus:
+    """The answer to a path the file system refused: too long a name, a loop, no access."""
+    code = getattr(e, "errno", None)
+    if code == errno.ENAMETOOLONG:
+        return HTTPStatus.REQUEST_URI_TOO_LONG
+    if code in (errno.EACCES, errno.EPERM):
+        return HTTPStatus.FORBIDDEN
+    if isinstance(e, RuntimeError) or code in (errno.ELOOP, errno.ENOENT, errno.ENOTDIR):
+        return HTTPStatus.NOT_FOUND
+    return HTTPStatus.INTERNAL_SERVER_ERROR

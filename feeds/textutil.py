@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import unicodedata
@@ -27,6 +28,27 @@ def slugify(name: str) -> str:
     """
     text = unicodedata.normalize("NFC", name)
     return _NON_ALNUM.sub("-", text).strip("-").lower()
+
+
+_SYMBOLS = re.compile(r"[+#]")
+_SYMBOL_WORDS = {"+": "plus", "#": "sharp"}
+MAX_SLUG_BYTES = 120  # a feed's file name is the slug plus a suffix: well under NAME_MAX
+
+
+def feed_slug(name: str) -> str:
+    """The slug of a category's or tag's feed files: ``slugify``, except that ``+`` and ``#``
+    are words (``C``, ``C++`` and ``C#`` → ``c``, ``c-plus-plus``, ``c-sharp``: three feeds),
+    a name with no letter or digit gets a stable ``x-<hash>`` (never an empty or dot file
+    name), and an over-long one is cut with a hash of the whole name (the same every build).
+    """
+    slug = slugify(_SYMBOLS.sub(lambda m: f"-{_SYMBOL_WORDS[m.group()]}-", name))
+    digest = hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    if not slug:
+        return f"x-{digest}"
+    if len(slug.encode()) > MAX_SLUG_BYTES:
+        cut = slug.encode()[: MAX_SLUG_BYTES - 9].decode("utf-8", "ignore").rstrip("-")
+        return f"{cut}-{digest}"
+    return slug
 
 
 def shown(path: object) -> str:

@@ -1,13 +1,15 @@
 """Fetch a feed's bytes over HTTP (or from a local file), defensively. HTTP only: no parsing.
 
-- a connect timeout and a wall-clock deadline for the whole request, body included (a server
-  dripping a byte a second cannot hold a worker past it);
-- a cap on the *decompressed* body (gzip and deflate are decoded here, in bounded steps, so a
-  gzip bomb stops at the cap);
+- a connect timeout and a wall-clock deadline for the whole exchange, DNS, headers (interim
+  ``1xx`` answers included) and body (``deadline.py``: every socket read and write is cut to
+  what is left, so a server dripping a byte a second cannot hold a worker past it);
+- a cap on the *decompressed* body (gzip, every member, and deflate are decoded here, in
+  bounded steps, so a gzip bomb stops at the cap); a body cut off is reported as truncated;
 - redirects followed by hand, at most ``max_redirects``, each hop checked;
-- private, loopback, link-local and other non-public addresses refused unless allowed, checked
-  on every hop, and the connection made to the address that was checked (no DNS rebinding);
-- conditional GET (ETag, Last-Modified) and ``Retry-After`` on 429/503.
+- private, loopback, link-local, multicast and translated (NAT64, 6to4) addresses refused
+  unless allowed (``addresses.py``), checked on every hop, and the connection made to the
+  address that was checked (no DNS rebinding);
+- conditional GET (ETag, Last-Modified, sent back byte for byte) and ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import logging
-import socket
+import os
+import stat
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -25,42 +28,22 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from feeds.collect import addresses
+from feeds.collect.addresses import IPNetwork
+from feeds.collect.deadline import DEADLINE, DeadlineTransport
 from feeds.config import FetchConfig
-from feeds.errors import FeedsError
+from feeds.errors import FetchError
+
+__all__ = ["FetchError", "FetchResult", "Fetcher", "parse_retry_after"]
 
 log = logging.getLogger(__name__)
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+GZIP_MAGIC = b"\x1f\x8b"
 REDIRECTS = (301, 302, 303, 307, 308)
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
 )
-
-
-class FetchError(FeedsError):
-    """A fetch that gave no usable body. ``network`` marks errors of reaching the host at all
-    (DNS, connect, timeouts): when every source has one, the network is probably down."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        url: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-        network: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.url = url
-        self.status = status
-        self.retry_after = retry_after
-        self.network = network
-
-    @property
-    def gone(self) -> bool:
-        return self.status == 410
 
 
 @dataclass(frozen=True)
@@ -84,7 +67,7 @@ class Fetcher:
         self, cfg: FetchConfig, *, resolve: Callable[[str, int | None], list[str]] | None = None
     ) -> None:
         self.cfg = cfg
-        self._resolve = resolve or _resolve
+        self._resolve = resolve or addresses.resolve
         self._client = httpx.Client(
             follow_redirects=False,
             trust_env=False,  # no proxy from the environment: we check where we connect
@@ -93,9 +76,7 @@ class Fetcher:
                 "Accept": ACCEPT,
                 "Accept-Encoding": "gzip, deflate",
             },
-            limits=httpx.Limits(
-                max_connections=cfg.concurrency * 2, max_keepalive_connections=cfg.concurrency
-            ),
+            transport=DeadlineTransport(cfg.concurrency),
         )
 
     def __enter__(self) -> Fetcher:
@@ -120,12 +101,16 @@ class Fetcher:
             for n in (*self.cfg.allow_networks, *allow_networks)
         ]
         deadline = time.monotonic() + self.cfg.deadline
-        current = url
-        for _hop in range(self.cfg.max_redirects + 1):
-            result = self._one(current, url, etag, last_modified, allowed, deadline)
-            if isinstance(result, FetchResult):
-                return result
-            current = result  # a redirect: the next URL
+        token = DEADLINE.set(deadline)  # every socket read and write of this thread obeys it
+        try:
+            current = url
+            for _hop in range(self.cfg.max_redirects + 1):
+                result = self._one(current, url, etag, last_modified, allowed, deadline)
+                if isinstance(result, FetchResult):
+                    return result
+                current = result  # a redirect: the next URL
+        finally:
+            DEADLINE.reset(token)
         raise FetchError(
             f"more than {self.cfg.max_redirects} redirects (last to {current})", url=url
         )
@@ -145,15 +130,15 @@ class Fetcher:
                 f"refused to fetch {current!r}: only http and https URLs", url=original
             )
         host = parts.hostname
-        address = self._pick_address(host, parts.port, allowed, original)
+        address = self._pick_address(host, parts.port, allowed, original, deadline)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise self._deadline(original)
-        headers = {"Host": parts.netloc.rsplit("@", 1)[-1]}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        headers = {b"Host": parts.netloc.rsplit("@", 1)[-1].encode("ascii")}
+        for name, value in ((b"If-None-Match", etag), (b"If-Modified-Since", last_modified)):
+            raw = _send_back(value, name.decode(), original)
+            if raw is not None:
+                headers[name] = raw
         # Connect to the address we checked; TLS still verifies the certificate for the name.
         netloc = f"[{address}]" if ":" in address else address
         if parts.port:
@@ -180,11 +165,17 @@ class Fetcher:
                         )
                     return str(urljoin(current, location.strip()))
                 if status == 304:
+                    if not etag and not last_modified:
+                        log.warning(
+                            "event=fetch url=%s HTTP 304 to an unconditional request "
+                            "(nothing was cached to compare): no entries this time",
+                            current,
+                        )
                     return FetchResult(
                         url=current,
                         status=304,
-                        etag=resp.headers.get("etag", etag),
-                        last_modified=resp.headers.get("last-modified", last_modified),
+                        etag=_validator(resp, b"etag") or etag,
+                        last_modified=_validator(resp, b"last-modified") or last_modified,
                     )
                 if status != 200:
                     raise FetchError(
@@ -200,10 +191,12 @@ class Fetcher:
                     status=200,
                     body=body,
                     headers=hdrs,
-                    etag=hdrs.get("etag"),
-                    last_modified=hdrs.get("last-modified"),
+                    etag=_validator(resp, b"etag"),
+                    last_modified=_validator(resp, b"last-modified"),
                 )
         except httpx.TimeoutException as e:
+            if time.monotonic() >= deadline - 0.05:
+                raise self._deadline(original) from e
             raise FetchError(
                 f"timed out ({type(e).__name__}) after "
                 f"{self.cfg.deadline - max(0.0, deadline - time.monotonic()):.1f} s",
@@ -216,25 +209,27 @@ class Fetcher:
             ) from e
 
     def _pick_address(
-        self, host: str, port: int | None, allowed: list[IPNetwork], original: str
+        self, host: str, port: int | None, allowed: list[IPNetwork], original: str, deadline: float
     ) -> str:
         try:
-            addresses = self._resolve(host, port)
+            found = addresses.resolve_by(self._resolve, host, port, deadline)
+        except TimeoutError as e:
+            raise self._deadline(original) from e
         except OSError as e:
             raise FetchError(
                 f"cannot resolve host {host!r}: {e.strerror or e}", url=original, network=True
             ) from e
-        if not addresses:
+        if not found:
             raise FetchError(f"host {host!r} has no address", url=original, network=True)
-        for text in addresses:
+        for text in found:
             ip = ipaddress.ip_address(text.split("%", 1)[0])
-            if not ip.is_global and not any(ip in net for net in allowed):
+            reason = addresses.refusal(ip, allowed)
+            if reason:
                 raise FetchError(
-                    f"refused: {host} resolves to {ip}, a private, loopback or link-local "
-                    f"address (allow it with allow_networks)",
+                    f"refused: {host} resolves to {ip}, {reason} (allow it with allow_networks)",
                     url=original,
                 )
-        return addresses[0].split("%", 1)[0]
+        return found[0].split("%", 1)[0]
 
     def _read_body(self, resp: httpx.Response, url: str, deadline: float) -> bytes:
         cap = self.cfg.max_bytes
@@ -246,6 +241,21 @@ class Fetcher:
             )
         decoder = _Decoder(encoding, url)
         out = bytearray()
+        try:
+            self._fill(resp, decoder, out, url, deadline)
+        except httpx.RemoteProtocolError as e:  # the host was reached; the body ended early
+            raise FetchError(f"truncated body: {e}", url=url) from e
+        out += decoder.flush()
+        if len(out) > cap:
+            raise FetchError(
+                f"body too large: more than {cap:,} bytes after decompression", url=url
+            )
+        return bytes(out)
+
+    def _fill(
+        self, resp: httpx.Response, decoder: _Decoder, out: bytearray, url: str, deadline: float
+    ) -> None:
+        cap = self.cfg.max_bytes
         for chunk in resp.iter_raw():
             out += decoder.feed(chunk, cap + 1 - len(out))
             if len(out) > cap:
@@ -256,54 +266,79 @@ class Fetcher:
                 )
             if time.monotonic() > deadline:
                 raise self._deadline(url)
-        out += decoder.flush()
-        if len(out) > cap:
-            raise FetchError(
-                f"body too large: more than {cap:,} bytes after decompression", url=url
-            )
-        return bytes(out)
 
     def _deadline(self, url: str) -> FetchError:
         return FetchError(
-            f"timed out: no complete response within {self.cfg.deadline:g} s", url=url, network=True
+            f"timed out after {self.cfg.deadline:g} s (no complete response)", url=url, network=True
         )
 
 
 class _Decoder:
-    """gzip/deflate decoding in bounded steps: never more than ``room`` bytes out at once."""
+    """gzip/deflate decoding in bounded steps: never more than ``room`` bytes out at once.
+    Every gzip member is decoded (RFC 1952 allows several); a body labelled gzip that does
+    not start with the gzip magic is passed through as it is (servers do mislabel)."""
 
     def __init__(self, encoding: str, url: str) -> None:
         self.active = encoding not in ("", "identity")
-        if encoding in ("gzip", "x-gzip"):
-            self._z: zlib._Decompress | None = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._z = None  # zlib-wrapped or raw: decided on the first bytes
-        elif not self.active:
-            self._z = None
-        else:
+        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
             raise FetchError(f"unsupported Content-Encoding {encoding!r}", url=url)
+        self._z: zlib._Decompress | None = None  # made on the first bytes
+        self._head = b""  # the first bytes, until there are enough to tell the format
+        self._plain = not self.active
+        self._gzip = encoding in ("gzip", "x-gzip")
+        self._ended = False  # the stream (or its last member) ended: later bytes are ignored
         self.encoding = encoding
         self.url = url
+
+    def _start(self, data: bytes) -> None:
+        if self._gzip:
+            if data[:2] != GZIP_MAGIC:
+                log.debug("event=fetch url=%s gzip label on a plain body: read as it is", self.url)
+                self._plain = True
+                self.active = False
+                return
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        else:  # deflate: RFC 9110 says zlib format; some servers send raw
+            raw = (data[0] & 0x0F) != 8 or ((data[0] << 8) | data[1]) % 31
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
 
     def feed(self, data: bytes, room: int) -> bytes:
         """Decode ``data``, never more than ``room`` bytes. Input left over when ``room`` is
         reached is dropped: the caller refuses a body that fills its room."""
-        if not self.active:
+        if self._plain:
             return data
-        if self._z is None:  # deflate: RFC 9110 says zlib format; some servers send raw
-            raw = len(data) < 2 or (data[0] & 0x0F) != 8 or ((data[0] << 8) | data[1]) % 31
-            self._z = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        if self._z is None:
+            self._head += data
+            if len(self._head) < 2:
+                return b""
+            data, self._head = self._head, b""
+            self._start(data)
+            if self._plain:
+                return data
+        return self._inflate(data, room) if self._z is not None else b""
+
+    def _inflate(self, pending: bytes, room: int) -> bytes:
+        if self._z is None or self._ended:
+            return b""
         parts: list[bytes] = []
         total = 0
-        pending = data
         try:
-            while True:
+            while pending and total < room:
                 out = self._z.decompress(pending, max(room - total, 1))
                 parts.append(out)
                 total += len(out)
-                pending = self._z.unconsumed_tail
-                if not pending or not out or total >= room:
-                    break
+                if self._z.eof:  # a member ended: the next one, if any, starts here
+                    pending = self._z.unused_data
+                    if not self._gzip or (len(pending) >= 2 and pending[:2] != GZIP_MAGIC):
+                        self._ended = True  # trailing bytes after the last member: ignored
+                        break
+                    if len(pending) < 2:
+                        break  # the next chunk tells (zlib keeps the bytes in unused_data)
+                    self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                else:
+                    pending = self._z.unconsumed_tail
+                    if not out:
+                        break
         except zlib.error as e:
             raise FetchError(f"corrupt {self.encoding} body: {e}", url=self.url) from e
         return b"".join(parts)
@@ -311,19 +346,38 @@ class _Decoder:
     def flush(self) -> bytes:
         """What zlib still holds once the body has ended: at most its window (32 KiB), since
         every byte of input was consumed (left-over input means the body was refused)."""
-        if not self.active or self._z is None:
+        if self._plain:
             return b""
-        return self._z.flush()
+        if self._z is None:
+            return self._head  # a body of one byte cannot be compressed
+        out = self._z.flush()
+        if self._gzip and not self._z.eof:
+            raise FetchError("truncated gzip body: it ends before the gzip stream", url=self.url)
+        return out
 
 
-def _resolve(host: str, port: int | None) -> list[str]:
-    infos = socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
-    seen: list[str] = []
-    for info in infos:
-        addr = str(info[4][0])
-        if addr not in seen:
-            seen.append(addr)
-    return seen
+def _validator(resp: httpx.Response, name: bytes) -> str | None:
+    """A validator exactly as the server sent it: its bytes as latin-1 text (one character a
+    byte), so obs-text survives the store's TEXT column and goes back byte for byte."""
+    for key, value in resp.headers.raw:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _send_back(value: str | None, name: str, url: str) -> bytes | None:
+    """The bytes of a stored validator, or None (with a warning) when it cannot be a header
+    value (text stored by an older version, or control characters)."""
+    if not value:
+        return None
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = b"\0"
+    if any((b < 0x20 and b != 0x09) or b == 0x7F for b in raw):
+        log.warning("event=fetch url=%s dropped an unusable %s validator %r", url, name, value)
+        return None
+    return raw
 
 
 def _status_message(status: int, url: str) -> str:
@@ -359,13 +413,19 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 def _read_file(url: str, cap: int, last_modified: str | None) -> FetchResult:
     path = Path(unquote(urlsplit(url).path))
     try:
-        st = path.stat()
-        stamp = f"{st.st_mtime_ns}:{st.st_size}"
-        if last_modified == stamp:
-            return FetchResult(url=url, status=304, last_modified=stamp)
-        if st.st_size > cap:
-            raise FetchError(f"file too large: {st.st_size:,} bytes, the cap is {cap:,}", url=url)
-        with path.open("rb") as f:
+        # O_NONBLOCK: opening a FIFO does not wait for a writer; fstat then refuses it
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise FetchError(f"cannot read {path}: not a regular file", url=url)
+            stamp = f"{st.st_mtime_ns}:{st.st_size}"
+            if last_modified == stamp:
+                return FetchResult(url=url, status=304, last_modified=stamp)
+            if st.st_size > cap:
+                raise FetchError(
+                    f"file too large: {st.st_size:,} bytes, the cap is {cap:,}", url=url
+                )
             body = f.read(cap + 1)
     except OSError as e:
         raise FetchError(f"cannot read {path}: {e.strerror or e}", url=url) from e

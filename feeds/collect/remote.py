@@ -1,10 +1,11 @@
 """Fetched bytes → ``RawFeed`` with feedparser. No network here (``collect.http`` fetches).
 
-Before feedparser sees a document, one that declares entities (``<!ENTITY``, in whatever
-encoding feedparser will decode it) is refused: feedparser's loose fallback parser expands
-them without limit (billion laughs, quadratic blowup). A feed that only mentions
-``<!ENTITY`` in a CDATA section (an article about XXE) is kept. A GBK/GB18030 body labelled
-UTF-8 is re-read as GB18030 instead of windows-1252.
+Before feedparser sees a document, it is decoded by ``collect.encoding`` (BOM, byte pattern,
+declarations that agree with the bytes, detection; a source's ``encoding:`` overrides) and
+handed over as UTF-8 that says so. One that declares entities (``<!ENTITY``) is then refused:
+feedparser's loose fallback parser expands them without limit (billion laughs, quadratic
+blowup); as the check reads the decoded text, no encoding (UTF-32, EBCDIC) can hide one. A
+feed that only mentions ``<!ENTITY`` in a CDATA section (an article about XXE) is kept.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import feedparser
 
+from feeds.collect.encoding import decode
 from feeds.collect.http import FetchResult
 from feeds.errors import ParseError as ParseError  # raised here; callers name it remote.ParseError
 from feeds.models import RawFeed, RawItem
@@ -29,9 +31,6 @@ _INERT = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.S)
 # A character reference to a lone surrogate (&#xD800; … &#57343;): feedparser's loose parser
 # raises on it, failing the whole source. Dropped before parsing, like other invalid text.
 _SURROGATE_REF = re.compile(rb"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}|0*5[5-7][0-9]{3});")
-_XML_DECL = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([^\"']+)([\"'])", re.I)
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
-_UTF8 = {"utf-8", "utf8"}
 
 
 # Caps on what a source controls, in characters unless said otherwise. Past them a value is
@@ -50,15 +49,16 @@ MAX_TAG_BYTES = 120  # UTF-8 bytes of one tag, so that its feed's file name fits
 MAX_ENCLOSURES = 20  # per item
 
 
-def parse(result: FetchResult) -> RawFeed:
-    """Parse a fetched feed. Raises ``ParseError`` (naming the URL) for what is not a feed."""
-    body = result.body
+def parse(result: FetchResult, *, encoding: str | None = None) -> RawFeed:
+    """Parse a fetched feed. Raises ``ParseError`` (naming the URL) for what is not a feed.
+    ``encoding`` is the source's override of whatever the document says."""
     url = result.url
-    head = body[:65536]
     content_type = result.headers.get("content-type", "application/xml")
-    body, content_type, recoded = _fix_gbk(body, head, content_type)
-    headers = {"content-type": content_type, "content-location": url}
-    if _declares_entities(body, headers):
+    decoded = decode(result.body, content_type=content_type, override=encoding)
+    body = decoded.xml
+    media = content_type.split(";", 1)[0].strip() or "application/xml"
+    headers = {"content-type": f"{media}; charset=utf-8", "content-location": url}
+    if _declares_entities(body):
         raise ParseError(
             "refused: the document declares XML entities (<!ENTITY), which can "
             "expand without limit",
@@ -82,10 +82,8 @@ def parse(result: FetchResult) -> RawFeed:
         warning = f"feed is not well-formed, entries kept: {_describe(exc)}"
     elif not version:
         raise ParseError("not an RSS or Atom feed", url=url)
-    if recoded:
-        warning = (
-            (warning + "; ") if warning else ""
-        ) + "body is GB18030/GBK but labelled UTF-8; read it as GB18030"
+    if decoded.warning:
+        warning = ((warning + "; ") if warning else "") + decoded.warning
     if len(entries) > MAX_ITEMS:
         warning = (
             (warning + "; ") if warning else ""
@@ -102,11 +100,9 @@ def parse(result: FetchResult) -> RawFeed:
     )
 
 
-def _declares_entities(body: bytes, headers: dict[str, str]) -> bool:
-    """Whether the document declares an entity (``<!ENTITY`` outside CDATA sections and
-    comments), read in the encoding feedparser will read it in: the bytes feedparser's
-    parsers get are its own UTF-8 conversion, so UTF-32, EBCDIC, … cannot hide one."""
-    data = feedparser.encodings.convert_to_utf8(dict(headers), body, {})
+def _declares_entities(data: bytes) -> bool:
+    """Whether the (decoded, UTF-8) document declares an entity: ``<!ENTITY`` outside CDATA
+    sections and comments."""
     if _ENTITY.search(data) is None:
         return False
     return _ENTITY.search(_INERT.sub(b"", data)) is not None
@@ -122,36 +118,6 @@ def _describe(exc: Any) -> str:
     if exc is None:
         return "unknown problem"
     return f"{type(exc).__name__}: {exc}"[:300]
-
-
-def _fix_gbk(body: bytes, head: bytes, content_type: str) -> tuple[bytes, str, bool]:
-    """A body that claims UTF-8 (or claims nothing) but is GB18030: transcode it to UTF-8."""
-    header = _CHARSET.search(content_type)
-    declared = _XML_DECL.match(head)
-    claims = {
-        x.lower()
-        for x in (
-            (header.group(1) if header else None),
-            (declared.group(2).decode("ascii", "replace") if declared else None),
-        )
-        if x
-    }
-    if claims - _UTF8:
-        return body, content_type, False  # it names another encoding: feedparser's business
-    try:
-        body.decode("utf-8")
-        return body, content_type, False
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = body.decode("gb18030")
-    except UnicodeDecodeError:
-        return body, content_type, False
-    fixed = text.encode("utf-8")
-    if declared:
-        fixed = _XML_DECL.sub(rb"\1utf-8\3", fixed, count=1)
-    base = content_type.split(";", 1)[0].strip() or "application/xml"
-    return fixed, f"{base}; charset=utf-8", True
 
 
 def _text(value: Any, limit: int = MAX_TEXT) -> str | None:
