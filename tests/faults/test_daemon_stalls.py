@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests import server as srv
 from tests.e2e.test_daemon import Daemon, running, titles
 from tests.helpers import Site, make_site, post_text
@@ -35,25 +37,32 @@ def slow(seconds: float, done: threading.Event) -> srv.Handler:
     return handle
 
 
-def stalled_site(tmp_path: Path, server: LocalServer, paths: list[str], extra: str = "") -> Site:
+def stalled_site(
+    tmp_path: Path, server: LocalServer, paths: list[str], schedule: str = "build: 1h"
+) -> Site:
     text = (
-        "schedule:\n  build: 1h\n  fetch_every: 1h\n"
+        f"schedule:\n  {schedule}\n  fetch_every: 1h\n"
         "fetch:\n  allow_networks: [127.0.0.0/8]\n  deadline: 10s\n  concurrency: 1\n"
         "sources:\n"
     )
     for i, path in enumerate(paths):
         text += f"  - id: slow{i}\n    url: {server.url(path)}\n    categories: [remote]\n"
-    site = make_site(tmp_path, text + extra)
+    site = make_site(tmp_path, text)
     site.post("2022-06-01-a.md", post_text("旧文章", "2022-06-01", "local"))
     return site
 
 
+@pytest.mark.parametrize(
+    "schedule",
+    ["build: 1h", "build: 1s\n  watch: false"],
+    ids=["build asked by the watcher", "scheduled build"],
+)
 def test_a_post_saved_during_a_slow_fetch_is_published_before_it_ends(
-    tmp_path: Path, http_server: LocalServer
+    tmp_path: Path, http_server: LocalServer, schedule: str
 ) -> None:
     done = threading.Event()
     http_server.routes["/slow.xml"] = slow(8, done)
-    site = stalled_site(tmp_path, http_server, ["/slow.xml"])
+    site = stalled_site(tmp_path, http_server, ["/slow.xml"], schedule)
     feed = site.out / "local.rss.xml"
     with running(site) as d:
         d.wait_for(lambda: http_server.hits("/slow.xml") == 1, message="the slow fetch")
