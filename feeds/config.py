@@ -165,6 +165,7 @@ class ScheduleConfig:
     build_seconds: float | None = 300.0  # set when ``build`` is an interval
     fetch_every: float = 30.0  # how often the daemon looks for due sources
     misfire_grace: float = 600.0  # a run this late still runs (APScheduler's default: 1 s)
+    watch: bool = True  # rebuild as soon as a post file is saved
 
 
 @dataclass(frozen=True)

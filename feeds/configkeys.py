@@ -191,6 +191,7 @@ KEYS: tuple[Key, ...] = (
     Key("schedule.build", build_schedule, "5m", "`5m`", "build"),
     Key("schedule.fetch_every", duration(1), 30.0, "`30s`", "fetch_every"),
     Key("schedule.misfire_grace", duration(1), 600.0, "`10m`", "misfire_grace"),
+    Key("schedule.watch", flag, True, "`true`", "watch"),
 )
 
 

@@ -1,7 +1,10 @@
-"""``feeds run``: the daemon. APScheduler 3's BackgroundScheduler, in the site timezone, runs two
-jobs on one worker thread (so they never overlap): the build (an interval or a cron
-expression) and a fetch check (every ``schedule.fetch_every``) that fetches the sources that
-are due and rebuilds only the categories that got new entries.
+"""``feeds run``: the daemon. APScheduler 3's BackgroundScheduler, in the site timezone, runs
+builds on one thread (executor "build") and fetches on another ("fetch"), so a slow fetch round
+never delays a build: the scheduled build (an interval or a cron expression), a build as soon as
+a post file is saved (``schedule.watch``, through ``feeds.watch``), and a fetch check (every
+``schedule.fetch_every``) that fetches the sources that are due and then asks the build thread
+to rebuild only the categories that got new entries. Builds asked for while one is under way
+merge into one pending build.
 
 Signals: SIGTERM/SIGINT finish the file being written, release the lock and exit 0; SIGHUP
 reloads the config (a broken one is reported and the old one kept). The handlers only set
@@ -21,11 +24,11 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
@@ -34,12 +37,12 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from feeds import config, cron, pipeline, runstate
+from feeds import config, cron, health, pipeline, runstate
 from feeds.errors import FeedsError
 from feeds.lock import ProcessLock
 from feeds.models import Severity
-from feeds.serve import listen_error
 from feeds.store import Store
+from feeds.watch import PostWatcher
 from feeds.write import remove_stale_temps
 
 log = logging.getLogger("feeds.daemon")
@@ -91,15 +94,25 @@ class Daemon:
         self.stop = threading.Event()
         self.reload = threading.Event()
         self.wake = threading.Event()  # set by the signal handlers, after their flag
-        self.busy = threading.Lock()  # held while a job runs
         self.last_build: dict[str, Any] | None = None
         self.last_fetch: dict[str, Any] | None = None
         self.started = self.now()
         self.failed_runs = 0
-        self.last_job_failed: str | None = None  # what the last job raised, if it did
+        self.job_failed: dict[str, str | None] = {"build": None, "fetch": None}
+        self.wants = health.BuildWants()
+        # a build asked for (saved posts, new entries) and not yet started: its categories
+        # (None: all); ``queued`` while a job to run it waits in the build executor
+        self.asked = threading.Lock()
+        self.pending: set[str] | None = set()
+        self.pending_reasons: set[str] = set()
+        self.queued = False
+        self.watcher: PostWatcher | None = None
         self.scheduler = BackgroundScheduler(
             timezone=cfg.site.tz,
-            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            executors={
+                "build": ThreadPoolExecutor(max_workers=1),
+                "fetch": ThreadPoolExecutor(max_workers=1),
+            },
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -126,7 +139,9 @@ class Daemon:
             for sig in STOP_SIGNALS:
                 signal.signal(sig, self._on_stop_signal)
             signal.signal(signal.SIGHUP, self._on_hup)
-            server = self._start_health() if self.health_port is not None else None
+            server = None
+            if self.health_port is not None:
+                server = health.serve(self.health_port, self.health)
             log.info(
                 "event=start pid=%d config=%s build=%s fetch_every=%gs sources=%d timezone=%s",
                 os.getpid(),
@@ -136,11 +151,17 @@ class Daemon:
                 len(cfg.sources),
                 cfg.site.timezone,
             )
-            self.scheduler.start()  # its own thread; the jobs run on the one worker
+            self.scheduler.add_listener(
+                self._on_submitted, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES
+            )
+            self.scheduler.start()  # its own thread; the jobs run on the executors' threads
+            self._watch()
             try:
                 self._wait_for_signals()  # until stop is set
             finally:
-                # finish the job under way (it stops between files), then let go of the lock
+                self._unwatch()
+                # finish the jobs under way (they stop between files and between sources),
+                # then let go of the lock
                 self.scheduler.shutdown(wait=True)
                 if server is not None:
                     server.shutdown()
@@ -157,6 +178,7 @@ class Daemon:
             build_trigger(self.cfg),
             id="build",
             name="build",
+            executor="build",
             replace_existing=True,
             **start,
         )
@@ -166,6 +188,7 @@ class Daemon:
                 IntervalTrigger(seconds=self.cfg.schedule.fetch_every, timezone=self.cfg.site.tz),
                 id="fetch",
                 name="fetch",
+                executor="fetch",
                 replace_existing=True,
                 **start,
             )
@@ -208,6 +231,9 @@ class Daemon:
             return
         self.cfg = new
         self._schedule(first=False)
+        if (new.schedule.watch, new.posts.dirs) != (old.schedule.watch, old.posts.dirs):
+            self._unwatch()
+            self._watch()
         log.info(
             "event=reload result=ok config=%s build=%s sources=%d",
             new.path,
@@ -215,92 +241,150 @@ class Daemon:
             len(new.sources),
         )
 
+    # ------------------------------------------------------------------ watching
+
+    def _watch(self) -> None:
+        if not self.cfg.schedule.watch or self.stop.is_set():
+            return
+        watcher = PostWatcher(self.cfg.posts.dirs, self._on_posts_changed)
+        self.watcher = watcher if watcher.start() else None
+
+    def _unwatch(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+
+    def _on_posts_changed(self, paths: frozenset[Path]) -> None:
+        log.debug("event=watch changed=%d", len(paths))
+        self.ask_build(None, "watch")  # incremental: only the changed files are read again
+
     # ------------------------------------------------------------------ jobs
 
+    def _on_submitted(self, event: JobEvent) -> None:
+        """The scheduled build's time came (it is queued, or skipped as one is running)."""
+        if event.job_id == "build":
+            self.wants.want()
+
+    def ask_build(self, only: set[str] | None, reason: str) -> None:
+        """A build of ``only`` (None: every feed) on the build thread, soon: merged with the
+        one already asked for, if it has not started yet."""
+        if self.stop.is_set():
+            return
+        with self.asked:
+            if self.pending is not None:
+                self.pending = None if only is None else self.pending | only
+            self.pending_reasons.add(reason)
+            self.wants.want()
+            if self.queued:
+                return
+            self.queued = True
+        self.scheduler.add_job(self._asked_build_job, executor="build", name="asked build")
+
+    def _take_asked(self) -> tuple[set[str] | None, str] | None:
+        """What was asked for (categories, reasons), clearing it; None when nothing was."""
+        with self.asked:
+            self.queued = False
+            only, reasons = self.pending, self.pending_reasons
+            self.pending, self.pending_reasons = set(), set()
+        if not reasons:
+            return None
+        return only, "+".join(sorted(reasons))
+
+    def _asked_build_job(self) -> None:
+        asked = self._take_asked()
+        if asked is not None:
+            self._build_job(*asked)
+
     def _build_job(self, only: set[str] | None = None, reason: str = "schedule") -> None:
-        with self.busy:
-            if self.stop.is_set():
-                return
-            cfg = self.cfg
-            started = self.now()
-            t0 = time.monotonic()
-            try:
-                report = pipeline.run_once(
-                    cfg, started, fetch_sources=False, only=only, should_stop=self.stop.is_set
-                )
-            except Exception as e:
-                self._failed(e)
-                log.exception("event=build result=failed reason=%s", reason)
-                return
-            self.last_job_failed = None
-            seconds = time.monotonic() - t0
-            finished = self.now()
-            self._log_problems(report)
-            runstate.record_build(cfg.store.state_dir, report, started, finished)
-            self.last_build = {
-                "at": finished.isoformat(),
-                "ok": report.ok,
-                "written": len(report.files_written),
-            }
-            level = (
-                logging.INFO
-                if report.files_written or report.problems.items or report.stopped
-                else logging.DEBUG
+        if self.stop.is_set():
+            return
+        if only is None:
+            self._take_asked()  # a full build covers whatever was asked for
+        self.wants.started()
+        try:
+            self._build(only, reason)
+        finally:
+            self.wants.finished()
+
+    def _build(self, only: set[str] | None, reason: str) -> None:
+        cfg = self.cfg
+        started = self.now()
+        t0 = time.monotonic()
+        try:
+            report = pipeline.run_once(
+                cfg, started, fetch_sources=False, only=only, should_stop=self.stop.is_set
             )
-            log.log(
-                level,
-                "event=build reason=%s feeds=%d written=%d unchanged=%d errors=%d "
-                "stopped=%s seconds=%.2f",
-                reason,
-                len(report.feeds),
-                len(report.files_written),
-                len(report.files_unchanged),
-                len(report.problems.errors),
-                str(report.stopped).lower(),
-                seconds,
-            )
-            self._save_status()
+        except Exception as e:
+            self._failed("build", e)
+            log.exception("event=build result=failed reason=%s", reason)
+            return
+        self.job_failed["build"] = None
+        seconds = time.monotonic() - t0
+        finished = self.now()
+        self._log_problems(report)
+        runstate.record_build(cfg.store.state_dir, report, started, finished)
+        self.last_build = {
+            "at": finished.isoformat(),
+            "ok": report.ok,
+            "written": len(report.files_written),
+        }
+        level = (
+            logging.INFO
+            if report.files_written or report.problems.items or report.stopped
+            else logging.DEBUG
+        )
+        log.log(
+            level,
+            "event=build reason=%s feeds=%d written=%d unchanged=%d errors=%d "
+            "stopped=%s seconds=%.2f",
+            reason,
+            len(report.feeds),
+            len(report.files_written),
+            len(report.files_unchanged),
+            len(report.problems.errors),
+            str(report.stopped).lower(),
+            seconds,
+        )
+        self._save_status()
 
     def _fetch_job(self) -> None:
-        with self.busy:
-            if self.stop.is_set():
-                return
-            cfg = self.cfg
-            now = self.now()
-            try:
-                report = pipeline.fetch(cfg, now, should_stop=self.stop.is_set)
-            except Exception as e:
-                self._failed(e)
-                log.exception("event=fetch result=failed")
-                return
-            self.last_job_failed = None
-            self._log_problems(report)
-            changed = [o for o in report.sources if o.new or o.changed]
-            new = sum(o.new for o in report.sources)
-            self.last_fetch = {"at": now.isoformat(), "sources": len(report.sources), "new": new}
-            level = logging.INFO if changed or report.problems.errors else logging.DEBUG
-            log.log(
-                level,
-                "event=fetch sources=%d new=%d changed=%d errors=%d",
-                len(report.sources),
-                new,
-                sum(o.changed for o in report.sources),
-                sum(1 for o in report.sources if o.status in ("error", "gone")),
-            )
-        if changed and not self.stop.is_set():
+        if self.stop.is_set():
+            return
+        cfg = self.cfg
+        now = self.now()
+        try:
+            report = pipeline.fetch(cfg, now, should_stop=self.stop.is_set)
+        except Exception as e:
+            self._failed("fetch", e)
+            log.exception("event=fetch result=failed")
+            return
+        self.job_failed["fetch"] = None
+        self._log_problems(report)
+        changed = [o for o in report.sources if o.new or o.changed]
+        new = sum(o.new for o in report.sources)
+        self.last_fetch = {"at": now.isoformat(), "sources": len(report.sources), "new": new}
+        level = logging.INFO if changed or report.problems.errors else logging.DEBUG
+        log.log(
+            level,
+            "event=fetch sources=%d new=%d changed=%d errors=%d",
+            len(report.sources),
+            new,
+            sum(o.changed for o in report.sources),
+            sum(1 for o in report.sources if o.status in ("error", "gone")),
+        )
+        if changed:
             by_id = {s.id: s for s in cfg.sources}
             touched: set[str] = set()
             for o in changed:
                 s = by_id[o.source_id]
                 touched.update(s.categories)
                 touched.update(r.to for r in s.routes)
-            self._build_job(only=touched, reason="new-entries")
-        else:
-            self._save_status()
+            self.ask_build(touched, "new-entries")
+        self._save_status()
 
-    def _failed(self, e: Exception) -> None:
+    def _failed(self, job: str, e: Exception) -> None:
         self.failed_runs += 1
-        self.last_job_failed = f"{type(e).__name__}: {e}"
+        self.job_failed[job] = f"{type(e).__name__}: {e}"
         self._save_status()
 
     def _log_problems(self, report: pipeline.Report) -> None:
@@ -322,16 +406,19 @@ class Daemon:
         return when.isoformat() if when else None
 
     def health(self) -> dict[str, Any]:
+        failed = self.job_failed["build"] or self.job_failed["fetch"]
         return {
             "pid": os.getpid(),
             "started": self.started.isoformat(),
             "running": not self.stop.is_set(),
+            "watching": self.watcher is not None,
             "last_build": self.last_build,
             "last_fetch": self.last_fetch,
             "next_build": self._next("build"),
             "next_fetch": self._next("fetch"),
+            "build_overdue": self.wants.overdue(self.cfg.schedule.misfire_grace),
             "failed_runs": self.failed_runs,
-            "last_job_failed": self.last_job_failed,
+            "last_job_failed": failed,
             "config": str(self.cfg.path),
         }
 
@@ -340,37 +427,6 @@ class Daemon:
             runstate.save(self.cfg.store.state_dir, runstate.DAEMON_FILE, self.health())
         except FeedsError as e:
             log.warning("event=status result=failed error=%s", json.dumps(str(e)))
-
-    def _start_health(self) -> ThreadingHTTPServer:
-        daemon = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path.split("?", 1)[0] not in ("/", "/health", "/healthz"):
-                    self.send_error(404)
-                    return
-                body = daemon.health()
-                # unhealthy: stopping, or the last job crashed (not: a source failed, which
-                # is the source's problem and no reason for a supervisor to restart us)
-                healthy = body["running"] and body["last_job_failed"] is None
-                data = json.dumps(body, ensure_ascii=False).encode()
-                self.send_response(200 if healthy else 503)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        try:
-            server = ThreadingHTTPServer(("127.0.0.1", self.health_port or 0), Handler)
-        except OSError as e:
-            raise listen_error(e, "127.0.0.1", self.health_port or 0, "--health-port") from e
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True, name="health").start()
-        log.info("event=health listening=127.0.0.1:%d", server.server_address[1])
-        return server
 
 
 def reloader(path: Path, overrides: dict[str, Any]) -> Callable[[], config.Config]:
