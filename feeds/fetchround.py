@@ -222,8 +222,11 @@ def _record(
     items = normalize.remote_ids(s.id, cfg.site.url, feed.items)
     seen = store.entries.first_seen(s.id, (i.id for i in items))
     pairs = []
+    # whole seconds: a first-seen time becomes an undated entry's date, and readers that
+    # drop the fraction (newsboat) must not round it into another instant
+    fresh = now.replace(microsecond=0)
     for item in items:
-        first = seen.get(item.id, now)
+        first = seen.get(item.id, fresh)
         entry = normalize.remote_entry(item, feed, s, cfg, first, problems)
         if entry is not None:
             pairs.append((entry, first))

@@ -11,7 +11,9 @@ feed that only mentions ``<!ENTITY`` in a CDATA section (an article about XXE) i
 from __future__ import annotations
 
 import hashlib
+import html
 import itertools
+import json
 import logging
 import re
 from typing import Any
@@ -55,6 +57,8 @@ def parse(result: FetchResult, *, encoding: str | None = None) -> RawFeed:
     url = result.url
     content_type = result.headers.get("content-type", "application/xml")
     decoded = decode(result.body, content_type=content_type, override=encoding)
+    if decoded.text.lstrip("\ufeff \t\r\n").startswith("{"):
+        return _json_feed(decoded.text, url, decoded.warning)
     body = decoded.xml
     media = content_type.split(";", 1)[0].strip() or "application/xml"
     headers = {"content-type": f"{media}; charset=utf-8", "content-location": url}
@@ -181,15 +185,24 @@ def _enclosures(e: Any) -> tuple[tuple[str, int, str], ...]:
     return tuple(enclosures)
 
 
+def _as_html(value: Any, kind: str | None) -> Any:
+    """Atom ``type="text"`` (feedparser's ``text/plain``) is text, not markup: escaped, so a
+    literal ``<int>`` or ``a < b`` stays visible."""
+    if isinstance(value, str) and (kind or "").lower() == "text/plain":
+        return html.escape(value, quote=False).replace("\n\n", "<br><br>")
+    return value
+
+
 def _item(e: Any) -> RawItem:
     content = None
     base = None
     for c in e.get("content") or []:
         if c.get("value"):
-            content, base = c["value"], c.get("base")
+            content, base = _as_html(c["value"], c.get("type")), c.get("base")
             if "html" in (c.get("type") or ""):
                 break
-    base = base or (e.get("summary_detail") or {}).get("base")
+    summary_detail = e.get("summary_detail") or {}
+    base = base or summary_detail.get("base")
     title_detail = e.get("title_detail") or {}
     return RawItem(
         guid=_url(e.get("id")),
@@ -199,10 +212,75 @@ def _item(e: Any) -> RawItem:
         # dict.get: feedparser's own get() maps a missing "updated" to "published" (and warns)
         published=_text(dict.get(e, "published")) or _text(dict.get(e, "created")),
         updated=_text(dict.get(e, "updated")),
-        summary_html=_html(e.get("summary")),
+        summary_html=_html(_as_html(e.get("summary"), summary_detail.get("type"))),
         content_html=_html(content),
         authors=_authors(e),
         tags=_tags(e),
         enclosures=_enclosures(e),
         base=_url(base),
+    )
+
+
+# ----------------------------------------------------------------------------- JSON Feed
+
+
+def _json_feed(text: str, url: str, warning: str | None) -> RawFeed:
+    """A JSON Feed (1.0 or 1.1, https://jsonfeed.org/version/1.1) as a ``RawFeed``, with the
+    same caps as RSS and Atom."""
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise ParseError(f"not a feed: invalid JSON: {str(e)[:200]}", url=url) from e
+    version = doc.get("version") if isinstance(doc, dict) else None
+    if not isinstance(version, str) or not version.startswith("https://jsonfeed.org/version/1"):
+        raise ParseError("not a feed: JSON without a JSON Feed version", url=url)
+    items = [i for i in doc.get("items") or [] if isinstance(i, dict)]
+    if len(items) > MAX_ITEMS:
+        warning = ((warning + "; ") if warning else "") + (
+            f"{len(items)} items; kept the first {MAX_ITEMS}"
+        )
+        items = items[:MAX_ITEMS]
+    return RawFeed(
+        url=url,
+        title=_text(doc.get("title"), MAX_TITLE),
+        link=_url(doc.get("home_page_url")),
+        language=_text(doc.get("language")),
+        items=tuple(_json_item(i, doc) for i in items),
+        warning=warning,
+    )
+
+
+def _json_item(i: dict[str, Any], doc: dict[str, Any]) -> RawItem:
+    content = i.get("content_html")
+    if not isinstance(content, str) and isinstance(i.get("content_text"), str):
+        content = _as_html(i["content_text"], "text/plain")
+    people = i.get("authors") or ([i["author"]] if isinstance(i.get("author"), dict) else [])
+    people = people or doc.get("authors") or []
+    authors = tuple(
+        (name, None, _url(a.get("url")))
+        for a in people[:MAX_AUTHORS]
+        if isinstance(a, dict) and (name := _text(a.get("name"), MAX_NAME))
+    )
+    tags = dict.fromkeys(_tag(t) for t in (_text(x) for x in i.get("tags") or []) if t)
+    enclosures = []
+    for a in (i.get("attachments") or [])[:MAX_ENCLOSURES]:
+        href = _url(a.get("url")) if isinstance(a, dict) else None
+        if href:
+            size = a.get("size_in_bytes")
+            kind = _text(a.get("mime_type"), MAX_NAME) or "application/octet-stream"
+            enclosures.append((href, size if isinstance(size, int) and size >= 0 else 0, kind))
+    guid = i.get("id")
+    return RawItem(
+        guid=_url(str(guid)) if isinstance(guid, str | int) else None,
+        title=_text(i.get("title"), MAX_TITLE),
+        title_is_html=False,
+        link=_url(i.get("url")) or _url(i.get("external_url")),
+        published=_text(i.get("date_published")),
+        updated=_text(i.get("date_modified")),
+        summary_html=_html(_as_html(i.get("summary"), "text/plain")),
+        content_html=_html(content),
+        authors=authors,
+        tags=tuple(itertools.islice(tags, MAX_TAGS)),
+        enclosures=tuple(enclosures),
+        base=_url(i.get("url")),
     )
