@@ -19,12 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from feeds import __version__, config, pipeline, runstate
+from feeds import __version__, cli_status, config, pipeline, runstate
 from feeds.errors import ConfigError, FeedsError, LockedError
 from feeds.lock import ProcessLock
 from feeds.models import Severity
-from feeds.store import Store
-from feeds.storeparts import SourceState
 
 log = logging.getLogger("feeds")
 
@@ -264,7 +262,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     cfg = config.load(args.config).with_overrides(**overrides)
     now = _now(cfg)
     if args.command == "status":
-        return _status(cfg, now, args.json, out)
+        cli_status.status(cfg, now, args.json, out)
+        return Exit.OK
     if args.command == "run":
         from feeds import scheduler  # APScheduler loads only for the commands that use it
 
@@ -349,122 +348,6 @@ def _now(cfg: config.Config) -> dt.datetime:
     return dt.datetime.now(cfg.site.tz)
 
 
-def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) -> Exit:
-    """Each configured source's health, from the store."""
-    known: dict[str, SourceState] = {}
-    counts: dict[str, int] = {}
-    has_store = cfg.store.path.is_file()  # status only reads: it never makes the store
-    if has_store:
-        with Store(cfg.store.path, timeout=cfg.store.lock_timeout, read_only=True) as store:
-            known, counts = store.sources.states(), store.entries.counts()
-    rows = []
-    for s in cfg.sources:
-        st = known.get(s.id)
-        fresh = st is not None and st.url == s.url
-        rows.append(
-            {
-                "id": s.id,
-                "url": s.url,
-                "enabled": s.enabled,
-                "state": (
-                    "disabled"
-                    if not s.enabled
-                    else "new"
-                    if not fresh or st is None
-                    else "gone"
-                    if st.gone
-                    else "failing"
-                    if st.consecutive_errors
-                    else "ok"
-                ),
-                "last_success": _iso(st.last_success if fresh and st else None, cfg),
-                "errors": st.consecutive_errors if fresh and st else 0,
-                "entries": counts.get(s.id, 0),
-                "next_attempt": _iso(st.next_attempt if fresh and st else None, cfg),
-                "last_error": st.last_error if fresh and st else None,
-            }
-        )
-    state_dir = cfg.store.state_dir
-    daemon = runstate.load(state_dir, runstate.DAEMON_FILE)
-    if daemon and not _alive(daemon.get("pid")):
-        daemon["running"] = False
-    build = runstate.load(state_dir, runstate.BUILD_FILE)
-    feeds = []
-    for label, info in sorted((build or {}).get("feeds", {}).items()):
-        newest = dt.datetime.fromisoformat(info["newest"])
-        feeds.append(
-            {
-                "feed": label,
-                "items": info["items"],
-                "newest": info["newest"],
-                "age_hours": round((now - newest).total_seconds() / 3600, 1),
-            }
-        )
-    if as_json:
-        json.dump(
-            {
-                "now": now.isoformat(),
-                "daemon": daemon,
-                "last_build": {k: v for k, v in (build or {}).items() if k != "feeds"} or None,
-                "feeds": feeds,
-                "sources": rows,
-                "store": str(cfg.store.path) if has_store else None,
-            },
-            out,
-            ensure_ascii=False,
-            indent=1,
-        )
-        out.write("\n")
-        return Exit.OK
-    if daemon:
-        out.write(
-            f"daemon: pid {daemon.get('pid')} "
-            f"{'running' if daemon.get('running') else 'not running'}, started "
-            f"{daemon.get('started')}; next build {daemon.get('next_build') or '-'}, "
-            f"next fetch {daemon.get('next_fetch') or '-'}\n"
-        )
-    else:
-        out.write("daemon: not started here (no daemon.json)\n")
-    if build:
-        out.write(
-            f"last build: {build.get('finished')} "
-            f"({'ok' if build.get('ok') else 'with errors'}; "
-            f"{build.get('files_written')} files written, {build.get('errors')} errors)\n"
-        )
-        for f in feeds:
-            out.write(
-                f"  {f['feed']}: {f['items']} items, newest {f['newest']} "
-                f"({f['age_hours']} h ago)\n"
-            )
-    else:
-        out.write("last build: none recorded\n")
-    if not has_store:
-        out.write(f"store: none yet ({cfg.store.path} is made by the first fetch or build)\n")
-    head = ("SOURCE", "STATE", "LAST SUCCESS", "ERRORS", "ENTRIES", "NEXT ATTEMPT")
-    table = [head] + [
-        (
-            r["id"],
-            r["state"],
-            r["last_success"] or "never",
-            str(r["errors"]),
-            str(r["entries"]),
-            r["next_attempt"] or "now",
-        )
-        for r in rows
-    ]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
-    for row in table:
-        out.write(
-            "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
-        )
-    for r in rows:
-        if r["last_error"]:
-            out.write(f"{r['id']}: last error: {r['last_error']}\n")
-    if not rows:
-        out.write("no sources configured\n")
-    return Exit.OK
-
-
 def _stdout_gone(out: TextIO) -> None:
     """The reader of stdout has gone: point the descriptor at /dev/null so that Python's own
     flush at exit does not print a BrokenPipeError of its own."""
@@ -497,18 +380,6 @@ def _serve(cfg: config.Config, bind: str, port: int, out: TextIO) -> Exit:
     finally:
         server.server_close()
     return Exit.OK
-
-
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 STARTER_CONFIG = """\
@@ -577,12 +448,6 @@ def _init(folder: Path, out: TextIO, err: TextIO) -> Exit:
         file=out,
     )
     return Exit.OK
-
-
-def _iso(value: dt.datetime | None, cfg: config.Config) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(cfg.site.tz).strftime("%Y-%m-%d %H:%M:%S%z")
 
 
 class _ProgressBar:
