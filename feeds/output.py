@@ -13,9 +13,8 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from feeds import __version__, archive, discover, generate
 from feeds.buildcache import Output
@@ -27,6 +26,9 @@ from feeds.models import Entry, Problems
 from feeds.report import Failed, FeedResult, FileResult, Written
 from feeds.store import entry_to_json
 from feeds.write import remove_stale_temps, write_if_changed
+
+if TYPE_CHECKING:  # made by the plan phase; imported for annotations only (plan stands above)
+    from feeds.plan import Rendered
 
 log = logging.getLogger(__name__)
 
@@ -82,24 +84,6 @@ class DryWriter:
 
     def cleanup(self) -> None:
         pass
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A feed with the entries it will carry (newest first) and its closed archive months."""
-
-    plan: FeedPlan
-    entries: list[Entry]
-    months: list[archive.Month]
-
-    def result(self) -> FeedResult:
-        return FeedResult(
-            self.plan.label,
-            tuple(self.plan.paths.values()),
-            len(self.entries),
-            max(e.published for e in self.entries),
-            self.plan,
-        )
 
 
 def feed_fingerprint(
