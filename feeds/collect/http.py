@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -32,8 +33,10 @@ from feeds.collect import addresses
 from feeds.collect.addresses import IPNetwork
 from feeds.collect.deadline import DEADLINE, DeadlineTransport
 from feeds.collect.inflate import Decoder
-from feeds.config import FetchConfig
 from feeds.errors import FetchError
+
+if TYPE_CHECKING:  # for the annotation only: the fetcher stands below the config
+    from feeds.config import FetchConfig
 
 __all__ = ["FetchError", "FetchResult", "Fetcher", "parse_retry_after"]
 
