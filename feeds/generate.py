@@ -20,10 +20,8 @@ from lxml import etree
 
 from feeds import __version__
 from feeds.config import SUFFIXES, Config
+from feeds.formats import FORMATS
 from feeds.models import Author, Entry, Problems
-
-ATOM_TYPE = "application/atom+xml"
-RSS_TYPE = "application/rss+xml"
 
 
 class Selectable(Protocol):
@@ -292,7 +290,7 @@ def render(
     fg.language(cfg.site.language)
     fg.generator("feeds", __version__)
     # feedgen uses the last link added as the RSS <link>: the page, not the feed itself.
-    fg.link(href=this, rel="self", type=ATOM_TYPE if fmt == "atom" else RSS_TYPE)
+    fg.link(href=this, rel="self", type=FORMATS[fmt].media_type)
     fg.link(href=feed.page_url, rel="alternate", type="text/html")
     fg.author(_person(cfg.site.author or Author(name=cfg.site.title)))
     fg.updated(max(e.updated for e in entries))

@@ -20,7 +20,7 @@ from feeds import __version__, archive, discover, generate
 from feeds.buildcache import Output
 from feeds.config import Config
 from feeds.errors import WriteError
-from feeds.formats import archivable, render
+from feeds.formats import archivable
 from feeds.generate import FeedPlan
 from feeds.models import Entry, Problems
 from feeds.report import Failed, FeedResult, FileResult, Written
@@ -113,7 +113,7 @@ def _document(
 ) -> FileResult:
     """Generate and write one document of a feed."""
     try:
-        data = render(cfg, feed, entries, fmt, path=rel, **links)
+        data = generate.render(cfg, feed, entries, fmt, path=rel, **links)
     except Exception as e:  # isolate one feed from the rest; the traceback goes to the log
         log.exception("feed=%s format=%s generation failed", feed.label, fmt)
         message = f"{feed.label}: {fmt} feed not generated: {e}"
