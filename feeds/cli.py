@@ -19,12 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from feeds import __version__, config, pipeline, runstate
+from feeds import cli_args, cli_status, config, pipeline, runstate
 from feeds.errors import ConfigError, FeedsError, LockedError
 from feeds.lock import ProcessLock
 from feeds.models import Severity
-from feeds.store import Store
-from feeds.storeparts import SourceState
+from feeds.report import Report
 
 log = logging.getLogger("feeds")
 
@@ -37,136 +36,12 @@ class Exit(enum.IntEnum):
     INTERRUPTED = 130
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=Path(os.environ.get("FEEDS_CONFIG", "config.yaml")),
-        help="config file (default: $FEEDS_CONFIG or ./config.yaml)",
-    )
-    common.add_argument(
-        "--posts",
-        type=Path,
-        action="append",
-        metavar="DIR",
-        help="posts folder, instead of posts.dirs in the config (repeatable)",
-    )
-    common.add_argument(
-        "--output",
-        type=Path,
-        metavar="DIR",
-        help="output folder, instead of output.dir in the config",
-    )
-    common.add_argument(
-        "--state",
-        type=Path,
-        metavar="DIR",
-        help="state folder (the store), instead of state.dir in the config",
-    )
-    loud = common.add_mutually_exclusive_group()
-    loud.add_argument(
-        "-v", "--verbose", action="count", default=0, help="print a summary line (-vv: debug log)"
-    )
-    loud.add_argument(
-        "-q", "--quiet", action="store_true", help="print errors only (no warnings, no progress)"
-    )
-    common.add_argument(
-        "--traceback", action="store_true", help="print the full traceback of a fatal error"
-    )
-
-    p = argparse.ArgumentParser(prog="feeds", description=__doc__.splitlines()[0])
-    p.add_argument("--version", action="version", version=f"feeds {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    build = sub.add_parser(
-        "build",
-        parents=[common],
-        help="fetch due sources, write every feed",
-        description="Fetch the external sources that are due, then write "
-        "one RSS and one Atom feed per category, and one of "
-        "everything. Silent on success unless -v.",
-    )
-    build.add_argument(
-        "--no-fetch", action="store_true", help="build from the posts and the stored entries only"
-    )
-    build.add_argument(
-        "--full",
-        action="store_true",
-        help="ignore the build cache: read every post and write every feed",
-    )
-    fetch = sub.add_parser(
-        "fetch",
-        parents=[common],
-        help="fetch due sources into the store",
-        description="Fetch the external sources that are due and store "
-        "their entries; write no feed.",
-    )
-    fetch.add_argument("--all", action="store_true", help="fetch every enabled source, due or not")
-    status = sub.add_parser(
-        "status",
-        parents=[common],
-        help="show each source's health",
-        description="Each source's last success, error count, stored entries and next attempt.",
-    )
-    status.add_argument("--json", action="store_true", help="machine-readable output")
-    run = sub.add_parser(
-        "run",
-        parents=[common],
-        help="run as a daemon (build and fetch on a schedule)",
-        description="Build and fetch on the schedule in the config, in the "
-        "site's timezone, until SIGTERM/SIGINT; SIGHUP reloads "
-        "the config.",
-    )
-    run.add_argument(
-        "--health-port",
-        type=int,
-        metavar="PORT",
-        help="serve GET /health on 127.0.0.1:PORT (200 healthy, 503 not)",
-    )
-    run.add_argument(
-        "--log-format",
-        choices=("text", "json"),
-        default="text",
-        help="one line per event: key=value words (text) or JSON objects",
-    )
-    serve = sub.add_parser(
-        "serve",
-        parents=[common],
-        help="serve the output folder over HTTP",
-        description="Serve the output folder at the path of output.url, "
-        "with feed Content-Types, ETag/304 and gzip. For "
-        "previews and small sites; nginx for production.",
-    )
-    serve.add_argument(
-        "--bind",
-        default="127.0.0.1",
-        metavar="ADDRESS",
-        help="address to listen on (default: 127.0.0.1)",
-    )
-    serve.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
-    init = sub.add_parser(
-        "init",
-        help="write a starter config.yaml and folders",
-        description="Create DIR with a starter config.yaml, _posts/ (one "
-        "example post), output/ and state/.",
-    )
-    init.add_argument("dir", type=Path, metavar="DIR")
-    sub.add_parser(
-        "check",
-        parents=[common],
-        help="check the config and every post; write nothing",
-        description="Validate the config and every post; report problems; write nothing.",
-    )
-    return p
-
-
 def main(
     argv: Sequence[str] | None = None, *, stderr: TextIO | None = None, stdout: TextIO | None = None
 ) -> int:
     err = stderr or sys.stderr
     out = stdout or sys.stdout
-    args = _parser().parse_args(argv)
+    args = cli_args.parser(__doc__.splitlines()[0]).parse_args(argv)
     if args.command == "init":
         return int(_init(args.dir, out, err))
     if args.command == "run":
@@ -264,7 +139,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     cfg = config.load(args.config).with_overrides(**overrides)
     now = _now(cfg)
     if args.command == "status":
-        return _status(cfg, now, args.json, out)
+        cli_status.status(cfg, now, args.json, out)
+        return Exit.OK
     if args.command == "run":
         from feeds import scheduler  # APScheduler loads only for the commands that use it
 
@@ -289,41 +165,29 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     else:
         report = pipeline.run_once(cfg, now, write=False)
 
+    _print_report(args, cfg, now, report, time.monotonic() - started, out, err)
+    return Exit.OK if report.ok else Exit.INPUT_ERRORS
+
+
+def _print_report(
+    args: argparse.Namespace,
+    cfg: config.Config,
+    now: dt.datetime,
+    report: Report,
+    seconds: float,
+    out: TextIO,
+    err: TextIO,
+) -> None:
+    """The problems on stderr, then the command's summary (``check`` always, others with -v)."""
     for problem in report.problems.items:
         if problem.severity is Severity.ERROR or not args.quiet:
             print(str(problem), file=err)
     errors = len(report.problems.errors)
     warnings = len(report.problems.items) - errors
-    seconds = time.monotonic() - started
     if args.command == "check":
-        print(
-            f"{args.config}: {report.posts_found} posts, {report.feeds_planned} feeds "
-            f"({' + '.join(cfg.feeds.formats)} each), {len(cfg.sources)} sources; "
-            f"{errors} errors, {warnings} warnings",
-            file=out,
-        )
-        from feeds import cron
-
-        s = cfg.schedule
-        times = ", ".join(
-            t.strftime("%Y-%m-%d %H:%M:%S%z")
-            for t in cron.next_runs(s.build, s.build_seconds, cfg.site.tz, now, 3)
-        )
-        print(
-            f"schedule.build {cfg.schedule.build!r} ({cfg.site.timezone}): next {times}", file=out
-        )
+        _print_check(args.config, cfg, now, report, errors, warnings, out)
     elif args.command == "fetch" and args.verbose:
-        counts = {
-            k: sum(1 for o in report.sources if o.status == k)
-            for k in ("ok", "not-modified", "error", "gone")
-        }
-        print(
-            f"feeds: fetched {len(report.sources)} sources: {counts['ok']} ok, "
-            f"{counts['not-modified']} not modified, {counts['error']} failed, "
-            f"{counts['gone']} gone; {sum(o.new for o in report.sources)} new entries "
-            f"in {seconds:.2f} s",
-            file=err,
-        )
+        _print_fetch(report, seconds, err)
     elif args.verbose:
         print(
             f"feeds: {report.feeds_planned} feeds from {report.posts_found} posts and "
@@ -334,7 +198,45 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
             f"→ {cfg.output_dir}",
             file=err,
         )
-    return Exit.OK if report.ok else Exit.INPUT_ERRORS
+
+
+def _print_check(
+    path: Path,
+    cfg: config.Config,
+    now: dt.datetime,
+    report: Report,
+    errors: int,
+    warnings: int,
+    out: TextIO,
+) -> None:
+    print(
+        f"{path}: {report.posts_found} posts, {report.feeds_planned} feeds "
+        f"({' + '.join(cfg.feeds.formats)} each), {len(cfg.sources)} sources; "
+        f"{errors} errors, {warnings} warnings",
+        file=out,
+    )
+    from feeds import cron
+
+    s = cfg.schedule
+    times = ", ".join(
+        t.strftime("%Y-%m-%d %H:%M:%S%z")
+        for t in cron.next_runs(s.build, s.build_seconds, cfg.site.tz, now, 3)
+    )
+    print(f"schedule.build {cfg.schedule.build!r} ({cfg.site.timezone}): next {times}", file=out)
+
+
+def _print_fetch(report: Report, seconds: float, err: TextIO) -> None:
+    counts = {
+        k: sum(1 for o in report.sources if o.status == k)
+        for k in ("ok", "not-modified", "error", "gone")
+    }
+    print(
+        f"feeds: fetched {len(report.sources)} sources: {counts['ok']} ok, "
+        f"{counts['not-modified']} not modified, {counts['error']} failed, "
+        f"{counts['gone']} gone; {sum(o.new for o in report.sources)} new entries "
+        f"in {seconds:.2f} s",
+        file=err,
+    )
 
 
 def _now(cfg: config.Config) -> dt.datetime:
@@ -347,122 +249,6 @@ def _now(cfg: config.Config) -> dt.datetime:
             raise FeedsError("FEEDS_FAKE_NOW needs a UTC offset, e.g. 2022-06-09T12:00:00+08:00")
         return when.astimezone(cfg.site.tz)
     return dt.datetime.now(cfg.site.tz)
-
-
-def _status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) -> Exit:
-    """Each configured source's health, from the store."""
-    known: dict[str, SourceState] = {}
-    counts: dict[str, int] = {}
-    has_store = cfg.store.path.is_file()  # status only reads: it never makes the store
-    if has_store:
-        with Store(cfg.store.path, timeout=cfg.store.lock_timeout, read_only=True) as store:
-            known, counts = store.sources.states(), store.entries.counts()
-    rows = []
-    for s in cfg.sources:
-        st = known.get(s.id)
-        fresh = st is not None and st.url == s.url
-        rows.append(
-            {
-                "id": s.id,
-                "url": s.url,
-                "enabled": s.enabled,
-                "state": (
-                    "disabled"
-                    if not s.enabled
-                    else "new"
-                    if not fresh or st is None
-                    else "gone"
-                    if st.gone
-                    else "failing"
-                    if st.consecutive_errors
-                    else "ok"
-                ),
-                "last_success": _iso(st.last_success if fresh and st else None, cfg),
-                "errors": st.consecutive_errors if fresh and st else 0,
-                "entries": counts.get(s.id, 0),
-                "next_attempt": _iso(st.next_attempt if fresh and st else None, cfg),
-                "last_error": st.last_error if fresh and st else None,
-            }
-        )
-    state_dir = cfg.store.state_dir
-    daemon = runstate.load(state_dir, runstate.DAEMON_FILE)
-    if daemon and not _alive(daemon.get("pid")):
-        daemon["running"] = False
-    build = runstate.load(state_dir, runstate.BUILD_FILE)
-    feeds = []
-    for label, info in sorted((build or {}).get("feeds", {}).items()):
-        newest = dt.datetime.fromisoformat(info["newest"])
-        feeds.append(
-            {
-                "feed": label,
-                "items": info["items"],
-                "newest": info["newest"],
-                "age_hours": round((now - newest).total_seconds() / 3600, 1),
-            }
-        )
-    if as_json:
-        json.dump(
-            {
-                "now": now.isoformat(),
-                "daemon": daemon,
-                "last_build": {k: v for k, v in (build or {}).items() if k != "feeds"} or None,
-                "feeds": feeds,
-                "sources": rows,
-                "store": str(cfg.store.path) if has_store else None,
-            },
-            out,
-            ensure_ascii=False,
-            indent=1,
-        )
-        out.write("\n")
-        return Exit.OK
-    if daemon:
-        out.write(
-            f"daemon: pid {daemon.get('pid')} "
-            f"{'running' if daemon.get('running') else 'not running'}, started "
-            f"{daemon.get('started')}; next build {daemon.get('next_build') or '-'}, "
-            f"next fetch {daemon.get('next_fetch') or '-'}\n"
-        )
-    else:
-        out.write("daemon: not started here (no daemon.json)\n")
-    if build:
-        out.write(
-            f"last build: {build.get('finished')} "
-            f"({'ok' if build.get('ok') else 'with errors'}; "
-            f"{build.get('files_written')} files written, {build.get('errors')} errors)\n"
-        )
-        for f in feeds:
-            out.write(
-                f"  {f['feed']}: {f['items']} items, newest {f['newest']} "
-                f"({f['age_hours']} h ago)\n"
-            )
-    else:
-        out.write("last build: none recorded\n")
-    if not has_store:
-        out.write(f"store: none yet ({cfg.store.path} is made by the first fetch or build)\n")
-    head = ("SOURCE", "STATE", "LAST SUCCESS", "ERRORS", "ENTRIES", "NEXT ATTEMPT")
-    table = [head] + [
-        (
-            r["id"],
-            r["state"],
-            r["last_success"] or "never",
-            str(r["errors"]),
-            str(r["entries"]),
-            r["next_attempt"] or "now",
-        )
-        for r in rows
-    ]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
-    for row in table:
-        out.write(
-            "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
-        )
-    for r in rows:
-        if r["last_error"]:
-            out.write(f"{r['id']}: last error: {r['last_error']}\n")
-    if not rows:
-        out.write("no sources configured\n")
-    return Exit.OK
 
 
 def _stdout_gone(out: TextIO) -> None:
@@ -497,18 +283,6 @@ def _serve(cfg: config.Config, bind: str, port: int, out: TextIO) -> Exit:
     finally:
         server.server_close()
     return Exit.OK
-
-
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 STARTER_CONFIG = """\
@@ -577,12 +351,6 @@ def _init(folder: Path, out: TextIO, err: TextIO) -> Exit:
         file=out,
     )
     return Exit.OK
-
-
-def _iso(value: dt.datetime | None, cfg: config.Config) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(cfg.site.tz).strftime("%Y-%m-%d %H:%M:%S%z")
 
 
 class _ProgressBar:

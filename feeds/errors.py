@@ -1,11 +1,31 @@
 """Our error hierarchy. Third-party errors are wrapped at each boundary with ``raise … from e``.
 
-``cli.main`` is the one place that maps these to exit codes.
+The bottom of the house: imports nothing of feeds. ``shown`` (a name made safe for a message)
+lives here because the messages need it. ``cli.main`` is the one place that maps these to
+exit codes.
 """
 
 from __future__ import annotations
 
-from feeds.textutil import shown
+import re
+
+# What must not reach a terminal raw: C0 and C1 controls and DEL (ANSI escapes start with
+# ESC or CSI), line and paragraph separators, and the surrogates that stand for the bytes
+# of a file name that is not valid UTF-8 (os.fsdecode's surrogateescape).
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def shown(path: object) -> str:
+    """A path (or any name) as it may appear in a message: each control character or
+    undecodable byte becomes a visible escape (``\\x1b``, ``\\xff``); the rest is kept."""
+    return _UNSHOWABLE.sub(_escape, str(path))
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    if 0xDC80 <= c <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
+        return f"\\x{c - 0xDC00:02x}"
+    return f"\\x{c:02x}" if c <= 0xFF else f"\\u{c:04x}"
 
 
 class FeedsError(Exception):

@@ -1,19 +1,16 @@
 """The output formats, one row each: the file suffix, the media type, the label people see,
-the renderer, and whether RFC 5005 archives are written in it. Everything that needs a fact
-about a format (generate, discover, archive, websub, the pipeline) reads it here."""
+and whether RFC 5005 archives are written in it. Everything that needs a fact about a format
+(generate, discover, archive, websub, the pipeline) reads it here; ``generate.render`` writes
+a document in any of them. Imports nothing of feeds, so that all of those can stand on it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
+from typing import Protocol
 
-from feeds import generate
-from feeds.config import Config
-from feeds.generate import FeedPlan
-from feeds.models import Entry
-
-Renderer = Callable[..., bytes]  # (cfg, plan, entries, *, path, prev_archive, current)
+ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
 
 
 @dataclass(frozen=True)
@@ -22,49 +19,27 @@ class Format:
     suffix: str
     media_type: str
     label: str
-    render: Renderer
     archivable: bool  # RFC 5005 archives (JSON Feed has no archive convention)
 
 
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format(
-            "rss",
-            ".rss.xml",
-            generate.RSS_TYPE,
-            "RSS",
-            partial(generate.render, fmt="rss"),
-            archivable=True,
-        ),
-        Format(
-            "atom",
-            ".atom.xml",
-            generate.ATOM_TYPE,
-            "Atom",
-            partial(generate.render, fmt="atom"),
-            archivable=True,
-        ),
-        Format(
-            "json",
-            ".json",
-            "application/feed+json",
-            "JSON Feed",
-            partial(generate.render, fmt="json"),
-            archivable=False,
-        ),
+        Format("rss", ".rss.xml", RSS_TYPE, "RSS", archivable=True),
+        Format("atom", ".atom.xml", ATOM_TYPE, "Atom", archivable=True),
+        Format("json", ".json", "application/feed+json", "JSON Feed", archivable=False),
     )
 }
 FEED_SUFFIXES = tuple(f.suffix for f in FORMATS.values())
 
 
-def render(
-    cfg: Config, plan: FeedPlan, entries: Sequence[Entry], fmt: str, **links: str | None
-) -> bytes:
-    """One feed document in ``fmt`` (``links``: path, prev_archive, current)."""
-    return FORMATS[fmt].render(cfg, plan, entries, **links)
+class _Planned(Protocol):
+    """A feed plan, as far as the formats care: its paths by format."""
+
+    @property
+    def paths(self) -> Mapping[str, str]: ...
 
 
-def archivable(plan: FeedPlan) -> list[str]:
+def archivable(plan: _Planned) -> list[str]:
     """The plan's formats that get archives, in the plan's order."""
     return [f for f in plan.paths if FORMATS[f].archivable]

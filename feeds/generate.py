@@ -20,10 +20,8 @@ from lxml import etree
 
 from feeds import __version__
 from feeds.config import SUFFIXES, Config
+from feeds.formats import FORMATS
 from feeds.models import Author, Entry, Problems
-
-ATOM_TYPE = "application/atom+xml"
-RSS_TYPE = "application/rss+xml"
 
 
 class Selectable(Protocol):
@@ -292,37 +290,45 @@ def render(
     fg.language(cfg.site.language)
     fg.generator("feeds", __version__)
     # feedgen uses the last link added as the RSS <link>: the page, not the feed itself.
-    fg.link(href=this, rel="self", type=ATOM_TYPE if fmt == "atom" else RSS_TYPE)
+    fg.link(href=this, rel="self", type=FORMATS[fmt].media_type)
     fg.link(href=feed.page_url, rel="alternate", type="text/html")
     fg.author(_person(cfg.site.author or Author(name=cfg.site.title)))
     fg.updated(max(e.updated for e in entries))
     for e in entries:
-        fe = fg.add_entry(order="append")
-        fe.guid(e.id, permalink=e.id == e.link)
-        fe.title(e.title)
-        fe.link(href=e.link, rel="alternate", type="text/html")
-        fe.published(e.published)
-        fe.updated(e.updated)
-        if e.summary:
-            # Atom <summary> is plain text; RSS <description> is HTML, so escape it there.
-            fe.summary(e.summary if fmt == "atom" else html.escape(e.summary, quote=False))
-        fe.content(e.content_html, type="html")
-        for a in e.authors:
-            fe.author(_person(a))  # RSS <author> only when there is an e-mail address
-            if not a.email:
-                # RSS <author> must be an e-mail; a name alone goes in dc:creator. Never
-                # both: the W3C validator warns about duplicate item semantics.
-                fe.dc.dc_creator(a.name)
-        for name in (*e.categories, *e.tags):
-            fe.category(term=name)
-        fe.extra.entry = e
+        _add_entry(fg, e, fmt)
     data: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
     if cfg.feeds.stylesheet:
-        # a browser opening the feed shows it through feed.xsl instead of raw XML
-        decl, _, rest = data.partition(b"\n")
-        pi = f'<?xml-stylesheet type="text/xsl" href="{stylesheet_href(cfg)}"?>'.encode()
-        data = decl + b"\n" + pi + b"\n" + rest
+        data = _with_stylesheet(data, stylesheet_href(cfg))
     return data
+
+
+def _add_entry(fg: FeedGenerator, e: Entry, fmt: str) -> None:
+    fe = fg.add_entry(order="append")
+    fe.guid(e.id, permalink=e.id == e.link)
+    fe.title(e.title)
+    fe.link(href=e.link, rel="alternate", type="text/html")
+    fe.published(e.published)
+    fe.updated(e.updated)
+    if e.summary:
+        # Atom <summary> is plain text; RSS <description> is HTML, so escape it there.
+        fe.summary(e.summary if fmt == "atom" else html.escape(e.summary, quote=False))
+    fe.content(e.content_html, type="html")
+    for a in e.authors:
+        fe.author(_person(a))  # RSS <author> only when there is an e-mail address
+        if not a.email:
+            # RSS <author> must be an e-mail; a name alone goes in dc:creator. Never
+            # both: the W3C validator warns about duplicate item semantics.
+            fe.dc.dc_creator(a.name)
+    for name in (*e.categories, *e.tags):
+        fe.category(term=name)
+    fe.extra.entry = e
+
+
+def _with_stylesheet(data: bytes, href: str) -> bytes:
+    """A browser opening the feed shows it through feed.xsl instead of raw XML."""
+    decl, _, rest = data.partition(b"\n")
+    pi = f'<?xml-stylesheet type="text/xsl" href="{href}"?>'.encode()
+    return decl + b"\n" + pi + b"\n" + rest
 
 
 STYLESHEET = "feed.xsl"

@@ -9,6 +9,7 @@ feeds config that ``feeds init --jekyll`` writes. The post rules are in ``jekyll
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -108,31 +109,12 @@ def load_site(config_path: Path) -> JekyllSite:
     if not isinstance(cfg, dict):
         raise ConfigError("must be a mapping of settings", file=file, line=doc.line(()))
 
-    def text(key: str) -> str | None:
-        value = cfg.get(key)
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(
-                f"must be text, not {value!r}", file=file, line=doc.line((key,)), key=key
-            )
-        return value
-
-    url = (text("url") or "").rstrip("/")
-    if url and urlsplit(url).scheme not in ("http", "https"):
-        raise ConfigError(
-            f"must be an absolute http(s) URL, not {url!r}",
-            file=file,
-            line=doc.line(("url",)),
-            key="url",
-        )
+    text = functools.partial(_text, cfg, doc, file)
+    url = _checked_url((text("url") or "").rstrip("/"), doc, file)
     baseurl = (text("baseurl") or "").rstrip("/")
     if baseurl and not baseurl.startswith("/"):
         baseurl = "/" + baseurl  # Jekyll's relative_url adds the slash
-    timezone = text("timezone")
-    try:
-        if timezone is not None:
-            timeutil.zone(timezone)
-    except DateError as e:
-        raise ConfigError(str(e), file=file, line=doc.line(("timezone",)), key="timezone") from e
+    timezone = _checked_zone(text("timezone"), doc, file)
     folder = config_path.parent
     source = folder / (text("source") or ".")
     collections_dir = (text("collections_dir") or "").strip("/")
@@ -155,6 +137,33 @@ def load_site(config_path: Path) -> JekyllSite:
         author=cfg.get("author"),
         feed_excerpt_only=feed.get("excerpt_only") if isinstance(feed, dict) else None,
     )
+
+
+def _text(cfg: dict[str, Any], doc: yamlutil.Document, file: str, key: str) -> str | None:
+    value = cfg.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"must be text, not {value!r}", file=file, line=doc.line((key,)), key=key)
+    return value
+
+
+def _checked_url(url: str, doc: yamlutil.Document, file: str) -> str:
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        raise ConfigError(
+            f"must be an absolute http(s) URL, not {url!r}",
+            file=file,
+            line=doc.line(("url",)),
+            key="url",
+        )
+    return url
+
+
+def _checked_zone(timezone: str | None, doc: yamlutil.Document, file: str) -> str | None:
+    try:
+        if timezone is not None:
+            timeutil.zone(timezone)
+    except DateError as e:
+        raise ConfigError(str(e), file=file, line=doc.line(("timezone",)), key="timezone") from e
+    return timezone
 
 
 def _read_yaml(path: Path) -> yamlutil.Document:

@@ -275,6 +275,17 @@ def jekyll_instant(raw_value: object, site_tz: timeutil.Zone) -> dt.datetime:
     # a YAML timestamp with a time was a Time (UTC without an offset); a date alone was a
     # Date, which Jekyll reads in the site's zone like a string
     timestamp = isinstance(raw_value, yamlutil.Timestamp) and m["h"] is not None
+    naive = _naive(m, raw_value, timestamp)
+    if m["tz"] is not None:
+        return timeutil.to_zone(naive.replace(tzinfo=_offset(m["tz"], raw_value)), site_tz)
+    if timestamp:
+        return timeutil.to_zone(naive.replace(tzinfo=dt.UTC), site_tz)
+    return timeutil.localize(naive, site_tz)
+
+
+def _naive(m: re.Match[str], raw_value: str, timestamp: bool) -> dt.datetime:
+    """The wall-clock time ``m`` spells; a day past the month's end rolls over (as Ruby's
+    Time does); a timestamp loses its fraction of a second."""
     try:
         day = int(m["d"])
         if not 1 <= day <= 31:
@@ -287,11 +298,7 @@ def jekyll_instant(raw_value: object, site_tz: timeutil.Zone) -> dt.datetime:
             raise ValueError("second is out of range")
     except ValueError as e:
         raise DateError(f"impossible date {raw_value!r}: {e}") from e
-    if m["tz"] is not None:
-        return timeutil.to_zone(naive.replace(tzinfo=_offset(m["tz"], raw_value)), site_tz)
-    if timestamp:
-        return timeutil.to_zone(naive.replace(tzinfo=dt.UTC), site_tz)
-    return timeutil.localize(naive, site_tz)
+    return naive
 
 
 def _offset(text: str, whole: str) -> dt.tzinfo:

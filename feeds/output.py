@@ -13,20 +13,22 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from feeds import __version__, archive, discover, generate
 from feeds.buildcache import Output
 from feeds.config import Config
 from feeds.errors import WriteError
-from feeds.formats import archivable, render
+from feeds.formats import archivable
 from feeds.generate import FeedPlan
 from feeds.models import Entry, Problems
 from feeds.report import Failed, FeedResult, FileResult, Written
 from feeds.store import entry_to_json
 from feeds.write import remove_stale_temps, write_if_changed
+
+if TYPE_CHECKING:  # made by the plan phase; imported for annotations only (plan stands above)
+    from feeds.plan import Rendered
 
 log = logging.getLogger(__name__)
 
@@ -84,24 +86,6 @@ class DryWriter:
         pass
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """A feed with the entries it will carry (newest first) and its closed archive months."""
-
-    plan: FeedPlan
-    entries: list[Entry]
-    months: list[archive.Month]
-
-    def result(self) -> FeedResult:
-        return FeedResult(
-            self.plan.label,
-            tuple(self.plan.paths.values()),
-            len(self.entries),
-            max(e.published for e in self.entries),
-            self.plan,
-        )
-
-
 def feed_fingerprint(
     cfg: Config, label: str, fmt: str, plan_repr: str, entries: Iterable[Entry]
 ) -> str:
@@ -129,7 +113,7 @@ def _document(
 ) -> FileResult:
     """Generate and write one document of a feed."""
     try:
-        data = render(cfg, feed, entries, fmt, path=rel, **links)
+        data = generate.render(cfg, feed, entries, fmt, path=rel, **links)
     except Exception as e:  # isolate one feed from the rest; the traceback goes to the log
         log.exception("feed=%s format=%s generation failed", feed.label, fmt)
         message = f"{feed.label}: {fmt} feed not generated: {e}"

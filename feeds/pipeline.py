@@ -26,13 +26,12 @@ from feeds.models import Entry, Problems, SourceOutcome
 from feeds.output import (
     DiskWriter,
     DryWriter,
-    Rendered,
     Writer,
     write_archives,
     write_discovery,
     write_head,
 )
-from feeds.plan import EntrySource, Plan, Progress, Run, Sources, StopCheck, Stored
+from feeds.plan import EntrySource, Plan, Progress, Rendered, Run, Sources, StopCheck, Stored
 from feeds.report import Failed, FeedResult, FileResult, Report, records, written
 from feeds.store import Store
 from feeds.workers import Workers

@@ -15,7 +15,7 @@ from feeds import archive, generate, normalize, poststage
 from feeds.buildcache import BuildCache
 from feeds.config import Config
 from feeds.models import Entry, PostRef, Problems, RemoteRef
-from feeds.output import Rendered
+from feeds.report import FeedResult
 from feeds.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,24 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 StopCheck = Callable[[], bool]
 Ref = PostRef | RemoteRef
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A feed with the entries it will carry (newest first) and its closed archive months."""
+
+    plan: generate.FeedPlan
+    entries: list[Entry]
+    months: list[archive.Month]
+
+    def result(self) -> FeedResult:
+        return FeedResult(
+            self.plan.label,
+            tuple(self.plan.paths.values()),
+            len(self.entries),
+            max(e.published for e in self.entries),
+            self.plan,
+        )
 
 
 class EntrySource(Protocol):

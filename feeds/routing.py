@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|fbclid|gclid)$", re.I)
 _NOT_WORD = re.compile(r"[\W_]+")
+_DAY = dt.timedelta(days=1)
 
 
 def canonical_link(url: str) -> str:
@@ -54,32 +55,10 @@ def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[Rem
     first in the config.
     """
     tz = cfg.site.tz
-    sources = [s for s in cfg.sources if s.enabled]
-    # per group: canonical link → the source that has it; title key → (time, source)
-    seen_links: dict[str, dict[str, str]] = defaultdict(dict)
-    seen_titles: dict[str, dict[str, list[tuple[dt.datetime, str]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
+    seen = _Seen()
     routed: list[RemoteRef] = []
     everything: list[RemoteRef] = []
-    merged: Counter[str] = Counter()
-    day = dt.timedelta(days=1)
-
-    def first_in(group: str, link: str, tkey: str, when: dt.datetime, source: str) -> bool:
-        """False when another source already has this article in ``group`` (within one
-        source, two items are two entries even with the same title: a daily 快讯)."""
-        holder = seen_links[group].get(link)
-        if (holder is not None and holder != source) or (
-            tkey and any(abs(when - t) <= day and s != source for t, s in seen_titles[group][tkey])
-        ):
-            merged[source] += 1
-            return False
-        seen_links[group].setdefault(link, source)
-        if tkey:
-            seen_titles[group][tkey].append((when, source))
-        return True
-
-    for s in sources:
+    for s in [s for s in cfg.sources if s.enabled]:
         for row in store.entries.index(s.id):
             entry_id, link, title, tags = row.entry_id, row.link, row.title, row.tags
             when = timeutil.to_zone(row.published, tz)
@@ -87,7 +66,7 @@ def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[Rem
             cats = tuple(
                 c
                 for c in normalize.route(tags, title, s)
-                if first_in("category:" + c, canon, tkey, when, s.id)
+                if seen.first_in("category:" + c, canon, tkey, when, s.id)
             )
             ref = RemoteRef(
                 source_id=s.id,
@@ -100,11 +79,37 @@ def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[Rem
             )
             if cats:
                 routed.append(ref)
-            if first_in("all", canon, tkey, when, s.id):
+            if seen.first_in("all", canon, tkey, when, s.id):
                 everything.append(ref)
-    for source_id, count in sorted(merged.items()):
+    for source_id, count in sorted(seen.merged.items()):
         log.info("dedupe source=%s merged=%d (in a feed from another source)", source_id, count)
-    return routed, everything, sum(merged.values())
+    return routed, everything, sum(seen.merged.values())
+
+
+class _Seen:
+    """Per group (a category, or "all"): canonical link → the source that has it; title
+    key → (time, source); and how many placements each source lost to another's copy."""
+
+    def __init__(self) -> None:
+        self.links: dict[str, dict[str, str]] = defaultdict(dict)
+        self.titles: dict[str, dict[str, list[tuple[dt.datetime, str]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        self.merged: Counter[str] = Counter()
+
+    def first_in(self, group: str, link: str, tkey: str, when: dt.datetime, source: str) -> bool:
+        """False when another source already has this article in ``group`` (within one
+        source, two items are two entries even with the same title: a daily 快讯)."""
+        holder = self.links[group].get(link)
+        if (holder is not None and holder != source) or (
+            tkey and any(abs(when - t) <= _DAY and s != source for t, s in self.titles[group][tkey])
+        ):
+            self.merged[source] += 1
+            return False
+        self.links[group].setdefault(link, source)
+        if tkey:
+            self.titles[group][tkey].append((when, source))
+        return True
 
 
 class Loader:

@@ -17,10 +17,11 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from feeds.errors import ListenError
@@ -114,6 +115,14 @@ class _Server(ThreadingHTTPServer):
         log.warning("event=serve client=%s error=unexpected", client_address, exc_info=True)
 
 
+@dataclass(frozen=True)
+class _Site:
+    base: Path  # resolved
+    prefix: str  # "/" or "/feeds/"
+    idle_timeout: float
+    on_request: Callable[[str, str, int], None] | None
+
+
 def make_server(
     root: Path,
     host: str,
@@ -129,155 +138,167 @@ def make_server(
     ``on_request(method, path, status)`` is told about every answer (an access log).
     A connection that has not sent a whole request head within ``idle_timeout`` seconds is
     closed. Raises ``ListenError`` (naming the port and ``option``) if it cannot listen."""
-    base = root.resolve()
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        timeout = idle_timeout  # per read; the timer below bounds the whole request head
-        _timer: threading.Timer | None = None
-
-        def version_string(self) -> str:
-            return "feeds"
-
-        def handle_one_request(self) -> None:
-            self._timer = threading.Timer(idle_timeout, self._hang_up)
-            self._timer.daemon = True
-            self._timer.start()
-            try:
-                super().handle_one_request()
-            finally:
-                self._timer.cancel()
-
-        def parse_request(self) -> bool:
-            ok = super().parse_request()
-            if self._timer is not None:
-                self._timer.cancel()  # the head is in: answering is not bounded by it
-            return ok
-
-        def _hang_up(self) -> None:
-            with suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-
-        def send_error(
-            self, code: int, message: str | None = None, explain: str | None = None
-        ) -> None:
-            super().send_error(code, message, explain)
-            if code == HTTPStatus.REQUEST_URI_TOO_LONG:
-                self._drain()
-
-        def _drain(self) -> None:
-            """Read (a bounded amount of) what the client is still sending, so that closing
-            the connection does not reset it before it reads our answer."""
-            with suppress(OSError):
-                self.connection.settimeout(0.5)
-                for _ in range(64):
-                    if not self.connection.recv(65536):
-                        break
-
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            # before the request line is read (a 414, a timeout) there is no command or path
-            method = getattr(self, "command", None) or "-"
-            path = getattr(self, "path", None) or "-"
-            log.debug("event=request method=%s path=%.200s status=%s", method, path, code)
-            if on_request is not None:
-                on_request(method, path, int(code))
-
-        def do_HEAD(self) -> None:
-            self._serve(body=False)
-
-        def do_GET(self) -> None:
-            self._serve(body=True)
-
-        def _serve(self, body: bool) -> None:
-            try:
-                target = self._resolve()
-                if target is None:
-                    self._plain(HTTPStatus.NOT_FOUND, b"not found\n", body)
-                    return
-                data = target.read_bytes()
-                st = target.stat()
-            except (OSError, RuntimeError) as e:  # RuntimeError: pathlib's symlink loop
-                status = _status_for(e)
-                log.info("event=request path=%.200s status=%d error=%s", self.path, status, e)
-                self._plain(status, f"{status.phrase.lower()}\n".encode(), body)
-                return
-            etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
-            modified = email.utils.formatdate(st.st_mtime, usegmt=True)
-            gz = "gzip" in self.headers.get("Accept-Encoding", "") and len(data) >= COMPRESSIBLE_AT
-            if gz:
-                etag = etag[:-1] + '-gz"'
-            headers = {
-                "ETag": etag,
-                "Last-Modified": modified,
-                "Content-Type": content_type(target.name),
-                "Cache-Control": "public, max-age=300",
-                "Vary": "Accept-Encoding",
-            }
-            if self._fresh(etag, st.st_mtime):
-                self.send_response(HTTPStatus.NOT_MODIFIED)
-                for k, v in headers.items():
-                    if k != "Content-Type":
-                        self.send_header(k, v)
-                self.end_headers()
-                return
-            if gz:
-                data = gzip.compress(data, mtime=0)
-                headers["Content-Encoding"] = "gzip"
-            self.send_response(HTTPStatus.OK)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if body:
-                self.wfile.write(data)
-
-        def _fresh(self, etag: str, mtime: float) -> bool:
-            inm = self.headers.get("If-None-Match")
-            if inm is not None:
-                return etag in [t.strip() for t in inm.split(",")] or inm.strip() == "*"
-            ims = self.headers.get("If-Modified-Since")
-            if ims:
-                try:
-                    since = email.utils.parsedate_to_datetime(ims).timestamp()
-                except (TypeError, ValueError):
-                    return False
-                return int(mtime) <= since
-            return False
-
-        def _resolve(self) -> Path | None:
-            path = unquote(urlsplit(self.path).path)
-            if not path.startswith(prefix):
-                return None
-            rel = posixpath.normpath(path[len(prefix) :] or ".")
-            if rel.startswith("..") or "\0" in rel:
-                return None
-            target = (base / rel).resolve()
-            if target != base and base not in target.parents:
-                return None  # a symlink or .. leading out of the folder
-            if target.is_dir():
-                target = target / "index.html"
-            if not target.is_file() or any(
-                p.startswith(".") for p in target.relative_to(base).parts
-            ):
-                return None  # temp files and other dot files are not served
-            return target
-
-        def _plain(self, status: HTTPStatus, text: bytes, body: bool) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(text)))
-            self.end_headers()
-            if body:
-                self.wfile.write(text)
-
-        def log_message(self, format: str, *args: object) -> None:
-            log.debug("event=http %s", format % args)
+    class Handler(_Handler):
+        site = _Site(root.resolve(), prefix, idle_timeout, on_request)
+        timeout = idle_timeout  # per read; the timer in _Handler bounds the whole request head
 
     try:
         return _Server((host, port), Handler, connection_cap(max_connections))
     except OSError as e:
         raise listen_error(e, host, port, option) from e
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers GET and HEAD for the files of ``site``; ``make_server`` sets ``site``."""
+
+    protocol_version = "HTTP/1.1"
+    site: ClassVar[_Site]
+    _timer: threading.Timer | None = None
+
+    def version_string(self) -> str:
+        return "feeds"
+
+    def handle_one_request(self) -> None:
+        self._timer = threading.Timer(self.site.idle_timeout, self._hang_up)
+        self._timer.daemon = True
+        self._timer.start()
+        try:
+            super().handle_one_request()
+        finally:
+            self._timer.cancel()
+
+    def parse_request(self) -> bool:
+        ok = super().parse_request()
+        if self._timer is not None:
+            self._timer.cancel()  # the head is in: answering is not bounded by it
+        return ok
+
+    def _hang_up(self) -> None:
+        with suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        super().send_error(code, message, explain)
+        if code == HTTPStatus.REQUEST_URI_TOO_LONG:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Read (a bounded amount of) what the client is still sending, so that closing
+        the connection does not reset it before it reads our answer."""
+        with suppress(OSError):
+            self.connection.settimeout(0.5)
+            for _ in range(64):
+                if not self.connection.recv(65536):
+                    break
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # before the request line is read (a 414, a timeout) there is no command or path
+        method = getattr(self, "command", None) or "-"
+        path = getattr(self, "path", None) or "-"
+        log.debug("event=request method=%s path=%.200s status=%s", method, path, code)
+        if self.site.on_request is not None:
+            self.site.on_request(method, path, int(code))
+
+    def do_HEAD(self) -> None:
+        self._serve(body=False)
+
+    def do_GET(self) -> None:
+        self._serve(body=True)
+
+    def _serve(self, body: bool) -> None:
+        try:
+            target = _resolve(self.site, self.path)
+            if target is None:
+                self._plain(HTTPStatus.NOT_FOUND, b"not found\n", body)
+                return
+            data = target.read_bytes()
+            st = target.stat()
+        except (OSError, RuntimeError) as e:  # RuntimeError: pathlib's symlink loop
+            status = _status_for(e)
+            log.info("event=request path=%.200s status=%d error=%s", self.path, status, e)
+            self._plain(status, f"{status.phrase.lower()}\n".encode(), body)
+            return
+        self._send_file(target.name, data, st.st_mtime, body)
+
+    def _send_file(self, name: str, data: bytes, mtime: float, body: bool) -> None:
+        """``data`` with its validators: 304 when the client's copy is fresh, gzip if asked."""
+        etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
+        modified = email.utils.formatdate(mtime, usegmt=True)
+        gz = "gzip" in self.headers.get("Accept-Encoding", "") and len(data) >= COMPRESSIBLE_AT
+        if gz:
+            etag = etag[:-1] + '-gz"'
+        headers = {
+            "ETag": etag,
+            "Last-Modified": modified,
+            "Content-Type": content_type(name),
+            "Cache-Control": "public, max-age=300",
+            "Vary": "Accept-Encoding",
+        }
+        if _fresh(
+            self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since"), etag, mtime
+        ):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            for k, v in headers.items():
+                if k != "Content-Type":
+                    self.send_header(k, v)
+            self.end_headers()
+            return
+        if gz:
+            data = gzip.compress(data, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        self.send_response(HTTPStatus.OK)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+    def _plain(self, status: HTTPStatus, text: bytes, body: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(text)))
+        self.end_headers()
+        if body:
+            self.wfile.write(text)
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("event=http %s", format % args)
+
+
+def _fresh(inm: str | None, ims: str | None, etag: str, mtime: float) -> bool:
+    """Whether the client's copy (its If-None-Match, else its If-Modified-Since) is current."""
+    if inm is not None:
+        return etag in [t.strip() for t in inm.split(",")] or inm.strip() == "*"
+    if ims:
+        try:
+            since = email.utils.parsedate_to_datetime(ims).timestamp()
+        except (TypeError, ValueError):
+            return False
+        return int(mtime) <= since
+    return False
+
+
+def _resolve(site: _Site, raw_path: str) -> Path | None:
+    """The file a request path names, or None: outside the prefix or the folder, a dot
+    file, or not a regular file. A folder means its index.html."""
+    path = unquote(urlsplit(raw_path).path)
+    if not path.startswith(site.prefix):
+        return None
+    rel = posixpath.normpath(path[len(site.prefix) :] or ".")
+    if rel.startswith("..") or "\0" in rel:
+        return None
+    base = site.base
+    target = (base / rel).resolve()
+    if target != base and base not in target.parents:
+        return None  # a symlink or .. leading out of the folder
+    if target.is_dir():
+        target = target / "index.html"
+    if not target.is_file() or any(p.startswith(".") for p in target.relative_to(base).parts):
+        return None  # temp files and other dot files are not served
+    return target
 
 
 def _status_for(e: OSError | RuntimeError) -> HTTPStatus:

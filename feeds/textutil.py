@@ -7,6 +7,8 @@ import html
 import re
 import unicodedata
 
+from feeds.errors import shown as shown  # with the errors, whose messages use it
+
 # Characters XML 1.0 forbids (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF).
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Jekyll's "default" slugify mode: runs of anything but letters and digits become one '-'.
@@ -15,10 +17,6 @@ _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(?:p|div|li|h[1-6]|blockquote|pre|tr|table)>|<br\s*/?>", re.I)
 _DROPPED = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.I | re.S)
 _SPACE = re.compile(r"\s+")
-# What must not reach a terminal raw: C0 and C1 controls and DEL (ANSI escapes start with
-# ESC or CSI), line and paragraph separators, and the surrogates that stand for the bytes
-# of a file name that is not valid UTF-8 (os.fsdecode's surrogateescape).
-_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def slugify(name: str) -> str:
@@ -49,19 +47,6 @@ def feed_slug(name: str) -> str:
         cut = slug.encode()[: MAX_SLUG_BYTES - 9].decode("utf-8", "ignore").rstrip("-")
         return f"{cut}-{digest}"
     return slug
-
-
-def shown(path: object) -> str:
-    """A path (or any name) as it may appear in a message: each control character or
-    undecodable byte becomes a visible escape (``\\x1b``, ``\\xff``); the rest is kept."""
-    return _UNSHOWABLE.sub(_escape, str(path))
-
-
-def _escape(m: re.Match[str]) -> str:
-    c = ord(m.group())
-    if 0xDC80 <= c <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
-        return f"\\x{c - 0xDC00:02x}"
-    return f"\\x{c:02x}" if c <= 0xFF else f"\\u{c:04x}"
 
 
 def xml_safe(text: str) -> str:

@@ -252,12 +252,8 @@ def _scalar(text: str, in_flow: bool) -> str | None:
 
 def load_flat(text: str) -> Document | None:
     """The fast path of ``load`` for flat front matter; None when ``text`` is not that."""
-    if (
-        _NON_PRINTABLE.search(text)
-        or any(c in text for c in _YAML_BREAKS)
-        or "\r" in text.replace("\r\n", "")
-    ):
-        return None  # refused, or line breaks to YAML (NEL, LS, PS, a lone CR): PyYAML's
+    if _not_flat_text(text):
+        return None
     value: dict[str, Any] = {}
     lines: dict[Path, int] = {}
     for number, line in enumerate(text.split("\n"), 1):
@@ -274,12 +270,8 @@ def load_flat(text: str) -> Document | None:
         if not lines:
             lines[()] = number
         if raw.startswith("["):
-            if not raw.endswith("]"):
-                return None
-            inner = raw[1:-1].strip(" ")
-            parts = [p.strip(" ") for p in inner.split(",")] if inner else []
-            items = [_scalar(p, True) for p in parts]
-            if any(i is None or i == "" for i in items):
+            items = _flow_list(raw)
+            if items is None:
                 return None
             item = items
             for i in range(len(items)):
@@ -293,3 +285,25 @@ def load_flat(text: str) -> Document | None:
     if not value:
         return None
     return Document(value, lines)
+
+
+def _not_flat_text(text: str) -> bool:
+    """Characters the fast path leaves to PyYAML: refused ones, or line breaks to YAML
+    (NEL, LS, PS, a lone CR)."""
+    return bool(
+        _NON_PRINTABLE.search(text)
+        or any(c in text for c in _YAML_BREAKS)
+        or "\r" in text.replace("\r\n", "")
+    )
+
+
+def _flow_list(raw: str) -> list[Any] | None:
+    """A one-line ``[a, b]`` of plain scalars, or None when it is anything more."""
+    if not raw.endswith("]"):
+        return None
+    inner = raw[1:-1].strip(" ")
+    parts = [p.strip(" ") for p in inner.split(",")] if inner else []
+    items = [_scalar(p, True) for p in parts]
+    if any(i is None or i == "" for i in items):
+        return None
+    return items

@@ -3,8 +3,9 @@
 - a connect timeout and a wall-clock deadline for the whole exchange, DNS, headers (interim
   ``1xx`` answers included) and body (``deadline.py``: every socket read and write is cut to
   what is left, so a server dripping a byte a second cannot hold a worker past it);
-- a cap on the *decompressed* body (gzip, every member, and deflate are decoded here, in
-  bounded steps, so a gzip bomb stops at the cap); a body cut off is reported as truncated;
+- a cap on the *decompressed* body (gzip, every member, and deflate are decoded by
+  ``inflate.py`` in bounded steps, so a gzip bomb stops at the cap); a body cut off is
+  reported as truncated;
 - redirects followed by hand, at most ``max_redirects``, each hop checked;
 - private, loopback, link-local, multicast and translated (NAT64, 6to4) addresses refused
   unless allowed (``addresses.py``), checked on every hop, and the connection made to the
@@ -20,25 +21,27 @@ import logging
 import os
 import stat
 import time
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from feeds.collect import addresses
 from feeds.collect.addresses import IPNetwork
 from feeds.collect.deadline import DEADLINE, DeadlineTransport
-from feeds.config import FetchConfig
+from feeds.collect.inflate import Decoder
 from feeds.errors import FetchError
+
+if TYPE_CHECKING:  # for the annotation only: the fetcher stands below the config
+    from feeds.config import FetchConfig
 
 __all__ = ["FetchError", "FetchResult", "Fetcher", "parse_retry_after"]
 
 log = logging.getLogger(__name__)
 
-GZIP_MAGIC = b"\x1f\x8b"
 REDIRECTS = (301, 302, 303, 307, 308)
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -134,16 +137,9 @@ class Fetcher:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise self._deadline(original)
-        headers = {b"Host": parts.netloc.rsplit("@", 1)[-1].encode("ascii")}
-        for name, value in ((b"If-None-Match", etag), (b"If-Modified-Since", last_modified)):
-            raw = _send_back(value, name.decode(), original)
-            if raw is not None:
-                headers[name] = raw
+        headers = _request_headers(parts, etag, last_modified, original)
         # Connect to the address we checked; TLS still verifies the certificate for the name.
-        netloc = f"[{address}]" if ":" in address else address
-        if parts.port:
-            netloc += f":{parts.port}"
-        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        pinned = _pinned_url(parts, address)
         timeout = httpx.Timeout(
             connect=min(self.cfg.connect_timeout, remaining),
             read=remaining,
@@ -154,46 +150,7 @@ class Fetcher:
             with self._client.stream(
                 "GET", pinned, headers=headers, timeout=timeout, extensions={"sni_hostname": host}
             ) as resp:
-                status = resp.status_code
-                if status in REDIRECTS:
-                    location = resp.headers.get("location")
-                    if not location:
-                        raise FetchError(
-                            f"HTTP {status} redirect without a Location",
-                            url=original,
-                            status=status,
-                        )
-                    return str(urljoin(current, location.strip()))
-                if status == 304:
-                    if not etag and not last_modified:
-                        log.warning(
-                            "event=fetch url=%s HTTP 304 to an unconditional request "
-                            "(nothing was cached to compare): no entries this time",
-                            current,
-                        )
-                    return FetchResult(
-                        url=current,
-                        status=304,
-                        etag=_validator(resp, b"etag") or etag,
-                        last_modified=_validator(resp, b"last-modified") or last_modified,
-                    )
-                if status != 200:
-                    raise FetchError(
-                        _status_message(status, current),
-                        url=original,
-                        status=status,
-                        retry_after=parse_retry_after(resp.headers.get("retry-after"), time.time()),
-                    )
-                body = self._read_body(resp, original, deadline)
-                hdrs = {k.lower(): v for k, v in resp.headers.items()}
-                return FetchResult(
-                    url=current,
-                    status=200,
-                    body=body,
-                    headers=hdrs,
-                    etag=_validator(resp, b"etag"),
-                    last_modified=_validator(resp, b"last-modified"),
-                )
+                return self._answer(resp, current, original, etag, last_modified, deadline)
         except httpx.TimeoutException as e:
             if time.monotonic() >= deadline - 0.05:
                 raise self._deadline(original) from e
@@ -207,6 +164,57 @@ class Fetcher:
             raise FetchError(
                 f"cannot connect: {e or type(e).__name__}", url=original, network=True
             ) from e
+
+    def _answer(
+        self,
+        resp: httpx.Response,
+        current: str,
+        original: str,
+        etag: str | None,
+        last_modified: str | None,
+        deadline: float,
+    ) -> FetchResult | str:
+        """One response: the next URL of a redirect, a 304, a 200 with its body, or an error."""
+        status = resp.status_code
+        if status in REDIRECTS:
+            location = resp.headers.get("location")
+            if not location:
+                raise FetchError(
+                    f"HTTP {status} redirect without a Location",
+                    url=original,
+                    status=status,
+                )
+            return str(urljoin(current, location.strip()))
+        if status == 304:
+            if not etag and not last_modified:
+                log.warning(
+                    "event=fetch url=%s HTTP 304 to an unconditional request "
+                    "(nothing was cached to compare): no entries this time",
+                    current,
+                )
+            return FetchResult(
+                url=current,
+                status=304,
+                etag=_validator(resp, b"etag") or etag,
+                last_modified=_validator(resp, b"last-modified") or last_modified,
+            )
+        if status != 200:
+            raise FetchError(
+                _status_message(status, current),
+                url=original,
+                status=status,
+                retry_after=parse_retry_after(resp.headers.get("retry-after"), time.time()),
+            )
+        body = self._read_body(resp, original, deadline)
+        hdrs = {k.lower(): v for k, v in resp.headers.items()}
+        return FetchResult(
+            url=current,
+            status=200,
+            body=body,
+            headers=hdrs,
+            etag=_validator(resp, b"etag"),
+            last_modified=_validator(resp, b"last-modified"),
+        )
 
     def _pick_address(
         self, host: str, port: int | None, allowed: list[IPNetwork], original: str, deadline: float
@@ -239,7 +247,7 @@ class Fetcher:
             raise FetchError(
                 f"body too large: {int(declared):,} bytes declared, the cap is {cap:,}", url=url
             )
-        decoder = _Decoder(encoding, url)
+        decoder = Decoder(encoding, url)
         out = bytearray()
         try:
             self._fill(resp, decoder, out, url, deadline)
@@ -253,7 +261,7 @@ class Fetcher:
         return bytes(out)
 
     def _fill(
-        self, resp: httpx.Response, decoder: _Decoder, out: bytearray, url: str, deadline: float
+        self, resp: httpx.Response, decoder: Decoder, out: bytearray, url: str, deadline: float
     ) -> None:
         cap = self.cfg.max_bytes
         for chunk in resp.iter_raw():
@@ -271,89 +279,6 @@ class Fetcher:
         return FetchError(
             f"timed out after {self.cfg.deadline:g} s (no complete response)", url=url, network=True
         )
-
-
-class _Decoder:
-    """gzip/deflate decoding in bounded steps: never more than ``room`` bytes out at once.
-    Every gzip member is decoded (RFC 1952 allows several); a body labelled gzip that does
-    not start with the gzip magic is passed through as it is (servers do mislabel)."""
-
-    def __init__(self, encoding: str, url: str) -> None:
-        self.active = encoding not in ("", "identity")
-        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
-            raise FetchError(f"unsupported Content-Encoding {encoding!r}", url=url)
-        self._z: zlib._Decompress | None = None  # made on the first bytes
-        self._head = b""  # the first bytes, until there are enough to tell the format
-        self._plain = not self.active
-        self._gzip = encoding in ("gzip", "x-gzip")
-        self._ended = False  # the stream (or its last member) ended: later bytes are ignored
-        self.encoding = encoding
-        self.url = url
-
-    def _start(self, data: bytes) -> None:
-        if self._gzip:
-            if data[:2] != GZIP_MAGIC:
-                log.debug("event=fetch url=%s gzip label on a plain body: read as it is", self.url)
-                self._plain = True
-                self.active = False
-                return
-            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        else:  # deflate: RFC 9110 says zlib format; some servers send raw
-            raw = (data[0] & 0x0F) != 8 or ((data[0] << 8) | data[1]) % 31
-            self._z = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
-
-    def feed(self, data: bytes, room: int) -> bytes:
-        """Decode ``data``, never more than ``room`` bytes. Input left over when ``room`` is
-        reached is dropped: the caller refuses a body that fills its room."""
-        if self._plain:
-            return data
-        if self._z is None:
-            self._head += data
-            if len(self._head) < 2:
-                return b""
-            data, self._head = self._head, b""
-            self._start(data)
-            if self._plain:
-                return data
-        return self._inflate(data, room) if self._z is not None else b""
-
-    def _inflate(self, pending: bytes, room: int) -> bytes:
-        if self._z is None or self._ended:
-            return b""
-        parts: list[bytes] = []
-        total = 0
-        try:
-            while pending and total < room:
-                out = self._z.decompress(pending, max(room - total, 1))
-                parts.append(out)
-                total += len(out)
-                if self._z.eof:  # a member ended: the next one, if any, starts here
-                    pending = self._z.unused_data
-                    if not self._gzip or (len(pending) >= 2 and pending[:2] != GZIP_MAGIC):
-                        self._ended = True  # trailing bytes after the last member: ignored
-                        break
-                    if len(pending) < 2:
-                        break  # the next chunk tells (zlib keeps the bytes in unused_data)
-                    self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                else:
-                    pending = self._z.unconsumed_tail
-                    if not out:
-                        break
-        except zlib.error as e:
-            raise FetchError(f"corrupt {self.encoding} body: {e}", url=self.url) from e
-        return b"".join(parts)
-
-    def flush(self) -> bytes:
-        """What zlib still holds once the body has ended: at most its window (32 KiB), since
-        every byte of input was consumed (left-over input means the body was refused)."""
-        if self._plain:
-            return b""
-        if self._z is None:
-            return self._head  # a body of one byte cannot be compressed
-        out = self._z.flush()
-        if self._gzip and not self._z.eof:
-            raise FetchError("truncated gzip body: it ends before the gzip stream", url=self.url)
-        return out
 
 
 def _validator(resp: httpx.Response, name: bytes) -> str | None:
@@ -434,3 +359,22 @@ def _read_file(url: str, cap: int, last_modified: str | None) -> FetchResult:
     return FetchResult(
         url=url, status=200, body=body, last_modified=stamp, headers={"content-location": url}
     )
+
+
+def _request_headers(
+    parts: SplitResult, etag: str | None, last_modified: str | None, original: str
+) -> dict[bytes, bytes]:
+    headers = {b"Host": parts.netloc.rsplit("@", 1)[-1].encode("ascii")}
+    for name, value in ((b"If-None-Match", etag), (b"If-Modified-Since", last_modified)):
+        raw = _send_back(value, name.decode(), original)
+        if raw is not None:
+            headers[name] = raw
+    return headers
+
+
+def _pinned_url(parts: SplitResult, address: str) -> str:
+    """The URL with its host replaced by the checked address (the one connected to)."""
+    netloc = f"[{address}]" if ":" in address else address
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
