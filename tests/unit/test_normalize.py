@@ -48,8 +48,56 @@ def test_categories_and_tags_as_string_or_list(cfg: config.Config) -> None:
         cfg, {"title": "t", "category": "a", "categories": "b a c", "tags": ["x", 2024, "x"]}
     )
     assert info is not None and problems.items == []
-    assert info.categories == ("a", "b", "c")
+    assert info.categories == ("b", "a", "c")  # Jekyll's order: categories, then category
     assert info.tags == ("x", "2024")
+
+
+def test_category_and_categories_give_jekylls_url(cfg: config.Config) -> None:
+    """``category`` is one name (not split) after ``categories``; the URL's categories are
+    lower case, each once (a post with both used to get a broken link)."""
+    info, _ = prepare(cfg, {"title": "t", "categories": "News", "category": "World news"})
+    assert info is not None
+    assert info.categories == ("News", "World news")
+    info2, _ = prepare(cfg, {"title": "t", "categories": ["News", "news"], "category": "news"})
+    assert info2 is not None
+    assert info2.link.startswith("https://news.example.com/news/2022/")
+
+
+@pytest.mark.parametrize("title", [None, False, "", "  "])
+def test_missing_title_is_titleized_slug_with_a_warning(cfg: config.Config, title: object) -> None:
+    meta = {} if title is None else {"title": title}
+    info, problems = prepare(
+        cfg, {**meta, "categories": "news"}, name="2022-06-09-dec-the-second.md"
+    )
+    assert info is not None and info.title == "Dec The Second"
+    [warning] = problems.items
+    assert "from the file name, as Jekyll does" in warning.message
+
+
+def test_unquoted_date_without_offset_is_utc_as_in_jekyll(cfg: config.Config) -> None:
+    """Jekyll reads an unquoted YAML timestamp without an offset as UTC: the page shows
+    17:15 in Asia/Shanghai, and the URL's day follows. Quoted or seconds-less forms are
+    site time. The naive form gets a warning naming the line and the fix."""
+    doc = yamlutil.load("date: 2022-06-09 20:15:00\ncategories: news\n")
+    info, problems = prepare(cfg, {"title": "t", **doc.value})
+    assert info is not None
+    assert info.published.isoformat() == "2022-06-10T04:15:00+08:00"
+    assert info.link == "https://news.example.com/news/2022/06/10/hello-world.html"
+    [warning] = problems.items
+    assert warning.line == 3
+    assert warning.message == (
+        "date: 2022-06-09 20:15:00 has no UTC offset; read as UTC as Jekyll does "
+        "(2022-06-10 04:15:00 in site time): add +0800"
+    )
+    for text in (
+        'date: "2022-06-09 20:15:00"',
+        "date: 2022-06-09 20:15",
+        "date: 2022-06-09 20:15:00 +0800",
+    ):
+        doc = yamlutil.load(text + "\n")
+        info, problems = prepare(cfg, {"title": "t", "categories": "news", **doc.value})
+        assert info is not None and problems.items == [], text
+        assert info.published.isoformat() == "2022-06-09T20:15:00+08:00", text
 
 
 def test_permalink_placeholders(cfg: config.Config) -> None:
