@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from feeds import content, jekyll_post, timeutil, yamlutil
 from feeds.config import Config
 from feeds.errors import DateError
+from feeds.jekyll import JekyllSite
 from feeds.models import Author, Entry, Problems, RawPost
 from feeds.textutil import excerpt, has_xml_invalid, plain_text, slugify, xml_safe
 
@@ -55,6 +58,9 @@ class PostSettings:
     source_link: bool
     drop_nav_links: bool
     nav_link_prefix: str
+    # posts.jekyll_config's site: front-matter defaults, _data/authors (its repr is every
+    # value read from _config.yml and the authors file, so a change there is a new key)
+    jekyll: JekyllSite | None
     tz: timeutil.Zone = field(repr=False, compare=False)  # the zone ``timezone`` names
 
     @classmethod
@@ -68,6 +74,7 @@ class PostSettings:
             source_link=cfg.posts.source_link,
             drop_nav_links=cfg.posts.drop_nav_links,
             nav_link_prefix=cfg.posts.nav_link_prefix,
+            jekyll=cfg.posts.jekyll,
             tz=cfg.site.tz,
         )
 
@@ -96,6 +103,8 @@ def prepare(raw: RawPost, cfg: PostSettings, problems: Problems) -> PostInfo | N
     except for unpublished and draft posts, which are skipped on purpose). Future posts are
     returned: whether they are published yet depends on ``now``, which the caller knows."""
     where = str(raw.path)
+    if cfg.jekyll is not None:
+        raw = _with_defaults(raw, cfg.jekyll)
     meta = raw.meta
     if meta.get("published") is False or meta.get("draft") is True:
         log.debug("skip unpublished post=%s", where)
@@ -120,7 +129,7 @@ def prepare(raw: RawPost, cfg: PostSettings, problems: Problems) -> PostInfo | N
             raw.line("categories") or raw.line("category"),
         )
 
-    authors = _authors(raw, problems)
+    authors = _authors(raw, problems, cfg.jekyll)
     if authors is None:
         return None
     if not authors and cfg.author:
@@ -338,10 +347,23 @@ def _names(
     return tuple(dict.fromkeys(out))
 
 
-def _authors(raw: RawPost, problems: Problems) -> tuple[Author, ...] | None:
+def _with_defaults(raw: RawPost, site: JekyllSite) -> RawPost:
+    """The post with the site's front-matter defaults and its folders' categories merged in,
+    as Jekyll builds ``page`` (its own front matter wins)."""
+    relative = Path(os.path.relpath(raw.path.absolute(), site.source.absolute())).as_posix()
+    data = jekyll_post.page_data(relative, raw.meta, site.defaults_for(relative))
+    return replace(raw, meta=data)
+
+
+def _authors(
+    raw: RawPost, problems: Problems, site: JekyllSite | None = None
+) -> tuple[Author, ...] | None:
     value = raw.meta.get("author", raw.meta.get("authors"))
     if value is None:
         return ()
+    if site is not None and isinstance(value, str) and value in site.authors:
+        found = jekyll_post.feed_author(raw.meta, site)  # a key of _data/authors.yml
+        return (found,) if found is not None else ()
     items = value if isinstance(value, list) else [value]
     out = []
     for item in items:
