@@ -380,10 +380,19 @@ class BuildCache:
     # ---------------------------------------------------------------- renderings, outputs
 
     def rendered(self, path: str, sha: str) -> Rendered | None:
+        """The rendering of these bytes: its key is ``sha``, or ``sha`` + "+" + what else
+        it depends on (the caller checks that part)."""
         rows = self._rows(
-            "SELECT entry, problems FROM rendered WHERE path=? AND sha=?", (path, sha)
+            "SELECT sha, entry, problems FROM rendered WHERE path=? AND (sha=? OR sha LIKE ?)",
+            (path, sha, sha + "+%"),
         )
-        return Rendered(path, sha, rows[0][0], problems_from_json(rows[0][1])) if rows else None
+        if not rows:
+            return None
+        return Rendered(path, rows[0][0], rows[0][1], problems_from_json(rows[0][2]))
+
+    def post_links(self) -> dict[str, str]:
+        """Every used post's link, by path."""
+        return dict(self._rows("SELECT path, link FROM posts WHERE link IS NOT NULL"))
 
     def save_rendered(self, rows: Iterable[Rendered]) -> None:
         with self._write() as db:

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
-from feeds import content, jekyll_post, timeutil, yamlutil
+from feeds import content, jekyll_post, liquid, postfields, timeutil
 from feeds.config import Config
-from feeds.errors import DateError
 from feeds.jekyll import JekyllSite
 from feeds.models import Author, Entry, Problems, RawPost
 from feeds.textutil import excerpt, has_xml_invalid, plain_text, slugify, xml_safe
@@ -61,10 +58,21 @@ class PostSettings:
     # posts.jekyll_config's site: front-matter defaults, _data/authors (its repr is every
     # value read from _config.yml and the authors file, so a change there is a new key)
     jekyll: JekyllSite | None
+    liquid_site: tuple[tuple[str, str], ...]  # ``site.*`` for Liquid in bodies
+    includes: Path | None  # the site's _includes folder
+    includes_digest: str  # of its files, so a changed include is a new cache key
     tz: timeutil.Zone = field(repr=False, compare=False)  # the zone ``timezone`` names
 
     @classmethod
     def of(cls, cfg: Config) -> PostSettings:
+        """The settings of ``cfg``; reads (hashes) the site's ``_includes`` folder."""
+        site = cfg.posts.jekyll
+        dirs = cfg.posts.dirs
+        includes = (
+            site.includes_dir
+            if site is not None
+            else (dirs[0].parent / "_includes" if dirs else None)  # beside _posts
+        )
         return cls(
             site_url=cfg.site.url,
             timezone=cfg.site.timezone,
@@ -75,8 +83,22 @@ class PostSettings:
             drop_nav_links=cfg.posts.drop_nav_links,
             nav_link_prefix=cfg.posts.nav_link_prefix,
             jekyll=cfg.posts.jekyll,
+            liquid_site=_liquid_site(cfg),
+            includes=includes,
+            includes_digest=liquid.includes_fingerprint(includes),
             tz=cfg.site.tz,
         )
+
+
+def _liquid_site(cfg: Config) -> tuple[tuple[str, str], ...]:
+    """``site.url``, ``site.baseurl``, ``site.title`` and ``site.description`` for Liquid:
+    the Jekyll site's when ``posts.jekyll_config`` names it, else our own."""
+    site = cfg.posts.jekyll
+    if site is not None:
+        values = (site.url, site.baseurl, site.title or cfg.site.title, site.description or "")
+    else:
+        values = (cfg.site.url, "", cfg.site.title, cfg.site.description)
+    return tuple(zip(("url", "baseurl", "title", "description"), values, strict=True))
 
 
 @dataclass(frozen=True)
@@ -104,22 +126,22 @@ def prepare(raw: RawPost, cfg: PostSettings, problems: Problems) -> PostInfo | N
     returned: whether they are published yet depends on ``now``, which the caller knows."""
     where = str(raw.path)
     if cfg.jekyll is not None:
-        raw = _with_defaults(raw, cfg.jekyll)
+        raw = postfields.with_defaults(raw, cfg.jekyll)
     meta = raw.meta
     if meta.get("published") is False or meta.get("draft") is True:
         log.debug("skip unpublished post=%s", where)
         return None
-    title = _title(raw, problems)
+    title = postfields.title(raw, problems)
     if title is None:
         return None
-    dates = _dates(raw, cfg.tz, problems)
+    dates = postfields.dates(raw, cfg.tz, problems)
     if dates is None:
         return None
     published, updated = dates
 
     # Jekyll's order: ``categories`` (split on spaces), then ``category`` (one name)
-    categories = _names(raw, (("categories", True), ("category", False)), problems)
-    tags = _names(raw, (("tag", True), ("tags", True)), problems)
+    categories = postfields.names(raw, (("categories", True), ("category", False)), problems)
+    tags = postfields.names(raw, (("tag", True), ("tags", True)), problems)
     if categories is None or tags is None:
         return None
     if not categories:
@@ -129,7 +151,7 @@ def prepare(raw: RawPost, cfg: PostSettings, problems: Problems) -> PostInfo | N
             raw.line("categories") or raw.line("category"),
         )
 
-    authors = _authors(raw, problems, cfg.jekyll)
+    authors = postfields.authors(raw, problems, cfg.jekyll)
     if authors is None:
         return None
     if not authors and cfg.author:
@@ -138,7 +160,7 @@ def prepare(raw: RawPost, cfg: PostSettings, problems: Problems) -> PostInfo | N
     summary = None
     for key in ("excerpt", "description"):
         if meta.get(key) is not None:
-            text = _text_field(raw, key, problems)
+            text = postfields.text_field(raw, key, problems)
             if text is not None:
                 summary = excerpt(plain_text(text), cfg.summary_length)
             break
@@ -160,77 +182,18 @@ def prepare(raw: RawPost, cfg: PostSettings, problems: Problems) -> PostInfo | N
     )
 
 
-_NAIVE_TIMESTAMP = re.compile(r"-?\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|\s+)\d{1,2}:\d\d:\d\d(?:\.\d*)?\s*")
-
-
-def _title(raw: RawPost, problems: Problems) -> str | None:
-    """The front-matter title; when it is missing (or null, or false) the file name's slug
-    titleized, as Jekyll does (``dec-the-second`` → ``Dec The Second``). A blank title
-    gets the same (Jekyll keeps it blank, but a feed entry needs a title)."""
-    value = raw.meta.get("title")
-    if not (value is None or value is False or (isinstance(value, str) and not value.strip())):
-        return _text_field(raw, "title", problems)
-    where, line = str(raw.path), raw.line("title")
-    title = " ".join(xml_safe(jekyll_post.title_from_slug(raw.slug.rstrip("."))).split())
-    if not title:
-        problems.error(where, "no title, and none in the file name; post skipped", line)
-        return None
-    what = "blank title" if isinstance(value, str) else "no title"
-    problems.warn(where, f"{what}; used {title!r} from the file name, as Jekyll does", line)
-    return title
-
-
-def _front_date(raw: RawPost, key: str, tz: timeutil.Zone, problems: Problems) -> dt.datetime:
-    """A front-matter date as Jekyll 4.3 reads it: an unquoted ``2022-06-10 09:15:00``
-    (a YAML timestamp) without an offset is UTC, with a warning; every other form is read
-    by ``timeutil.parse_date`` (wall-clock time in the site's zone without an offset), and
-    impossible dates (``2024-02-30``) stay errors (Ruby's Time would roll them over).
-    Raises ``DateError``."""
-    value = raw.meta[key]
-    if not (isinstance(value, yamlutil.Timestamp) and _NAIVE_TIMESTAMP.fullmatch(value)):
-        return timeutil.parse_date(value, tz)
-    timeutil.parse_date(value, tz)  # the same checks (impossible days, range) as other forms
-    try:
-        instant = jekyll_post.jekyll_instant(value, tz)
-    except (OverflowError, ValueError) as e:
-        raise DateError(f"date {str(value)!r} cannot be represented: {e}") from e
-    problems.warn(
-        str(raw.path),
-        f"{key}: {value} has no UTC offset; read as UTC as Jekyll does "
-        f"({instant:%Y-%m-%d %H:%M:%S} in site time): add {instant:%z}",
-        raw.line(key),
-    )
-    return instant
-
-
-def _dates(
-    raw: RawPost, tz: timeutil.Zone, problems: Problems
-) -> tuple[dt.datetime, dt.datetime] | None:
-    """(published, updated); None when the date cannot be read (the error recorded)."""
-    where = str(raw.path)
-    try:
-        if raw.meta.get("date") is not None:
-            published = _front_date(raw, "date", tz, problems)
-        else:
-            published = timeutil.date_from_filename(*raw.file_date, tz)
-    except DateError as e:
-        problems.error(where, f"date: {e}; post skipped", raw.line("date"))
-        return None
-    updated = published
-    for key in ("last_modified_at", "updated"):
-        if raw.meta.get(key) is not None:
-            try:
-                updated = max(_front_date(raw, key, tz, problems), published)
-            except DateError as e:
-                problems.warn(where, f"{key}: {e}; using the post date", raw.line(key))
-            break
-    return published, updated
-
-
-def render(info: PostInfo, cfg: PostSettings, problems: Problems) -> Entry | None:
-    """Render a prepared post's body into an ``Entry``."""
+def render(
+    info: PostInfo,
+    cfg: PostSettings,
+    problems: Problems,
+    posts: Mapping[str, str] | None = None,
+) -> Entry | None:
+    """Render a prepared post's body into an ``Entry``: its Liquid first (``posts`` maps a
+    post file's stem to its URL path, for ``{% post_url %}``), then Markdown."""
     raw = info.raw
     body = raw.body
+    if "{{" in body or "{%" in body:
+        body = _render_liquid(info, cfg, posts or {}, problems)
     if has_xml_invalid(body):
         problems.warn(info.where, "body contains control characters XML cannot carry; removed")
         body = xml_safe(body)
@@ -270,6 +233,31 @@ def render(info: PostInfo, cfg: PostSettings, problems: Problems) -> Entry | Non
         return None
 
 
+def _render_liquid(
+    info: PostInfo, cfg: PostSettings, posts: Mapping[str, str], problems: Problems
+) -> str:
+    raw = info.raw
+    page = {
+        **raw.meta,
+        "title": info.title,
+        "url": info.link[len(cfg.site_url) :],
+        "date": info.published,
+        "categories": list(info.categories),
+        "tags": list(info.tags),
+    }
+    body, notes = liquid.render_liquid(
+        raw.body,
+        page=page,
+        site=dict(cfg.liquid_site),
+        includes=cfg.includes,
+        posts=posts,
+        first_line=raw.body_line,
+    )
+    for line, message in notes:
+        problems.warn(info.where, message, line)
+    return body
+
+
 def duplicate_permalink(
     problems: Problems, where: str, link: str, first: str, line: int | None = None
 ) -> None:
@@ -280,111 +268,6 @@ def duplicate_permalink(
         f"(set a different permalink or slug)",
         line,
     )
-
-
-# --------------------------------------------------------------------------- fields
-
-
-def _text_field(raw: RawPost, key: str, problems: Problems) -> str | None:
-    """A one-line text field: scalars are turned into text (with a warning), lists and
-    mappings refused; XML-invalid characters removed; whitespace folded."""
-    where, line = str(raw.path), raw.line(key)
-    value = raw.meta.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, list | dict):
-        problems.error(
-            where,
-            f"{key}: must be text, not a "
-            f"{'list' if isinstance(value, list) else 'mapping'}; post skipped",
-            line,
-        )
-        return None
-    if not isinstance(value, str):
-        problems.warn(
-            where,
-            f"{key}: {value!r} is not text; used it as {str(value)!r} "
-            f"(quote it in the front matter)",
-            line,
-        )
-        value = str(value).lower() if isinstance(value, bool) else str(value)
-    if has_xml_invalid(value):
-        problems.warn(where, f"{key}: contains control characters XML cannot carry; removed", line)
-        value = xml_safe(value)
-    return " ".join(value.split())
-
-
-def _names(
-    raw: RawPost, keys: tuple[tuple[str, bool], ...], problems: Problems
-) -> tuple[str, ...] | None:
-    """Jekyll's categories/category (or tag/tags): a list, or a string (split on white
-    space where the key says so), each name once in the order written."""
-    where = str(raw.path)
-    out: list[str] = []
-    for key, split in keys:
-        value = raw.meta.get(key)
-        line = raw.line(key)
-        if value is None:
-            continue
-        items: list[Any] = (
-            (value.split() if split else [value])
-            if isinstance(value, str)
-            else (value if isinstance(value, list) else [value])
-        )
-        for i, item in enumerate(items):
-            if isinstance(item, list | dict) or item is None:
-                problems.error(
-                    where,
-                    f"{key}: item {i + 1} must be a name, not "
-                    f"{'empty' if item is None else type(item).__name__}; "
-                    f"post skipped",
-                    raw.lines.get((key, i), line),
-                )
-                return None
-            name = xml_safe(str(item)).strip()
-            if name:
-                out.append(name)
-    return tuple(dict.fromkeys(out))
-
-
-def _with_defaults(raw: RawPost, site: JekyllSite) -> RawPost:
-    """The post with the site's front-matter defaults and its folders' categories merged in,
-    as Jekyll builds ``page`` (its own front matter wins)."""
-    relative = Path(os.path.relpath(raw.path.absolute(), site.source.absolute())).as_posix()
-    data = jekyll_post.page_data(relative, raw.meta, site.defaults_for(relative))
-    return replace(raw, meta=data)
-
-
-def _authors(
-    raw: RawPost, problems: Problems, site: JekyllSite | None = None
-) -> tuple[Author, ...] | None:
-    value = raw.meta.get("author", raw.meta.get("authors"))
-    if value is None:
-        return ()
-    if site is not None and isinstance(value, str) and value in site.authors:
-        found = jekyll_post.feed_author(raw.meta, site)  # a key of _data/authors.yml
-        return (found,) if found is not None else ()
-    items = value if isinstance(value, list) else [value]
-    out = []
-    for item in items:
-        if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
-            email, uri = item.get("email"), item.get("uri", item.get("url"))
-            out.append(
-                Author(
-                    name=xml_safe(item["name"]).strip(),
-                    email=email if isinstance(email, str) else None,
-                    uri=uri if isinstance(uri, str) else None,
-                )
-            )
-        elif isinstance(item, str | int | float) and str(item).strip():
-            out.append(Author(name=xml_safe(str(item)).strip()))
-        else:
-            problems.warn(
-                str(raw.path),
-                f"author: cannot read {item!r}; ignored",
-                raw.line("author") or raw.line("authors"),
-            )
-    return tuple(out)
 
 
 def permalink_path(
