@@ -61,6 +61,7 @@ class PostSettings:
     liquid_site: tuple[tuple[str, str], ...]  # ``site.*`` for Liquid in bodies
     includes: Path | None  # the site's _includes folder
     includes_digest: str  # of its files, so a changed include is a new cache key
+    excerpt_separator: str  # the site's; "" turns excerpts off
     tz: timeutil.Zone = field(repr=False, compare=False)  # the zone ``timezone`` names
 
     @classmethod
@@ -86,6 +87,7 @@ class PostSettings:
             liquid_site=_liquid_site(cfg),
             includes=includes,
             includes_digest=liquid.includes_fingerprint(includes),
+            excerpt_separator=site.excerpt_separator if site is not None else "\n\n",
             tz=cfg.site.tz,
         )
 
@@ -157,13 +159,9 @@ def prepare(raw: RawPost, cfg: PostSettings, problems: Problems) -> PostInfo | N
     if not authors and cfg.author:
         authors = (cfg.author,)
 
-    summary = None
-    for key in ("excerpt", "description"):
-        if meta.get(key) is not None:
-            text = postfields.text_field(raw, key, problems)
-            if text is not None:
-                summary = excerpt(plain_text(text), cfg.summary_length)
-            break
+    summary = postfields.front_summary(raw, problems)
+    if summary:
+        summary = excerpt(plain_text(summary), cfg.summary_length)
 
     path = permalink_path(raw, cfg, published, categories, problems)
     if path is None:
@@ -210,7 +208,7 @@ def render(
     html = content.sanitize(html, info.link)
     summary = info.summary
     if summary is None:
-        summary = excerpt(plain_text(html), cfg.summary_length)
+        summary = excerpt(plain_text(_head_html(trailer.body, html, info, cfg)), cfg.summary_length)
     if trailer.source_link:
         html += content.source_paragraph(trailer.source_link)
     try:
@@ -231,6 +229,19 @@ def render(
     except (TypeError, ValueError) as e:  # an invariant the checks above missed
         problems.error(info.where, f"cannot make a feed entry: {e}; post skipped")
         return None
+
+
+def _head_html(body: str, html: str, info: PostInfo, cfg: PostSettings) -> str:
+    """Jekyll's excerpt: the body up to the excerpt separator (the post's, else the site's;
+    Jekyll's default is a blank line), rendered like the body; all of it without one."""
+    raw = info.raw
+    separator = jekyll_post.excerpt_separator(raw.meta, cfg.excerpt_separator)
+    if not separator or separator not in body:
+        return html
+    head = jekyll_post.excerpt_head(body, separator)
+    return content.sanitize(
+        head if raw.ext == ".html" else content.render_markdown(head), info.link
+    )
 
 
 def _render_liquid(

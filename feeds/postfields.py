@@ -187,3 +187,25 @@ def authors(
                 raw.line("author") or raw.line("authors"),
             )
     return tuple(out)
+
+
+def _blank(value: Any) -> bool:
+    """What Liquid's ``default`` filter replaces: nil, false and empty text."""
+    return value is None or value is False or (isinstance(value, str) and not value.strip())
+
+
+def front_summary(raw: RawPost, problems: Problems) -> str | None:
+    """jekyll-feed's summary from the front matter (``description | default: excerpt``):
+    ``description`` unless blank, else ``excerpt`` (a blank ``excerpt: ""`` is no summary
+    at all, ""); None: Jekyll's excerpt of the body is the summary."""
+    meta = raw.meta
+    if not _blank(meta.get("description")):
+        text = text_field(raw, "description", problems)
+        if text is not None:
+            return text
+    value = meta.get("excerpt")
+    if value is None or value is False:
+        return None
+    if isinstance(value, str) and not value.strip():
+        return ""
+    return text_field(raw, "excerpt", problems)

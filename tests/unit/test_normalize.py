@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -218,3 +219,35 @@ def test_remote_date_out_of_range_is_first_seen_with_a_warning(cfg: config.Confi
     (p,) = problems.items
     assert "source 'src'" in str(p) and "https://src.example/1" in str(p)
     assert "'Fri, 31 Dec 9999 23:00:00 -0500'" in str(p) and "first seen" in str(p)
+
+
+def _summary(cfg: config.Config, meta: dict[str, Any], body: str, separator: str = "\n\n") -> str:
+    settings = dataclasses.replace(normalize.PostSettings.of(cfg), excerpt_separator=separator)
+    problems = Problems()
+    info = normalize.prepare(
+        raw({"title": "t", "categories": "a", **meta}, body), settings, problems
+    )
+    assert info is not None
+    entry = normalize.render(info, settings, problems)
+    assert entry is not None
+    return entry.summary
+
+
+def test_summary_is_jekylls_excerpt_cut_at_summary_length(cfg: config.Config) -> None:
+    """The summary ends where Jekyll's excerpt does (the first blank line, or the post's or
+    the site's excerpt_separator), then is cut at feeds.summary_length (10 here)."""
+    body = "甲乙。\n\n丙丁戊己庚辛壬癸子丑寅卯。\n"
+    assert _summary(cfg, {}, body) == "甲乙。"
+    assert _summary(cfg, {}, body, separator="") == "甲乙。 丙丁戊己庚辛…"  # no excerpts
+    more = "甲乙。\n\n丙丁。<!--more-->后文很长很长很长很长。\n"
+    assert _summary(cfg, {"excerpt_separator": "<!--more-->"}, more) == "甲乙。 丙丁。"
+    assert _summary(cfg, {}, "一段话，没有空行。\n") == "一段话，没有空行。"
+
+
+def test_description_then_excerpt_as_jekyll_feed(cfg: config.Config) -> None:
+    body = "正文第一段。\n\n第二段。\n"
+    both = {"description": "描述", "excerpt": "摘要"}
+    assert _summary(cfg, both, body) == "描述"
+    assert _summary(cfg, {"description": "", "excerpt": "摘要"}, body) == "摘要"
+    assert _summary(cfg, {"excerpt": ""}, body) == ""  # jekyll-feed writes no summary
+    assert _summary(cfg, {"description": "  "}, body) == "正文第一段。"
