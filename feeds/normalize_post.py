@@ -211,6 +211,8 @@ def render(
         summary = excerpt(plain_text(_head_html(trailer.body, html, info, cfg)), cfg.summary_length)
     if trailer.source_link:
         html += content.source_paragraph(trailer.source_link)
+    if _excerpt_only(raw.meta, cfg.jekyll):
+        html = ""  # jekyll-feed's feed.excerpt_only: the entry has no content
     try:
         return Entry(
             id=info.link,
@@ -229,6 +231,15 @@ def render(
     except (TypeError, ValueError) as e:  # an invariant the checks above missed
         problems.error(info.where, f"cannot make a feed entry: {e}; post skipped")
         return None
+
+
+def _excerpt_only(meta: Mapping[str, object], site: JekyllSite | None) -> bool:
+    """``feed.excerpt_only`` of the post, else of the Jekyll site (as jekyll-feed reads it)."""
+    if site is not None:
+        return jekyll_post.feed_excerpt_only(meta, site)
+    feed = meta.get("feed")
+    own = feed.get("excerpt_only") if isinstance(feed, dict) else None
+    return own is not None and own is not False and own != ""
 
 
 def _head_html(body: str, html: str, info: PostInfo, cfg: PostSettings) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from tests.helpers import parse_feed, run_cli
+from tests.helpers import check_all_outputs, parse_feed, run_cli
 
 JEKYLL_CONFIG = """\
 title: 测试新闻
@@ -114,3 +114,24 @@ def test_init_jekyll_writes_a_config_that_builds(tmp_path: Path) -> None:
     assert entry.title == "你好"
     again = run_cli("init", folder, "--jekyll", site)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_site_feed_excerpt_only_as_jekyll_feed(tmp_path: Path) -> None:
+    """``feed.excerpt_only`` in _config.yml: entries carry the summary, not the content;
+    a post's own ``false`` cannot switch it off (jekyll-feed's ``default`` filter)."""
+    site = _jekyll_site(tmp_path)
+    (site / "_config.yml").write_text(
+        JEKYLL_CONFIG + "feed: {excerpt_only: true}\n", encoding="utf-8"
+    )
+    (site / "_posts" / "2022-06-10-own.md").write_text(
+        POST.replace("title: 你好", "title: 自己的\nfeed: {excerpt_only: false}"),
+        encoding="utf-8",
+    )
+    cfg = _feeds_config(tmp_path)
+    proc = run_cli("build", "-c", cfg, "--state", tmp_path / "state")
+    assert proc.returncode == 0, proc.stderr
+    entries = parse_feed(cfg.parent / "out" / "all.atom.xml").entries
+    assert len(entries) == 2
+    for entry in entries:
+        assert "content" not in entry and entry.summary == "正文。"
+    check_all_outputs(cfg.parent / "out")  # valid RSS, Atom and JSON Feed without content

@@ -251,3 +251,15 @@ def test_description_then_excerpt_as_jekyll_feed(cfg: config.Config) -> None:
     assert _summary(cfg, {"description": "", "excerpt": "摘要"}, body) == "摘要"
     assert _summary(cfg, {"excerpt": ""}, body) == ""  # jekyll-feed writes no summary
     assert _summary(cfg, {"description": "  "}, body) == "正文第一段。"
+
+
+def test_feed_excerpt_only_leaves_the_content_out(cfg: config.Config) -> None:
+    settings = normalize.PostSettings.of(cfg)
+    for feed, expected in (({"excerpt_only": True}, ""), ({"excerpt_only": False}, "<p>")):
+        problems = Problems()
+        meta = {"title": "t", "categories": "a", "feed": feed}
+        info = normalize.prepare(raw(meta, "第一段。\n\n第二段。\n"), settings, problems)
+        assert info is not None
+        entry = normalize.render(info, settings, problems)
+        assert entry is not None and entry.summary == "第一段。"
+        assert entry.content_html[:3] == expected
