@@ -170,3 +170,34 @@ def test_post_forms_agree_with_jekyll(tmp_path: Path, case: str) -> None:
 def test_post_forms_that_still_differ(tmp_path: Path, case: str) -> None:
     """Pinned differences: when one is fixed this test fails, and the case moves up."""
     _compare(tmp_path, {"2022-06-09-dec-the-second.md": DIFFERING[case]})
+
+
+SUMMARIES = {
+    "first-paragraph": _post(
+        "title: 段落\ndate: 2022-06-09 10:00\ncategories: news", "第一段。\n\n第二段。\n"
+    ),
+    "description": _post(
+        "title: 描述\ndate: 2022-06-09 10:00\ncategories: news\n"
+        "description: 描述文字\nexcerpt: 摘要",
+        "第一段。\n\n第二段。\n",
+    ),
+    "excerpt": _post(
+        "title: 摘要\ndate: 2022-06-09 10:00\ncategories: news\nexcerpt: 摘要文字", "第一段。\n"
+    ),
+    "separator": _post(
+        "title: 分隔\ndate: 2022-06-09 10:00\ncategories: news\nexcerpt_separator: <!--more-->",
+        "第一段。\n\n第二段。<!--more-->第三段。\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SUMMARIES))
+def test_summaries_agree_with_jekyll_feed(tmp_path: Path, case: str) -> None:
+    """The entry's summary is jekyll-feed's (all short enough that our length cut is moot)."""
+    posts = {"2022-06-09-dec-the-second.md": SUMMARIES[case]}
+    _jekyll_build(tmp_path, posts)
+    theirs: Any = feedparser.parse((tmp_path / "jekyll" / "_site" / "feed.xml").read_bytes())
+    _feeds_build(tmp_path, posts)
+    ours: Any = feedparser.parse((tmp_path / "feeds" / "out" / "all.atom.xml").read_bytes())
+    [their_entry], [our_entry] = theirs.entries, ours.entries
+    assert " ".join(our_entry.summary.split()) == " ".join(their_entry.summary.split())
