@@ -53,7 +53,12 @@ class Seen:
     terms: frozenset[str]  # categories and tags (an Atom feed lists both as categories)
 
 
-def _jekyll_build(tmp: Path, posts: dict[str, str], config: str = "") -> dict[str, Seen]:
+LAYOUT_DEFAULT = "{scope: {path: ''}, values: {layout: post}}"
+
+
+def _jekyll_build(
+    tmp: Path, posts: dict[str, str], config: str = "", defaults: str = LAYOUT_DEFAULT
+) -> dict[str, Seen]:
     """Every post as Jekyll's own pages say it: URL → title, instant, categories and tags."""
     site = tmp / "jekyll"
     (site / "_posts").mkdir(parents=True)
@@ -64,7 +69,7 @@ def _jekyll_build(tmp: Path, posts: dict[str, str], config: str = "") -> dict[st
         (site / "_layouts" / f"{layout}.html").write_text(ORACLE_LAYOUT, encoding="utf-8")
     (site / "_config.yml").write_text(
         f"url: {SITE_URL}\ntimezone: Asia/Shanghai\nplugins: [jekyll-feed]\n"
-        "defaults: [{scope: {path: ''}, values: {layout: post}}]\n" + config,
+        f"defaults: [{defaults}]\n" + config,
         encoding="utf-8",
     )
     proc = subprocess.run(
@@ -201,3 +206,35 @@ def test_summaries_agree_with_jekyll_feed(tmp_path: Path, case: str) -> None:
     ours: Any = feedparser.parse((tmp_path / "feeds" / "out" / "all.atom.xml").read_bytes())
     [their_entry], [our_entry] = theirs.entries, ours.entries
     assert " ".join(our_entry.summary.split()) == " ".join(their_entry.summary.split())
+
+
+def test_posts_read_through_the_sites_config_agree_with_jekyll(tmp_path: Path) -> None:
+    """With ``posts.jekyll_config`` pointing at the very site Jekyll builds: baseurl,
+    permalink and front-matter defaults (a category, a title-less post) give Jekyll's URL,
+    title, instant and categories."""
+    posts = {
+        "2022-06-09-dec-the-second.md": _post("date: 2022-06-09 20:00:00"),
+        "2022-06-10-second.md": _post("title: 第二\ndate: 2022-06-10 10:00\ncategory: world"),
+    }
+    config = "baseurl: /blog\npermalink: /:categories/:year/:title/\n"
+    defaults = LAYOUT_DEFAULT + ", {scope: {path: '_posts'}, values: {categories: [news]}}"
+    theirs = _jekyll_build(tmp_path, posts, config, defaults)
+    feeds_cfg = tmp_path / "feeds.yaml"
+    feeds_cfg.write_text(
+        "site: {title: 站}\nposts: {jekyll_config: jekyll/_config.yml}\n"
+        "output: {dir: feeds-out}\nfeeds: {formats: [atom]}\n",
+        encoding="utf-8",
+    )
+    proc = run_cli("build", "-c", feeds_cfg, "-q", "--state", tmp_path / "state")
+    assert proc.returncode in (0, 1), proc.stderr
+    parsed: Any = feedparser.parse((tmp_path / "feeds-out" / "all.atom.xml").read_bytes())
+    ours = {
+        e.link: Seen(
+            e.title,
+            dt.datetime.fromisoformat(e.published),
+            frozenset(t.term for t in e.get("tags", [])),
+        )
+        for e in parsed.entries
+    }
+    assert len(theirs) == 2 and all("/blog/news/" in url for url in theirs)
+    assert ours == theirs
