@@ -380,15 +380,10 @@ class BuildCache:
     # ---------------------------------------------------------------- renderings, outputs
 
     def rendered(self, path: str, sha: str) -> Rendered | None:
-        """The rendering of these bytes: its key is ``sha``, or ``sha`` + "+" + what else
-        it depends on (the caller checks that part)."""
-        rows = self._rows(
-            "SELECT sha, entry, problems FROM rendered WHERE path=? AND (sha=? OR sha LIKE ?)",
-            (path, sha, sha + "+%"),
-        )
-        if not rows:
-            return None
-        return Rendered(path, rows[0][0], rows[0][1], problems_from_json(rows[0][2]))
+        """The rendering keyed ``sha``, or ``sha+<its other inputs>`` (the caller checks)."""
+        sql = "SELECT sha, entry, problems FROM rendered WHERE path=? AND (sha=? OR sha LIKE ?)"
+        rows = self._rows(sql, (path, sha, sha + "+%"))
+        return next((Rendered(path, k, e, problems_from_json(p)) for k, e, p in rows), None)
 
     def post_links(self) -> dict[str, str]:
         """Every used post's link, by path."""
