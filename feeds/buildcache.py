@@ -380,10 +380,14 @@ class BuildCache:
     # ---------------------------------------------------------------- renderings, outputs
 
     def rendered(self, path: str, sha: str) -> Rendered | None:
-        rows = self._rows(
-            "SELECT entry, problems FROM rendered WHERE path=? AND sha=?", (path, sha)
-        )
-        return Rendered(path, sha, rows[0][0], problems_from_json(rows[0][1])) if rows else None
+        """The rendering keyed ``sha``, or ``sha+<its other inputs>`` (the caller checks)."""
+        sql = "SELECT sha, entry, problems FROM rendered WHERE path=? AND (sha=? OR sha LIKE ?)"
+        rows = self._rows(sql, (path, sha, sha + "+%"))
+        return next((Rendered(path, k, e, problems_from_json(p)) for k, e, p in rows), None)
+
+    def post_links(self) -> dict[str, str]:
+        """Every used post's link, by path."""
+        return dict(self._rows("SELECT path, link FROM posts WHERE link IS NOT NULL"))
 
     def save_rendered(self, rows: Iterable[Rendered]) -> None:
         with self._write() as db:

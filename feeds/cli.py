@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from feeds import cli_args, cli_status, config, pipeline, runstate
+from feeds import cli_args, cli_status, config, jekyll, pipeline, runstate
 from feeds.errors import ConfigError, FeedsError, LockedError
 from feeds.lock import ProcessLock
 from feeds.models import Severity
@@ -43,6 +43,11 @@ def main(
     out = stdout or sys.stdout
     args = cli_args.parser(__doc__.splitlines()[0]).parse_args(argv)
     if args.command == "init":
+        if args.jekyll is not None:
+            return int(_init_jekyll(args.dir or Path(), args.jekyll, out, err))
+        if args.dir is None:
+            print("feeds init: DIR is required (or --jekyll SITE)", file=err)
+            return int(Exit.FATAL)
         return int(_init(args.dir, out, err))
     if args.command == "run":
         _configure_daemon_logging(args.verbose, args.quiet, args.log_format, err)
@@ -350,6 +355,28 @@ def _init(folder: Path, out: TextIO, err: TextIO) -> Exit:
         f"; edit site.url, then run: feeds build -c {target}",
         file=out,
     )
+    return Exit.OK
+
+
+def _init_jekyll(folder: Path, site_dir: Path, out: TextIO, err: TextIO) -> Exit:
+    """``feeds init --jekyll SITE``: a config that reads the site's own _config.yml."""
+    target = folder / "config.yaml"
+    if target.exists():
+        print(f"feeds: {target} already exists; not overwriting it", file=err)
+        return Exit.FATAL
+    try:
+        site = jekyll.load_site(site_dir / "_config.yml")
+        text = jekyll.starter_config(site, folder)
+    except ConfigError as e:
+        print(f"feeds: config error: {e}", file=err)
+        return Exit.FATAL
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as e:
+        print(f"feeds: cannot write {target}: {e.strerror or e}", file=err)
+        return Exit.FATAL
+    print(f"wrote {target}; check site.title, then run: feeds build -c {target}", file=out)
     return Exit.OK
 
 

@@ -162,4 +162,13 @@ def _add_init(sub: _Sub) -> None:
         description="Create DIR with a starter config.yaml, _posts/ (one "
         "example post), output/ and state/.",
     )
-    init.add_argument("dir", type=Path, metavar="DIR")
+    init.add_argument(
+        "dir", type=Path, metavar="DIR", nargs="?", help="where config.yaml goes (default: .)"
+    )
+    init.add_argument(
+        "--jekyll",
+        type=Path,
+        metavar="SITE",
+        help="a Jekyll site's folder: point the config at its _config.yml "
+        "(url, timezone, permalink, defaults, authors) instead of a starter site",
+    )

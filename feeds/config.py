@@ -21,10 +21,12 @@ from feeds.configread import (
     Reader,
     http_url,
     interval_seconds,
+    jekyll_site,
     kind,
     source_id,
 )
 from feeds.errors import ConfigError
+from feeds.jekyll import JekyllSite
 from feeds.models import Author
 from feeds.textutil import feed_slug
 
@@ -73,6 +75,8 @@ class PostsConfig:
     source_link: bool = True  # trailing bare <http://…> line = the original article
     drop_nav_links: bool = True  # drop the "[返回…](…)｜[返回首页](…)" line
     nav_link_prefix: str = "返回"
+    jekyll_config: Path | None = None  # the site's _config.yml, as given
+    jekyll: JekyllSite | None = None  # what it says (url, permalink, defaults, authors, …)
 
 
 @dataclass(frozen=True)
@@ -239,8 +243,9 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
         raise r.error((), "the config file is empty; it needs at least site.title and site.url")
     check_section(r, "", ())
     base = path.parent
-    site = _site(r)
-    posts = _posts(r, base)
+    jekyll = jekyll_site(r, base)
+    site = _site(r, jekyll)
+    posts = _posts(r, base, jekyll)
     output = read_section(r, "output", ("output",), url=lambda _: site.url + "/feeds/")
     output_dir, output_url = base / output["dir"], output["url"]
     feeds = FeedsConfig(**read_section(r, "feeds", ("feeds",)))
@@ -272,8 +277,11 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
     return cfg
 
 
-def _site(r: Reader) -> SiteConfig:
-    values = read_section(r, "site", ("site",), description=lambda v: v["title"])
+def _site(r: Reader, jekyll: JekyllSite | None) -> SiteConfig:
+    given = None
+    if jekyll is not None:
+        given = {"url": jekyll.site_url, "timezone": jekyll.timezone or "Asia/Shanghai"}
+    values = read_section(r, "site", ("site",), given, description=lambda v: v["title"])
     return SiteConfig(**values, author=_author(r, ("site", "author")))
 
 
@@ -286,9 +294,15 @@ def _author(r: Reader, path: yamlutil.Path) -> Author | None:
     return Author(name=r.string(path))
 
 
-def _posts(r: Reader, base: Path) -> PostsConfig:
-    values = read_section(r, "posts", ("posts",))
+def _posts(r: Reader, base: Path, jekyll: JekyllSite | None) -> PostsConfig:
+    given = None
+    if jekyll is not None:
+        given = {"dirs": (jekyll.posts_dir,), "permalink": jekyll.permalink}
+    values = read_section(r, "posts", ("posts",), given)
     values["dirs"] = tuple(base / d for d in values["dirs"])
+    if values["jekyll_config"] is not None:
+        values["jekyll_config"] = base / values["jekyll_config"]
+        values["jekyll"] = jekyll
     if not values["dirs"]:
         raise r.error(("posts", "dirs"), "must list at least one folder")
     return PostsConfig(**values)

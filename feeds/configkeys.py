@@ -11,7 +11,7 @@ Paths are written as in the README: ``sources[].id`` is a key of every item of t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +110,7 @@ KEYS: tuple[Key, ...] = (
     Key("posts.source_link", flag, True, "`true`", "source_link"),
     Key("posts.drop_nav_links", flag, True, "`true`", "drop_nav_links"),
     Key("posts.nav_link_prefix", text, "返回", "`返回`", "nav_link_prefix"),
+    Key("posts.jekyll_config", optional_text, None, _NONE, "jekyll_config"),
     # output
     Key("output.dir", text, "output", "`output`", "dir"),
     Key("output.url", folder_url, COMPUTED, "`<site.url>/feeds/`", "url"),
@@ -219,15 +220,22 @@ def check_section(r: Reader, section: str, at: yamlutil.Path) -> dict[str, Any]:
 
 
 def read_section(
-    r: Reader, section: str, at: yamlutil.Path, **computed: Callable[[dict[str, Any]], Any]
+    r: Reader,
+    section: str,
+    at: yamlutil.Path,
+    given: Mapping[str, Any] | None = None,
+    **computed: Callable[[dict[str, Any]], Any],
 ) -> dict[str, Any]:
     """Check the mapping at ``at`` and read every key of ``section`` that fills a field, in
     table order: ``{field: value}``. ``computed[field]`` makes a COMPUTED default from the
-    values read before it."""
+    values read before it; ``given[field]`` is taken as it is (from a Jekyll site's config:
+    the caller refuses the key in the file)."""
     check_section(r, section, at)
     out: dict[str, Any] = {}
     for key in KEYS:
-        if key.parent == section and key.field is not None and key.read is not None:
+        if given is not None and key.parent == section and key.field and key.field in given:
+            out[key.field] = given[key.field]
+        elif key.parent == section and key.field is not None and key.read is not None:
             default = computed[key.field](out) if key.default is COMPUTED else key.default
             out[key.field] = key.read(r, (*at, key.name), default)
     return out

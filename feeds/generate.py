@@ -312,7 +312,8 @@ def _add_entry(fg: FeedGenerator, e: Entry, fmt: str) -> None:
     if e.summary:
         # Atom <summary> is plain text; RSS <description> is HTML, so escape it there.
         fe.summary(e.summary if fmt == "atom" else html.escape(e.summary, quote=False))
-    fe.content(e.content_html, type="html")
+    if e.content_html:  # none: an excerpt-only post (feed.excerpt_only), a bare item
+        fe.content(e.content_html, type="html")
     for a in e.authors:
         fe.author(_person(a))  # RSS <author> only when there is an e-mail address
         if not a.email:

@@ -348,8 +348,9 @@ def starter_config(site: JekyllSite, config_dir: Path) -> str:
         "",
         "site:",
         f"  title: {q(site.title or site.url)}",
-        f"  description: {q(site.description or '')}",
     ]
+    if site.description:  # else feeds' default, the title (an empty one is refused)
+        lines.append(f"  description: {q(site.description)}")
     if site.lang:
         lines.append(f"  language: {q(site.lang)}")
     lines += [

@@ -141,6 +141,7 @@ class RawPost:
     meta: dict[str, Any]
     lines: dict[tuple[str | int, ...], int]  # front-matter key path → line in the file
     body: str
+    body_line: int = 1  # the file line the body starts on
 
     def line(self, key: str) -> int | None:
         return self.lines.get((key,))

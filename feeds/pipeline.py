@@ -178,7 +178,7 @@ def build(
     writer.cleanup()
     cache.use_settings(poststage.settings_fingerprint(settings), drop=run.full)
     scan = post_collector.scan_posts(cfg.posts.dirs, problems)
-    fingerprint = poststage.build_fingerprint(cfg, scan, inputs.entries_version)
+    fingerprint = poststage.build_fingerprint(cfg, scan, inputs.entries_version, settings)
     outputs = cache.outputs()
     last = cache.last_build()
     if run.whole and not run.check and _nothing_changed(run, last, fingerprint, outputs):

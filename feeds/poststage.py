@@ -13,11 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds import __version__, normalize
+from feeds import __version__, liquid, normalize
 from feeds.buildcache import BuildCache, PostRow, Rendered
 from feeds.collect import posts as post_collector
 from feeds.config import Config
@@ -43,12 +43,16 @@ def settings_fingerprint(settings: PostSettings) -> str:
     return digest(f"{__version__}\0{settings!r}".encode())
 
 
-def build_fingerprint(cfg: Config, scan: Scan, entries_version: str) -> str:
-    """Everything a whole build depends on: config, every post's (path, size, mtime), the
-    stored entries' version. Equal fingerprints mean identical output."""
+def build_fingerprint(
+    cfg: Config, scan: Scan, entries_version: str, settings: PostSettings | None = None
+) -> str:
+    """Everything a whole build depends on: config, the post settings (the site's includes
+    among them), every post's (path, size, mtime), the stored entries' version. Equal
+    fingerprints mean identical output."""
     h = hashlib.blake2b(digest_size=16)
     h.update(__version__.encode())
     h.update(repr(cfg).encode())
+    h.update(repr(settings).encode())
     h.update(entries_version.encode())
     for path, size, mtime in scan:
         h.update(f"{path}\0{size}\0{mtime}\n".encode())
@@ -195,7 +199,27 @@ def index(
 # ----------------------------------------------------------------------------- rendering
 
 
-def render_file(settings: PostSettings, path: str) -> Rendered:
+Links = Mapping[str, str]  # post file stem → URL path, for {% post_url %}
+
+
+def render_key(sha: str, body: str, links: Links) -> str:
+    """The rendered-entry cache key: the bytes' hash, and for a body that names other posts
+    (``{% post_url %}``) also their URLs, so a rendering is stale when one of them moves."""
+    refs = liquid.referenced_posts(body) if "{%" in body else frozenset()
+    if not refs:
+        return sha
+    return sha + "+" + json.dumps(sorted([r, links.get(r)] for r in refs), ensure_ascii=False)
+
+
+def _still_valid(row: Rendered, sha: str, links: Callable[[], Links]) -> bool:
+    if row.sha == sha:
+        return True
+    current = links()
+    refs = json.loads(row.sha[len(sha) + 1 :])
+    return all(current.get(stem) == url for stem, url in refs)
+
+
+def render_file(settings: PostSettings, path: str, links: Links | None = None) -> Rendered:
     """Render one post into its cache row. Front-matter problems are not repeated here (they
     were reported when the post was scanned); rendering problems are in the row."""
     local = Problems()
@@ -205,16 +229,26 @@ def render_file(settings: PostSettings, path: str) -> Rendered:
         local.error(path, e.reason)
         return Rendered(path, "", None, tuple(local.items))
     ignored = Problems()
+    links = links or {}
     raw = post_collector.parse_post(Path(path), data, ignored)
     info = normalize.prepare(raw, settings, ignored) if raw is not None else None
-    entry = normalize.render(info, settings, local) if info is not None else None
+    entry = normalize.render(info, settings, local, links) if info is not None else None
     text = json.dumps(entry_to_json(entry), ensure_ascii=False) if entry else None
     # cached under the hash of the bytes rendered, whatever the scan saw
-    return Rendered(path, digest(data), text, tuple(local.items))
+    key = render_key(digest(data), raw.body, links) if raw is not None else digest(data)
+    return Rendered(path, key, text, tuple(local.items))
 
 
-def _render_chunk(settings: PostSettings, paths: list[str]) -> list[Rendered]:
-    return [render_file(settings, p) for p in paths]
+def _render_chunk(settings: PostSettings, items: list[tuple[str, Links]]) -> list[Rendered]:
+    return [render_file(settings, p, links) for p, links in items]
+
+
+def post_links(cache: BuildCache, site_url: str) -> dict[str, str]:
+    """Every used post's URL path by its file's stem, as ``{% post_url %}`` prints it."""
+    return {
+        Path(path).stem: link[len(site_url) :] if link.startswith(site_url) else link
+        for path, link in sorted(cache.post_links().items())
+    }
 
 
 class PostRenderer:
@@ -235,6 +269,17 @@ class PostRenderer:
         self.pending: list[Rendered] = []
         self.done: dict[str, Entry | None] = {}
         self.rendered = 0
+        self._links: dict[str, str] | None = None
+
+    def links(self) -> Links:
+        """The posts' URL paths, read from the cache once, when a body needs them."""
+        if self._links is None:
+            self._links = post_links(self.cache, self.settings.site_url)
+        return self._links
+
+    def _hit(self, ref: PostRef) -> Rendered | None:
+        row = self.cache.rendered(ref.path, ref.sha)
+        return row if row is not None and _still_valid(row, ref.sha, self.links) else None
 
     def prefetch(self, refs: Iterable[PostRef]) -> None:
         """Render (in worker processes when there are many) the posts not cached yet."""
@@ -244,26 +289,27 @@ class PostRenderer:
             if ref.path in seen or ref.path in self.done:
                 continue
             seen.add(ref.path)
-            hit = self.cache.rendered(ref.path, ref.sha)
+            hit = self._hit(ref)
             if hit is not None:
                 self._use(hit)
             else:
                 missing.append(ref.path)
         rows: Iterable[Rendered]
         if self.workers is not None and self.workers.usable(len(missing), RENDER_PARALLEL_AT):
-            rows = self.workers.map(_render_chunk, missing)
+            links = self.links()
+            rows = self.workers.map(_render_chunk, [(p, links) for p in missing])
         else:
-            rows = (render_file(self.settings, p) for p in missing)
+            rows = (render_file(self.settings, p, self.links()) for p in missing)
         for row in rows:
             self._take(row)
 
     def entry(self, ref: PostRef) -> Entry | None:
         if ref.path not in self.done:
-            hit = self.cache.rendered(ref.path, ref.sha)
+            hit = self._hit(ref)
             if hit is not None:
                 self._use(hit)
             else:
-                self._take(render_file(self.settings, ref.path))
+                self._take(render_file(self.settings, ref.path, self.links()))
         return self.done[ref.path]
 
     @property

@@ -194,4 +194,5 @@ def parse_post(path: Path, data: bytes, problems: Problems) -> RawPost | None:
         meta=meta,
         lines=doc.lines,
         body=body,
+        body_line=text.count("\n", 0, len(text) - len(body)) + 1,
     )

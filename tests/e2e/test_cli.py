@@ -26,7 +26,12 @@ def test_example_config_builds_silently_and_validates(tmp_path: Path) -> None:
         "build", "--config", ROOT / "config.yaml", "--output", out, "--state", tmp_path / "state"
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "" and proc.stderr == ""  # silent under cron (no TTY)
+    # silent under cron (no TTY) but for the warnings a site owner should act on: the
+    # example keeps one post whose unquoted date has no offset (read as UTC, as in Jekyll)
+    assert proc.stdout == ""
+    [warning] = proc.stderr.splitlines()
+    assert "2022-06-10-xinhua-wending-jiuye.md:4: warning: date: " in warning
+    assert warning.endswith("add +0800")
     check_all_outputs(out)
 
 
@@ -54,8 +59,9 @@ def test_two_builds_leave_files_byte_identical_and_untouched(tmp_path: Path) -> 
 def test_server_timezone_does_not_matter(tmp_path: Path, tz: str) -> None:
     site = make_site(tmp_path)
     shutil.copy(REAL_POST, site.posts / REAL_POST.name)
-    site.post(
-        "2022-06-10-naive.md", post_text("无时区", "2022-06-10 09:15:00", "zhongguofazhanwang")
+    site.post("2022-06-10-naive.md", post_text("无时区", "2022-06-10 09:15", "zhongguofazhanwang"))
+    site.post(  # unquoted with seconds: UTC, as in Jekyll, whatever the server's zone
+        "2022-06-11-utc.md", post_text("UTC", "2022-06-11 01:15:00", "zhongguofazhanwang")
     )
     proc = run_cli("build", "-c", site.config, env={"TZ": tz})
     assert proc.returncode == 0, proc.stderr
@@ -66,6 +72,7 @@ def test_server_timezone_does_not_matter(tmp_path: Path, tz: str) -> None:
     assert "<published>2022-06-09T14:36:33+08:00</published>" in atom
     assert "<published>2022-06-10T09:15:00+08:00</published>" in atom
     assert "<updated>2022-06-10T09:15:00+08:00</updated>" in atom
+    assert "<published>2022-06-11T09:15:00+08:00</published>" in atom
 
 
 def test_posts_and_output_options(tmp_path: Path) -> None:

@@ -19,7 +19,12 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     state = tmp_path_factory.mktemp("state")
     cfg = config.load(ROOT / "config.yaml").with_overrides(output=target, state=state)
     report = pipeline.run_once(cfg, NOW)
-    assert report.ok and report.problems.items == [], report.problems.items
+    # the one post with a naive date is kept so: it shows the Jekyll rule (read as UTC)
+    assert report.ok, report.problems.items
+    assert [(Path(p.where).name, p.line) for p in report.problems.items] == [
+        ("2022-06-10-xinhua-wending-jiuye.md", 4)
+    ], report.problems.items
+    assert "no UTC offset; read as UTC as Jekyll does" in report.problems.items[0].message
     return target
 
 
@@ -33,7 +38,7 @@ def test_every_feed_validates(out: Path) -> None:
 def test_dates_of_every_kind_come_out_in_shanghai_time(out: Path) -> None:
     raw = (out / "all.atom.xml").read_text(encoding="utf-8")
     for stamp in (
-        "2022-06-10T09:15:00+08:00",  # naive in the front matter
+        "2022-06-10T17:15:00+08:00",  # unquoted without an offset: UTC, as in Jekyll
         "2022-06-08T00:00:00+08:00",  # date only
         "2022-06-11T08:00:00+08:00",  # ISO 8601 with +08:00
         "2022-06-12T16:20:00+08:00",  # "+0800" string

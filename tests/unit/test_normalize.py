@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,56 @@ def test_categories_and_tags_as_string_or_list(cfg: config.Config) -> None:
         cfg, {"title": "t", "category": "a", "categories": "b a c", "tags": ["x", 2024, "x"]}
     )
     assert info is not None and problems.items == []
-    assert info.categories == ("a", "b", "c")
+    assert info.categories == ("b", "a", "c")  # Jekyll's order: categories, then category
     assert info.tags == ("x", "2024")
+
+
+def test_category_and_categories_give_jekylls_url(cfg: config.Config) -> None:
+    """``category`` is one name (not split) after ``categories``; the URL's categories are
+    lower case, each once (a post with both used to get a broken link)."""
+    info, _ = prepare(cfg, {"title": "t", "categories": "News", "category": "World news"})
+    assert info is not None
+    assert info.categories == ("News", "World news")
+    info2, _ = prepare(cfg, {"title": "t", "categories": ["News", "news"], "category": "news"})
+    assert info2 is not None
+    assert info2.link.startswith("https://news.example.com/news/2022/")
+
+
+@pytest.mark.parametrize("title", [None, False, "", "  "])
+def test_missing_title_is_titleized_slug_with_a_warning(cfg: config.Config, title: object) -> None:
+    meta = {} if title is None else {"title": title}
+    info, problems = prepare(
+        cfg, {**meta, "categories": "news"}, name="2022-06-09-dec-the-second.md"
+    )
+    assert info is not None and info.title == "Dec The Second"
+    [warning] = problems.items
+    assert "from the file name, as Jekyll does" in warning.message
+
+
+def test_unquoted_date_without_offset_is_utc_as_in_jekyll(cfg: config.Config) -> None:
+    """Jekyll reads an unquoted YAML timestamp without an offset as UTC: the page shows
+    17:15 in Asia/Shanghai, and the URL's day follows. Quoted or seconds-less forms are
+    site time. The naive form gets a warning naming the line and the fix."""
+    doc = yamlutil.load("date: 2022-06-09 20:15:00\ncategories: news\n")
+    info, problems = prepare(cfg, {"title": "t", **doc.value})
+    assert info is not None
+    assert info.published.isoformat() == "2022-06-10T04:15:00+08:00"
+    assert info.link == "https://news.example.com/news/2022/06/10/hello-world.html"
+    [warning] = problems.items
+    assert warning.line == 3
+    assert warning.message == (
+        "date: 2022-06-09 20:15:00 has no UTC offset; read as UTC as Jekyll does "
+        "(2022-06-10 04:15:00 in site time): add +0800"
+    )
+    for text in (
+        'date: "2022-06-09 20:15:00"',
+        "date: 2022-06-09 20:15",
+        "date: 2022-06-09 20:15:00 +0800",
+    ):
+        doc = yamlutil.load(text + "\n")
+        info, problems = prepare(cfg, {"title": "t", "categories": "news", **doc.value})
+        assert info is not None and problems.items == [], text
+        assert info.published.isoformat() == "2022-06-09T20:15:00+08:00", text
 
 
 def test_permalink_placeholders(cfg: config.Config) -> None:
@@ -170,3 +219,47 @@ def test_remote_date_out_of_range_is_first_seen_with_a_warning(cfg: config.Confi
     (p,) = problems.items
     assert "source 'src'" in str(p) and "https://src.example/1" in str(p)
     assert "'Fri, 31 Dec 9999 23:00:00 -0500'" in str(p) and "first seen" in str(p)
+
+
+def _summary(cfg: config.Config, meta: dict[str, Any], body: str, separator: str = "\n\n") -> str:
+    settings = dataclasses.replace(normalize.PostSettings.of(cfg), excerpt_separator=separator)
+    problems = Problems()
+    info = normalize.prepare(
+        raw({"title": "t", "categories": "a", **meta}, body), settings, problems
+    )
+    assert info is not None
+    entry = normalize.render(info, settings, problems)
+    assert entry is not None
+    return entry.summary
+
+
+def test_summary_is_jekylls_excerpt_cut_at_summary_length(cfg: config.Config) -> None:
+    """The summary ends where Jekyll's excerpt does (the first blank line, or the post's or
+    the site's excerpt_separator), then is cut at feeds.summary_length (10 here)."""
+    body = "甲乙。\n\n丙丁戊己庚辛壬癸子丑寅卯。\n"
+    assert _summary(cfg, {}, body) == "甲乙。"
+    assert _summary(cfg, {}, body, separator="") == "甲乙。 丙丁戊己庚辛…"  # no excerpts
+    more = "甲乙。\n\n丙丁。<!--more-->后文很长很长很长很长。\n"
+    assert _summary(cfg, {"excerpt_separator": "<!--more-->"}, more) == "甲乙。 丙丁。"
+    assert _summary(cfg, {}, "一段话，没有空行。\n") == "一段话，没有空行。"
+
+
+def test_description_then_excerpt_as_jekyll_feed(cfg: config.Config) -> None:
+    body = "正文第一段。\n\n第二段。\n"
+    both = {"description": "描述", "excerpt": "摘要"}
+    assert _summary(cfg, both, body) == "描述"
+    assert _summary(cfg, {"description": "", "excerpt": "摘要"}, body) == "摘要"
+    assert _summary(cfg, {"excerpt": ""}, body) == ""  # jekyll-feed writes no summary
+    assert _summary(cfg, {"description": "  "}, body) == "正文第一段。"
+
+
+def test_feed_excerpt_only_leaves_the_content_out(cfg: config.Config) -> None:
+    settings = normalize.PostSettings.of(cfg)
+    for feed, expected in (({"excerpt_only": True}, ""), ({"excerpt_only": False}, "<p>")):
+        problems = Problems()
+        meta = {"title": "t", "categories": "a", "feed": feed}
+        info = normalize.prepare(raw(meta, "第一段。\n\n第二段。\n"), settings, problems)
+        assert info is not None
+        entry = normalize.render(info, settings, problems)
+        assert entry is not None and entry.summary == "第一段。"
+        assert entry.content_html[:3] == expected
