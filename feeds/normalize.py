@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import logging
 import re
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+_ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+_TAG = re.compile(r"<[^>]*>")
 _HTTP = re.compile(r"^https?://[^/\s]+", re.I)
 _ID_SCHEMES = {"http", "https", "urn", "tag"}  # ids kept as they are; others made tag: URIs
 
@@ -102,7 +105,84 @@ def remote_entry(
     """
     raw = item.raw
     where = f"source {source.id!r} ({feed.url})"
-    site_tz = cfg.site.tz
+    published, updated = _remote_dates(item, feed, source, cfg, first_seen, problems, now)
+    base = feed.link if feed.link and _HTTP.match(feed.link) else feed.url
+    link = _remote_link(item, feed, base, cfg.site.url, where, problems)
+    doc_base = next((u for u in (raw.base, feed.url) if u and _HTTP.match(u)), base)
+    html_in = xml_safe(raw.content_html or raw.summary_html or "")
+    summary_src = raw.summary_html or raw.content_html or ""
+    summary = excerpt(plain_text(xml_safe(summary_src)), cfg.feeds.summary_length)
+    try:
+        return Entry(
+            id=item.id,
+            title=_remote_title(raw.title, raw.title_is_html) or excerpt(summary, 60) or "(无标题)",
+            link=link,
+            published=published,
+            updated=updated,
+            summary=summary,
+            content_html=content.sanitize(html_in, doc_base) if html_in else "",
+            authors=tuple(
+                Author(name=xml_safe(n), email=e, uri=u)
+                for n, e, u in raw.authors
+                if xml_safe(n).strip()
+            ),
+            categories=(),
+            tags=tuple(t for t in (xml_safe(t).strip() for t in raw.tags) if t),
+            origin=source.id,
+            enclosures=tuple(
+                Enclosure(url=u, length=n, type=t) for u, n, t in raw.enclosures if _HTTP.match(u)
+            ),
+            source=SourceRef(
+                id=source.id,
+                title=source.title or feed.title or source.id,
+                url=feed.url if _HTTP.match(feed.url) else None,
+                link=feed.link if feed.link and _HTTP.match(feed.link) else None,
+            ),
+        )
+    except (TypeError, ValueError) as e:
+        problems.warn(where, f"entry {item.id}: skipped: {e}")
+        return None
+
+
+def _remote_title(text: str | None, is_html: bool) -> str:
+    """A text title keeps its text (``vector<int> 与 a < b``); an HTML one (Atom
+    ``type="html"``) is reduced to its text. Line breaks and runs of ASCII white space are
+    folded; a no-break or ideographic space is the publisher's and stays."""
+    title = text or ""
+    if is_html:
+        title = html.unescape(_TAG.sub("", title))
+    return _ASCII_SPACE.sub(" ", xml_safe(title)).strip(" ")
+
+
+def _remote_link(
+    item: RemoteItem, feed: RawFeed, base: str, site_url: str, where: str, problems: Problems
+) -> str:
+    """The entry's absolute http(s) link, else the source's site (with a warning)."""
+    raw = item.raw
+    link = urljoin(raw.base or feed.url, raw.link) if raw.link else None
+    if link and _HTTP.match(link):
+        return link
+    if raw.link:
+        problems.warn(
+            where,
+            f"entry {item.id}: link {raw.link!r} is not http(s); linking to the source's site "
+            f"instead",
+        )
+    return base if _HTTP.match(base) else site_url + "/"
+
+
+def _remote_dates(
+    item: RemoteItem,
+    feed: RawFeed,
+    source: SourceConfig,
+    cfg: Config,
+    first_seen: dt.datetime,
+    problems: Problems,
+    now: dt.datetime | None,
+) -> tuple[dt.datetime, dt.datetime]:
+    """(published, updated) in site time; a date that cannot be used is first-seen."""
+    raw = item.raw
+    where = f"source {source.id!r} ({feed.url})"
     tz = cfg.source_zone(source)
     china = timeutil.is_china_zone(tz) or (feed.language or "").lower().startswith("zh")
 
@@ -114,81 +194,24 @@ def remote_entry(
                 where, f"entry {item.id}: {label} date: {e}; using the time it was first seen"
             )
             return None
+        why = None
         if value is not None and value < EARLIEST:
+            why = "is implausibly old"
+        elif value is not None and value > first_seen + FUTURE_SLACK:
+            why = "is in the future"
+        if why:
             problems.warn(
                 where,
-                f"entry {item.id}: {label} date {text!r} is implausibly old; "
-                f"using the time it was first seen",
-            )
-            return None
-        if value is not None and value > first_seen + FUTURE_SLACK:
-            problems.warn(
-                where,
-                f"entry {item.id}: {label} date {text!r} is in the future; "
-                f"using the time it was first seen",
+                f"entry {item.id}: {label} date {text!r} {why}; using the time it was first seen",
             )
             return None
         return value
 
+    site_tz = cfg.site.tz
     published = date(raw.published, "published") or date(raw.updated, "updated") or first_seen
     updated = date(raw.updated, "updated") if raw.updated else None
     published = timeutil.to_zone(published, site_tz)
-    updated = max(timeutil.to_zone(updated, site_tz), published) if updated else published
-
-    base = feed.link if feed.link and _HTTP.match(feed.link) else feed.url
-    link = urljoin(raw.base or feed.url, raw.link) if raw.link else None
-    if not link or not _HTTP.match(link):
-        if raw.link:
-            problems.warn(
-                where,
-                f"entry {item.id}: link {raw.link!r} is not http(s); "
-                f"linking to the source's site instead",
-            )
-        link = base if _HTTP.match(base) else cfg.site.url + "/"
-
-    title_text = raw.title or ""
-    if raw.title_is_html or "<" in title_text:
-        title_text = plain_text(title_text)
-    title = " ".join(xml_safe(title_text).split())
-    html_in = raw.content_html or raw.summary_html or ""
-    html_in = xml_safe(html_in)
-    doc_base = next((u for u in (raw.base, feed.url) if u and _HTTP.match(u)), base)
-    content_html = content.sanitize(html_in, doc_base) if html_in else ""
-    summary_src = raw.summary_html or raw.content_html or ""
-    summary = excerpt(plain_text(xml_safe(summary_src)), cfg.feeds.summary_length)
-    if not title:
-        title = excerpt(summary, 60) or "(无标题)"
-    enclosures = tuple(
-        Enclosure(url=u, length=n, type=t) for u, n, t in raw.enclosures if _HTTP.match(u)
-    )
-    try:
-        return Entry(
-            id=item.id,
-            title=title,
-            link=link,
-            published=published,
-            updated=updated,
-            summary=summary,
-            content_html=content_html,
-            authors=tuple(
-                Author(name=xml_safe(n), email=e, uri=u)
-                for n, e, u in raw.authors
-                if xml_safe(n).strip()
-            ),
-            categories=(),
-            tags=tuple(t for t in (xml_safe(t).strip() for t in raw.tags) if t),
-            origin=source.id,
-            enclosures=enclosures,
-            source=SourceRef(
-                id=source.id,
-                title=source.title or feed.title or source.id,
-                url=feed.url if _HTTP.match(feed.url) else None,
-                link=feed.link if feed.link and _HTTP.match(feed.link) else None,
-            ),
-        )
-    except (TypeError, ValueError) as e:
-        problems.warn(where, f"entry {item.id}: skipped: {e}")
-        return None
+    return published, (max(timeutil.to_zone(updated, site_tz), published) if updated else published)
 
 
 def route(tags: tuple[str, ...], title: str, source: SourceConfig) -> tuple[str, ...]:

@@ -94,3 +94,20 @@ def test_first_seen_times_are_whole_seconds(tmp_path: Path) -> None:
     _, out = build(tmp_path, "r.xml", rss)
     published = parse_feed(out / "ext.atom.xml").entries[0].published
     assert published == "2022-06-12T20:00:00+08:00"
+
+
+def test_a_plain_text_title_keeps_its_text(tmp_path: Path) -> None:
+    rss = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>源</title>
+<link>https://src.example/</link><description>d</description>
+<item><title>vector&lt;int&gt; 与 a &lt; b</title><link>https://src.example/1</link>
+<pubDate>Thu, 09 Jun 2022 10:00:00 +0800</pubDate></item></channel></rss>"""
+    atom = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>源</title><id>urn:y</id>
+<updated>2022-06-09T10:00:00+08:00</updated>
+<entry><title type="html">&lt;em&gt;重要&lt;/em&gt;&amp;nbsp;新闻</title><id>urn:y:1</id>
+<link href="https://src.example/2"/><updated>2022-06-09T10:00:00+08:00</updated></entry></feed>"""
+    _, out = build(tmp_path, "r.xml", rss)
+    assert parse_feed(out / "ext.atom.xml").entries[0].title == "vector<int> 与 a < b"
+    (tmp_path / "atom").mkdir()
+    _, out = build(tmp_path / "atom", "a.xml", atom)
+    assert parse_feed(out / "ext.atom.xml").entries[0].title == "重要\u00a0新闻"
