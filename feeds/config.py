@@ -92,6 +92,7 @@ class FeedsConfig:
     title_template: str = "{name} - {site}"
     all_feed: bool = True
     tag_feeds: bool = False
+    remote_tag_feeds: int = 20  # tags of one source that may make tag feeds of their own
     stylesheet: bool = True  # feed.xsl, so a browser shows a readable page
     archives: bool = False  # RFC 5005 monthly archives of the category feeds
     archive_path: str = "archive/{slug}/{month}"

@@ -138,6 +138,7 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("feeds.all_feed", flag, True, "`true`", "all_feed"),
     Key("feeds.tag_feeds", flag, False, "`false`", "tag_feeds"),
+    Key("feeds.remote_tag_feeds", whole(0), 20, "`20`", "remote_tag_feeds"),
     Key("feeds.stylesheet", flag, True, "`true`", "stylesheet"),
     Key("feeds.archives", flag, False, "`false`", "archives"),
     Key(

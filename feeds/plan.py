@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -129,16 +130,32 @@ def plan_feeds(
     by_category: dict[str, list[Ref]] = {k: list(v) for k, v in posts.by_category.items()}
     by_tag: dict[str, list[Ref]] = {k: list(v) for k, v in posts.by_tag.items()}
     every: list[Ref] = [*posts.every, *stored.everything]
+    own_tags = {cfg.tag_slug(t) for t in by_tag}
+    allowed = remote_tags(stored.routed, cfg.feeds.remote_tag_feeds) if cfg.feeds.tag_feeds else {}
     for ref in stored.routed:
         for c in ref.categories:
             if run.wants(c):
                 by_category.setdefault(c, []).append(ref)
-        if cfg.feeds.tag_feeds:
-            for t in ref.tags:
+        for t in ref.tags if cfg.feeds.tag_feeds else ():
+            # a post's own tag feed takes every entry with the tag; a source's tags make
+            # feeds of their own only up to its share (2,000 tags on one item: not 2,000 files)
+            if cfg.tag_slug(t) in own_tags or t in allowed.get(ref.source_id, ()):
                 by_tag.setdefault(t, []).append(ref)
     by_tag = fold_tags(cfg, by_tag)
     feeds = generate.plan_groups(cfg, by_category, by_tag, every, problems)
     return Plan(feeds, posts)
+
+
+def remote_tags(refs: list[RemoteRef], per_source: int) -> dict[str, set[str]]:
+    """The tags of each source that may make a tag feed: its ``per_source`` most used (ties
+    in sort order, so the choice is the same every build)."""
+    counts: dict[str, Counter[str]] = {}
+    for ref in refs:
+        counts.setdefault(ref.source_id, Counter()).update(ref.tags)
+    return {
+        source: {t for t, _ in sorted(c.items(), key=lambda tc: (-tc[1], tc[0]))[:per_source]}
+        for source, c in counts.items()
+    }
 
 
 def fold_tags(cfg: Config, by_tag: dict[str, list[Ref]]) -> dict[str, list[Ref]]:

@@ -73,3 +73,26 @@ def test_c_cpp_csharp_and_symbol_only_tags_get_their_own_files(tmp_path: Path) -
     assert names[:3] == ["c-plus-plus.rss.xml", "c-sharp.rss.xml", "c.rss.xml"]
     assert len(names) == 4 and names[3].startswith("x-") and not names[3].startswith(".")
     check_all_outputs(site.out)
+
+
+def test_remote_tags_make_feeds_only_up_to_their_share(tmp_path: Path) -> None:
+    """2,000 tags on one remote item do not make 2,000 files (``feeds.remote_tag_feeds``);
+    a tag a post has keeps its feed, and a source's ``T1`` joins the post's ``t1``."""
+    cats = "".join(f"<category>标签{i:04d}</category>" for i in range(200))
+    wire = SOURCE.format(
+        items=item(1, "很多标签").replace("</item>", f"<category>T1</category>{cats}</item>")
+    )
+    (tmp_path / "wire.xml").write_text(wire, encoding="utf-8")
+    site = make_site(
+        tmp_path,
+        "state: {dir: state}\nfeeds: {tag_feeds: true, remote_tag_feeds: 5}\n"
+        "sources:\n  - {id: wire, path: wire.xml, categories: [wire]}\n",
+    )
+    site.post("2022-06-01-a.md", post_text("本站", "2022-06-01 10:00:00 +0800", tags="[t1]"))
+    proc = run_cli("build", "--config", site.config)
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in (site.out / "tags").glob("*.rss.xml"))
+    assert "t1.rss.xml" in names
+    assert len(names) <= 5 + 1  # the source's share, and the post's own tag
+    t1 = parse_feed(site.out / "tags" / "t1.rss.xml")
+    assert sorted(e.title for e in t1.entries) == ["很多标签", "本站"]
