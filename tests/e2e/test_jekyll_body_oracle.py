@@ -9,16 +9,13 @@ The ``{:toc}`` marker is left out here: Jekyll puts a list of the headings there
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import lxml.html
-import pytest
 
 from feeds import content
 from feeds.liquid import render_liquid
+from tests.jekyll import jekyll_build
 
 SITE = {"url": "https://news.example.com", "baseurl": "/cn", "title": "新闻站"}
 FRONT = "---\ntitle: 全部\n---\n"
@@ -54,16 +51,6 @@ a {::comment}备注{:/comment}b {::nomarkdown}<b>*原样*</b>{:/nomarkdown}
 INCLUDE = "<aside>{{ include.text }}：{{ site.title }}</aside>\n"
 
 
-def _jekyll() -> str:
-    exe = shutil.which("jekyll")
-    if exe is None:
-        message = "jekyll is not installed (scripts/test installs Debian's jekyll)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return exe
-
-
 def _text(fragment: str) -> str:
     root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     return " ".join(root.text_content().split())
@@ -85,15 +72,7 @@ def _jekyll_page(tmp: Path, name: str = "2022-06-09-all.md", text: str = FRONT +
         "---\ntitle: 第一篇\n---\n第一篇。\n", encoding="utf-8"
     )
     (site / "_posts" / name).write_text(text, encoding="utf-8")
-    proc = subprocess.run(
-        [_jekyll(), "build", "--quiet"],
-        cwd=site,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    jekyll_build(site)
     stem = name.rsplit(".", 1)[0]
     page = site / "_site" / "2022" / "06" / "09" / f"{stem[11:]}.html"
     return page.read_text(encoding="utf-8")

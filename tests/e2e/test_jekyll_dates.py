@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 from xml.etree import ElementTree
-
-import pytest
 
 from feeds import content, timeutil, yamlutil
 from feeds.jekyll import load_site
@@ -35,6 +30,7 @@ from feeds.jekyll_post import (
     url_title,
 )
 from feeds.textutil import plain_text
+from tests.jekyll import jekyll_build
 from tests.unit.test_jekyll_post import CATEGORIES, DATES, SLUGS, front_matter_date
 from tests.unit.test_jekyll_site import CONFIG
 
@@ -56,11 +52,6 @@ def _build(
     tmp: Path, posts: dict[str, str], config: str, layout: str = LAYOUT
 ) -> dict[str, dict[str, Any]]:
     """Build ``posts`` with the real jekyll; each page (a JSON object) by its slug."""
-    exe = shutil.which("jekyll")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("jekyll is not installed (scripts/test installs Debian's jekyll)")
-        pytest.skip("jekyll is not installed")
     site = tmp / "site"
     (site / "_layouts").mkdir(parents=True)
     (site / "_layouts" / "post.html").write_text(layout, encoding="utf-8")
@@ -68,15 +59,7 @@ def _build(
     for name, text in posts.items():
         (site / name).parent.mkdir(parents=True, exist_ok=True)
         (site / name).write_text(text, encoding="utf-8")
-    proc = subprocess.run(
-        [exe, "build", "--quiet"],
-        cwd=site,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    jekyll_build(site)
     pages = [json.loads(p.read_text(encoding="utf-8")) for p in (site / "_site").rglob("*.html")]
     return {str(page["slug"]): page for page in pages}
 

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import subprocess
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,19 +20,10 @@ import feedparser
 import pytest
 
 from tests.helpers import ROOT, make_site, run_cli
+from tests.jekyll import jekyll_build
 
 SITE_URL = "https://news.example.com"
 EXAMPLE_POSTS = ROOT / "example" / "_posts"
-
-
-def _jekyll() -> str:
-    exe = shutil.which("jekyll")
-    if exe is None:
-        message = "jekyll is not installed (scripts/test installs Debian's jekyll)"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI ran scripts/test, which installs it: never skip there
-        pytest.skip(message)
-    return exe
 
 
 # A layout that makes every Jekyll page print what Jekyll knows of it, as JSON.
@@ -72,15 +60,7 @@ def _jekyll_build(
         f"defaults: [{defaults}]\n" + config,
         encoding="utf-8",
     )
-    proc = subprocess.run(
-        [_jekyll(), "build", "--quiet"],
-        cwd=site,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    jekyll_build(site)
     assert (site / "_site" / "feed.xml").is_file(), "jekyll-feed did not run"
     out = {}
     for page in (site / "_site").rglob("*.html"):
