@@ -61,9 +61,9 @@ def _fetch(
     if not cfg.sources:
         return ()
     with Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store:
-        from feeds import aggregate  # httpx and feedparser load only when there are sources
+        from feeds import fetchround  # httpx and feedparser load only when there are sources
 
-        outcomes = aggregate.fetch_round(
+        outcomes = fetchround.fetch_round(
             cfg, store, now, problems, force=force, should_stop=should_stop
         )
         dropped = store.prune(
@@ -137,15 +137,15 @@ def _check(run: Run, problems: Problems) -> Report:
 def _stored(cfg: Config, store: Store | None) -> Stored:
     if not cfg.sources or store is None:
         return Stored()
-    from feeds import aggregate
+    from feeds import routing
 
-    return Stored(*aggregate.stored_entries(cfg, store))
+    return Stored(*routing.stored_entries(cfg, store))
 
 
 def _loader(cfg: Config, store: Store | None) -> EntrySource | None:
     if not cfg.sources or store is None:
         return None
-    from feeds.aggregate import Loader
+    from feeds.routing import Loader
 
     return Loader(cfg, store)
 

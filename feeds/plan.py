@@ -46,7 +46,7 @@ class Rendered:
 
 class EntrySource(Protocol):
     """Where the entries of one kind of ref come from (posts: ``PostRenderer``; stored
-    entries of external sources: ``aggregate.Loader``)."""
+    entries of external sources: ``routing.Loader``)."""
 
     def prefetch(self, refs: Iterable[Any]) -> None: ...
     def entry(self, ref: Any) -> Entry | None: ...

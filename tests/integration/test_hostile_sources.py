@@ -221,10 +221,10 @@ def test_malformed_but_recoverable_keeps_entries(tmp_path: Path, http_server: Lo
 def test_a_big_round_parses_in_worker_processes(tmp_path: Path, http_server: LocalServer) -> None:
     """Worker processes are only used by a single-threaded process (the test runner has the
     server's thread), so this runs the real CLI in a subprocess."""
-    from feeds import aggregate
+    from feeds import fetchround
 
     routes: dict[str, srv.Handler] = {}
-    for i in range(aggregate.PARSE_PROCESSES_AT + 5):
+    for i in range(fetchround.PARSE_PROCESSES_AT + 5):
         routes[f"s{i:02d}"] = srv.static(
             rss(
                 f"<item><title>条目{i}</title><link>https://src.example/{i}</link>"
@@ -239,5 +239,5 @@ def test_a_big_round_parses_in_worker_processes(tmp_path: Path, http_server: Loc
     assert "source 'broken'" in proc.stderr and "declares XML entities" in proc.stderr
     status = json.loads(run_cli("status", "-c", config_path, "--json").stdout)["sources"]
     assert {s["id"]: s["entries"] for s in status if s["id"] != "broken"} == {
-        f"s{i:02d}": 1 for i in range(aggregate.PARSE_PROCESSES_AT + 5)
+        f"s{i:02d}": 1 for i in range(fetchround.PARSE_PROCESSES_AT + 5)
     }
