@@ -20,6 +20,13 @@ store; a context manager; ``close()``. ``read_only`` opens an existing store for
   and its fetched entries ((Entry, first seen) pairs, last seen ``now``) are inserted or
   updated, all in one transaction; returns how many were new and how many changed. The row
   comes from ``feeds.fetchstate.next_state``, which alone decides error counts and backoff.
+  ``save(state, now, entries=(), *, fence: int | None = None) -> SaveResult``: fenced (for
+  distributed workers): when ``fence`` is given and is not the source's current fence,
+  nothing at all is written (state and entries untouched) and ``SaveResult.refused`` is true.
+  ``claim(source_id) -> int``: atomically increments the source's fence counter and returns
+  the new value (1 for the first claim; a source need not have a row yet). A worker claims a
+  source before fetching it and saves with that fence, so a worker that lost its job (stalled
+  past its timeout while another one claimed the source) has its late result refused.
 
 ``store.entries`` — stored entries, keyed by (source id, entry id):
   ``first_seen(source_id, ids) -> dict[str, datetime]``: when each known id was first seen.
@@ -49,6 +56,7 @@ from feeds import buildcache
 from feeds.errors import StoreError
 from feeds.models import Author, Enclosure, Entry, SourceRef
 from feeds.storeparts import (
+    FENCES_SCHEMA,
     PARTS_SCHEMA,
     Entries,
     SaveResult,
@@ -64,7 +72,7 @@ __all__ = ["SaveResult", "SourceState", "Store", "StoreError", "entry_from_json"
 log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x46454544  # "FEED", in the SQLite header: marks the file as ours
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _META_SCHEMA = buildcache.META_SCHEMA
 
 
@@ -140,6 +148,7 @@ class Store:
             with self.transaction():
                 if tables == 0:
                     _run_script(db, PARTS_SCHEMA)
+                db.execute(FENCES_SCHEMA)
                 db.execute(_META_SCHEMA)
                 buildcache.create(db)  # a cache of an older layout is dropped
                 db.execute(f"PRAGMA application_id={APPLICATION_ID}")

@@ -49,6 +49,10 @@ CREATE TABLE entries (
 );
 CREATE INDEX entries_by_source_published ON entries (source_id, published DESC);
 """
+# Schema version 4: a fence counter per source, for distributed fetch workers (``claim``).
+FENCES_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS fences (source_id TEXT PRIMARY KEY, fence INTEGER NOT NULL)"
+)
 
 
 def store_error(path: Path, timeout: float, e: sqlite3.Error) -> StoreError:
@@ -152,6 +156,10 @@ class SourceState:
 class SaveResult:
     new: int
     changed: int
+    refused: bool = False  # the save's fence was not the source's current one: nothing written
+
+
+REFUSED = SaveResult(0, 0, refused=True)
 
 
 _STATE_COLUMNS = (
@@ -185,16 +193,35 @@ class Sources:
             )
         return out
 
+    def claim(self, source_id: str) -> int:
+        """Take the source for one fetch: its fence counter goes up by one, atomically, and
+        the new value is returned (the first claim gives 1)."""
+        with self._sql.transaction() as db:
+            row = db.execute(
+                "INSERT INTO fences VALUES (?, 1) ON CONFLICT(source_id) DO UPDATE SET "
+                "fence = fence + 1 RETURNING fence",
+                (source_id,),
+            ).fetchone()
+            return int(row[0])
+
     def save(
         self,
         state: SourceState,
         now: dt.datetime,
         entries: Iterable[tuple[Entry, dt.datetime]] = (),
+        *,
+        fence: int | None = None,
     ) -> SaveResult:
         """Write ``state`` as the source's whole row and, in the same transaction, its fetched
-        entries (each with its first-seen time; ``now`` is their last-seen time)."""
+        entries (each with its first-seen time; ``now`` is their last-seen time). With a
+        ``fence`` that is not the source's current one (a later ``claim`` took the source),
+        nothing is written and the result says ``refused``."""
         s = state
         with self._sql.transaction() as db:
+            if fence is not None:
+                row = db.execute("SELECT fence FROM fences WHERE source_id=?", (s.id,)).fetchone()
+                if (0 if row is None else row[0]) != fence:
+                    return REFUSED
             db.execute(
                 f"INSERT OR REPLACE INTO sources ({_STATE_COLUMNS}) "  # noqa: S608
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

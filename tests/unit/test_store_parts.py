@@ -121,3 +121,25 @@ def test_worker_processes_only_for_big_jobs_in_a_single_threaded_process() -> No
     assert parallel.worker_count(50, 20, threads=3) == 0
     cores = min(os.cpu_count() or 1, parallel.MAX_WORKERS)
     assert parallel.worker_count(50, 20, threads=1) == (cores if cores >= 2 else 0)
+
+
+def test_a_late_save_with_an_old_fence_changes_nothing(tmp_path: Path) -> None:
+    with Store(tmp_path / "feeds.sqlite3") as store:
+        first = store.sources.claim("xinhua")
+        second = store.sources.claim("xinhua")  # the job was taken over by another worker
+        assert (first, second) == (1, 2)
+        assert store.sources.save(state(etag='"new"'), NOW, [(entry(1), NOW)], fence=second).new
+        before = store.meta("entries_version")
+        late = store.sources.save(
+            state(last_error="late"),
+            NOW,
+            [(entry(1, title="旧的"), NOW), (entry(2), NOW)],
+            fence=first,
+        )
+        assert late.refused and (late.new, late.changed) == (0, 0)
+        assert store.sources.states()["xinhua"].etag == '"new"'  # the state is untouched
+        assert [r.title for r in store.entries.index("xinhua")] == ["条目1"]
+        assert store.meta("entries_version") == before
+        assert store.sources.save(state(), NOW, fence=7).refused  # never claimed that far
+        assert not store.sources.save(state(), NOW).refused  # unfenced: one machine, as before
+        assert store.sources.claim("other") == 1  # a source without a row yet
