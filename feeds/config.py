@@ -156,6 +156,7 @@ class StoreConfig:
     max_age_days: int = 0  # 0: keep entries whatever their age
     max_per_source: int = 1000
     lock_timeout: float = 10.0  # how long to wait for a store another process has locked
+    database: str | None = None  # a postgresql:// URL: sources and entries live there
 
     @property
     def path(self) -> Path:

@@ -21,6 +21,7 @@ from feeds.configread import (
     ValueReader,
     archive_path,
     build_schedule,
+    database_url,
     duration,
     feed_path,
     flag,
@@ -158,6 +159,7 @@ KEYS: tuple[Key, ...] = (
     Key("state.max_age_days", whole(0), 0, "`0`", "max_age_days"),
     Key("state.max_entries_per_source", whole(1), 1000, "`1000`", "max_per_source"),
     Key("state.lock_timeout", duration(0.1), 10.0, "`10s`", "lock_timeout"),
+    Key("state.database", database_url, None, _NONE, "database"),
     # fetch
     Key("fetch.connect_timeout", duration(0.1), 10.0, "`10s`", "connect_timeout"),
     Key("fetch.deadline", duration(0.1), 30.0, "`30s`", "deadline"),

@@ -268,6 +268,13 @@ def hub_url(r: Reader, path: yamlutil.Path, default: None) -> str | None:
     return value
 
 
+def database_url(r: Reader, path: yamlutil.Path, default: None) -> str | None:
+    value = r.optional_string(path)
+    if value is not None and not value.startswith(("postgresql://", "postgres://")):
+        raise r.error(path, "must be a postgresql:// URL (absent: the SQLite store in state.dir)")
+    return value
+
+
 def permalink(r: Reader, path: yamlutil.Path, default: str) -> str:
     value = r.string(path, default)
     value = JEKYLL_PERMALINKS.get(value, value)

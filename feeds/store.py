@@ -50,7 +50,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from feeds import buildcache
 from feeds.errors import StoreError
@@ -59,6 +59,8 @@ from feeds.storeparts import (
     FENCES_SCHEMA,
     PARTS_SCHEMA,
     Entries,
+    EntryRow,
+    IndexRow,
     SaveResult,
     Sources,
     SourceState,
@@ -67,7 +69,19 @@ from feeds.storeparts import (
     store_error,
 )
 
-__all__ = ["SaveResult", "SourceState", "Store", "StoreError", "entry_from_json", "entry_to_json"]
+if TYPE_CHECKING:
+    from feeds.config import StoreConfig
+    from feeds.pgstore import Database
+
+__all__ = [
+    "SaveResult",
+    "SourceState",
+    "Store",
+    "StoreError",
+    "entry_from_json",
+    "entry_to_json",
+    "open_store",
+]
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +95,55 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
         db.execute(statement)
 
 
+class SourcesPart(Protocol):
+    """``store.sources`` of either backend (SQLite here, PostgreSQL in ``feeds.pgstore``)."""
+
+    def states(self) -> dict[str, SourceState]: ...
+    def claim(self, source_id: str) -> int: ...
+    def save(
+        self,
+        state: SourceState,
+        now: dt.datetime,
+        entries: Iterable[tuple[Entry, dt.datetime]] = (),
+        *,
+        fence: int | None = None,
+    ) -> SaveResult: ...
+
+
+class EntriesPart(Protocol):
+    """``store.entries`` of either backend."""
+
+    def first_seen(self, source_id: str, ids: Iterable[str]) -> dict[str, dt.datetime]: ...
+    def index(self, source_id: str) -> list[IndexRow]: ...
+    def load(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Entry]: ...
+    def counts(self) -> dict[str, int]: ...
+    def prune(self, now: dt.datetime, *, max_age_days: int, max_per_source: int) -> int: ...
+    def dump(self) -> Iterator[EntryRow]: ...
+    def restore(self, rows: Iterable[EntryRow]) -> int: ...
+
+
 class Store:
-    def __init__(self, path: Path, *, timeout: float = 10.0, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        timeout: float = 10.0,
+        read_only: bool = False,
+        database: Database | None = None,
+    ) -> None:
+        """With ``database`` (PostgreSQL, opened by ``open_store``), sources and entries are
+        there and the SQLite file at ``path`` holds only the build cache; read-only, not even
+        that (an in-memory cache)."""
         self.path = path
         self.timeout = timeout
+        self._remote = database
+        if database is not None and read_only:
+            path, read_only = Path(":memory:"), False
         self.read_only = read_only
         if read_only and not path.is_file():
             raise StoreError(f"{path}: no store yet (the first fetch or build makes it)")
         try:
-            if not read_only:
+            if not read_only and path.name != ":memory:":
                 path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(
@@ -108,8 +162,11 @@ class Store:
             raise StoreError(f"{path}: cannot open the store: {e}") from e
         self.cache = buildcache.BuildCache(self._db, self.transaction, self._error)
         self._sql = Sql(self._db, path, timeout)
-        self.entries = Entries(self._sql, entry_to_json, entry_from_json)
-        self.sources = Sources(self._sql, self.entries)
+        entries = Entries(self._sql, entry_to_json, entry_from_json)
+        self.entries: EntriesPart = entries
+        self.sources: SourcesPart = Sources(self._sql, entries)
+        if database is not None:
+            self.entries, self.sources = database.entries, database.sources
         try:
             self._prepare(existed)
         except sqlite3.DatabaseError as e:
@@ -157,6 +214,8 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+        if self._remote is not None:
+            self._remote.close()
 
     def __enter__(self) -> Store:
         return self
@@ -181,8 +240,41 @@ class Store:
     # ------------------------------------------------- meta (the build cache is ``self.cache``)
 
     def meta(self, key: str) -> str | None:
+        if self._remote is not None:
+            return self._remote.meta(key)
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+
+def open_store(cfg: StoreConfig, *, read_only: bool = False) -> Store:
+    """The configured store: SQLite in ``state.dir``, or PostgreSQL when ``state.database``
+    is set (the build cache then stays in the local SQLite file). Callers do not know which."""
+    if cfg.database is None:
+        return Store(cfg.path, timeout=cfg.lock_timeout, read_only=read_only)
+    from feeds.pgstore import Database
+
+    database = Database(
+        cfg.database, timeout=cfg.lock_timeout, to_json=entry_to_json, from_json=entry_from_json
+    )
+    try:
+        return Store(cfg.path, timeout=cfg.lock_timeout, read_only=read_only, database=database)
+    except BaseException:
+        database.close()
+        raise
+
+
+def exists(cfg: StoreConfig) -> bool:
+    """Whether there is a store to read (a database always is; a file once made)."""
+    return cfg.database is not None or cfg.path.is_file()
+
+
+def describe(cfg: StoreConfig) -> str:
+    """The store as messages name it (a database without its password)."""
+    if cfg.database is None:
+        return str(cfg.path)
+    from feeds.pgstore import describe as describe_database
+
+    return describe_database(cfg.database)
 
 
 def entry_to_json(e: Entry) -> dict[str, Any]:

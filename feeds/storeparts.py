@@ -256,6 +256,19 @@ class IndexRow:
     tags: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class EntryRow:
+    """A stored entry as it is stored, for moving a store (``feeds db export``/``import``)."""
+
+    source_id: str
+    entry_id: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    published: dt.datetime
+    content_hash: str
+    data: dict[str, Any]  # the entry as ``entry_to_json`` made it
+
+
 class Entries:
     """Stored entries, keyed by (source id, entry id), each with its first-seen time."""
 
@@ -368,6 +381,39 @@ class Entries:
         if new or changed:
             _bump_version(db)
         return SaveResult(new, changed)
+
+    def dump(self) -> Iterator[EntryRow]:
+        """Every stored entry as it is stored, in key order, a page at a time."""
+        after = ("", "")
+        while True:
+            rows = self._sql.rows(
+                "SELECT source_id, entry_id, first_seen, last_seen, published, content_hash, "
+                "data FROM entries WHERE (source_id, entry_id) > (?, ?) "
+                "ORDER BY source_id, entry_id LIMIT 1000",
+                after,
+            )
+            for r in rows:
+                first, last, published = (dt.datetime.fromisoformat(x) for x in r[2:5])
+                yield EntryRow(r[0], r[1], first, last, published, r[5], json.loads(r[6]))
+            if len(rows) < 1000:
+                return
+            after = (rows[-1][0], rows[-1][1])
+
+    def restore(self, rows: Iterable[EntryRow]) -> int:
+        """Write entries exactly as given (``feeds db import``); returns how many."""
+        n = 0
+        with self._sql.transaction() as db:
+            for r in rows:
+                data = json.dumps(r.data, ensure_ascii=False, sort_keys=True)
+                times = (_ts(r.first_seen), _ts(r.last_seen), _ts(r.published))
+                db.execute(
+                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (r.source_id, r.entry_id, *times, r.content_hash, data),
+                )
+                n += 1
+            if n:
+                _bump_version(db)
+        return n
 
 
 def _tags(value: str | None) -> tuple[str, ...]:

@@ -6,6 +6,8 @@ import pytest
 
 from tests.server import LocalServer
 
+pytest_plugins = ["tests.stores"]  # the store backends' fixtures
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

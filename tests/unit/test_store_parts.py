@@ -1,4 +1,5 @@
-"""The store's parts on a real SQLite file: sources with their state, entries, our errors."""
+"""The store's parts on a real SQLite file and on a real PostgreSQL database (each test that
+is not about SQLite itself runs on both): sources with their state, entries, fences, errors."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from feeds import parallel
+from feeds.config import StoreConfig
 from feeds.errors import StoreError
 from feeds.models import Entry
-from feeds.store import Store
+from feeds.store import Store, open_store
 from feeds.storeparts import IndexRow, SourceState
 
 NOW = dt.datetime(2022, 6, 10, 12, 0, tzinfo=dt.UTC)
@@ -38,13 +40,12 @@ def state(**kw: object) -> SourceState:
     return dataclasses.replace(SourceState("xinhua", "https://xinhua.example/rss"), **kw)  # type: ignore[arg-type]
 
 
-def test_a_state_and_its_entries_saved_together_read_back_typed(tmp_path: Path) -> None:
-    path = tmp_path / "feeds.sqlite3"
+def test_a_state_and_its_entries_saved_together_read_back_typed(store_config: StoreConfig) -> None:
     saved = state(etag='"v1"', last_fetch=NOW, last_success=NOW, next_attempt=NOW, title="新华")
-    with Store(path) as store:
+    with open_store(store_config) as store:
         result = store.sources.save(saved, NOW, [(entry(1), NOW), (entry(2, tags=("体育",)), NOW)])
         assert (result.new, result.changed) == (2, 0)
-    with Store(path) as store:
+    with open_store(store_config) as store:
         assert store.sources.states() == {"xinhua": saved}
         assert store.entries.counts() == {"xinhua": 2}
         assert store.entries.index("xinhua") == [
@@ -69,9 +70,9 @@ def test_a_state_and_its_entries_saved_together_read_back_typed(tmp_path: Path) 
         assert store.entries.first_seen("xinhua", ["e1", "nope"]) == {"e1": NOW}
 
 
-def test_an_edited_entry_is_changed_and_keeps_its_first_seen(tmp_path: Path) -> None:
+def test_an_edited_entry_is_changed_and_keeps_its_first_seen(store_config: StoreConfig) -> None:
     later = NOW + dt.timedelta(hours=1)
-    with Store(tmp_path / "feeds.sqlite3") as store:
+    with open_store(store_config) as store:
         store.sources.save(state(), NOW, [(entry(1), NOW)])
         result = store.sources.save(state(), later, [(entry(1, title="改过的标题"), later)])
         assert (result.new, result.changed) == (0, 1)
@@ -83,8 +84,8 @@ def test_an_edited_entry_is_changed_and_keeps_its_first_seen(tmp_path: Path) -> 
         assert store.sources.states()["xinhua"].last_error == "HTTP 500"
 
 
-def test_prune_keeps_the_newest_per_source(tmp_path: Path) -> None:
-    with Store(tmp_path / "feeds.sqlite3") as store:
+def test_prune_keeps_the_newest_per_source(store_config: StoreConfig) -> None:
+    with open_store(store_config) as store:
         store.sources.save(state(), NOW, [(entry(n), NOW) for n in range(1, 6)])
         assert store.prune(NOW, max_age_days=0, max_per_source=2) == 3
         assert [r.entry_id for r in store.entries.index("xinhua")] == ["e5", "e4"]
@@ -123,8 +124,8 @@ def test_worker_processes_only_for_big_jobs_in_a_single_threaded_process() -> No
     assert parallel.worker_count(50, 20, threads=1) == (cores if cores >= 2 else 0)
 
 
-def test_a_late_save_with_an_old_fence_changes_nothing(tmp_path: Path) -> None:
-    with Store(tmp_path / "feeds.sqlite3") as store:
+def test_a_late_save_with_an_old_fence_changes_nothing(store_config: StoreConfig) -> None:
+    with open_store(store_config) as store:
         first = store.sources.claim("xinhua")
         second = store.sources.claim("xinhua")  # the job was taken over by another worker
         assert (first, second) == (1, 2)
@@ -143,3 +144,33 @@ def test_a_late_save_with_an_old_fence_changes_nothing(tmp_path: Path) -> None:
         assert store.sources.save(state(), NOW, fence=7).refused  # never claimed that far
         assert not store.sources.save(state(), NOW).refused  # unfenced: one machine, as before
         assert store.sources.claim("other") == 1  # a source without a row yet
+
+
+def test_a_fetch_stored_twice_stores_once_and_ids_sort_by_code_point(
+    store_config: StoreConfig,
+) -> None:
+    pairs = [(dataclasses.replace(entry(1), id=i), NOW) for i in ("b", "B", "a", "条", "_")]
+    with open_store(store_config) as store:
+        assert store.sources.save(state(), NOW, pairs).new == 5
+        again = store.sources.save(state(), NOW + dt.timedelta(hours=1), pairs)
+        assert (again.new, again.changed) == (0, 0)
+        assert store.entries.counts() == {"xinhua": 5}
+        # one published time: ties go by id in code-point order on both backends
+        assert [r.entry_id for r in store.entries.index("xinhua")] == ["B", "_", "a", "b", "条"]
+
+
+def test_prune_by_age_and_dump_restore_round_trip(
+    store_config: StoreConfig, tmp_path: Path
+) -> None:
+    with open_store(store_config) as store:
+        store.sources.save(state(), NOW, [(entry(n), NOW) for n in range(1, 4)])
+        assert store.prune(NOW, max_age_days=9, max_per_source=10) == 1  # e1 is 9.1 days old
+        rows = list(store.entries.dump())
+    assert [(r.entry_id, r.first_seen, r.published) for r in rows] == [
+        ("e2", NOW, entry(2).published),
+        ("e3", NOW, entry(3).published),
+    ]
+    with Store(tmp_path / "copy.sqlite3") as copy:
+        assert copy.entries.restore(rows) == 2
+        assert list(copy.entries.dump()) == rows
+        assert copy.load_entries([("xinhua", "e3")]) == {("xinhua", "e3"): entry(3)}
