@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from feeds import cli_args, cli_status, config, jekyll, pipeline, runstate
+from feeds import cli_args, cli_db, cli_status, config, jekyll, pipeline, runstate
 from feeds.errors import ConfigError, FeedsError, LockedError
 from feeds.lock import ProcessLock
 from feeds.models import Severity
@@ -146,6 +146,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     if args.command == "status":
         cli_status.status(cfg, now, args.json, out)
         return Exit.OK
+    if args.command == "db":
+        return Exit(cli_db.run(args, cfg, now, out))
     if args.command == "run":
         from feeds import scheduler  # APScheduler loads only for the commands that use it
 

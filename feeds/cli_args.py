@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from feeds import __version__
+from feeds import __version__, cli_db
 
 _Sub = Any  # argparse's _SubParsersAction is private
 
@@ -24,6 +24,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     _add_run(sub, common)
     _add_serve(sub, common)
     _add_init(sub)
+    cli_db.add_parser(sub, common)
     sub.add_parser(
         "check",
         parents=[common],

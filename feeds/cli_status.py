@@ -9,7 +9,7 @@ import os
 from typing import Any, TextIO
 
 from feeds import config, runstate
-from feeds.store import Store
+from feeds import store as store_
 from feeds.storeparts import SourceState
 
 _HEAD = ("SOURCE", "STATE", "LAST SUCCESS", "ERRORS", "ENTRIES", "NEXT ATTEMPT")
@@ -19,9 +19,9 @@ def status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) -> 
     """Each configured source's health, from the store."""
     known: dict[str, SourceState] = {}
     counts: dict[str, int] = {}
-    has_store = cfg.store.path.is_file()  # status only reads: it never makes the store
+    has_store = store_.exists(cfg.store)  # status only reads: it never makes the store
     if has_store:
-        with Store(cfg.store.path, timeout=cfg.store.lock_timeout, read_only=True) as store:
+        with store_.open_store(cfg.store, read_only=True) as store:
             known, counts = store.sources.states(), store.entries.counts()
     rows = [_source_row(s, known.get(s.id), counts.get(s.id, 0), cfg) for s in cfg.sources]
     state_dir = cfg.store.state_dir
@@ -38,7 +38,7 @@ def status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) -> 
                 "last_build": {k: v for k, v in (build or {}).items() if k != "feeds"} or None,
                 "feeds": feeds,
                 "sources": rows,
-                "store": str(cfg.store.path) if has_store else None,
+                "store": store_.describe(cfg.store) if has_store else None,
             },
             out,
             ensure_ascii=False,

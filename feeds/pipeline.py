@@ -33,7 +33,8 @@ from feeds.output import (
 )
 from feeds.plan import EntrySource, Plan, Progress, Rendered, Run, Sources, StopCheck, Stored
 from feeds.report import Failed, FeedResult, FileResult, Report, records, written
-from feeds.store import Store
+from feeds.store import Store, open_store
+from feeds.store import exists as store_exists
 from feeds.workers import Workers
 
 __all__ = ["FeedResult", "Report", "fetch", "run_once"]
@@ -60,7 +61,7 @@ def _fetch(
 ) -> tuple[SourceOutcome, ...]:
     if not cfg.sources:
         return ()
-    with Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store:
+    with open_store(cfg.store) as store:
         from feeds import fetchround  # httpx and feedparser load only when there are sources
 
         outcomes = fetchround.fetch_round(
@@ -110,7 +111,7 @@ def run_once(
     sources = _fetch(cfg, now, problems, force_fetch, should_stop) if fetch_sources else ()
     settings = normalize.PostSettings.of(cfg)
     with (
-        Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store,
+        open_store(cfg.store) as store,
         Workers(settings) as workers,
     ):
         inputs = Inputs(store.cache, store, store.meta("entries_version") or "0")
@@ -127,9 +128,9 @@ def _check(run: Run, problems: Problems) -> Report:
     stored entries come from the store when there is one (it is never created here)."""
     cfg = run.cfg
     cache = BuildCache.in_memory()
-    if not (cfg.sources and cfg.store.path.is_file()):
+    if not (cfg.sources and store_exists(cfg.store)):
         return build(run, Inputs(cache), DryWriter(), problems, None)
-    with Store(cfg.store.path, timeout=cfg.store.lock_timeout) as store:
+    with open_store(cfg.store, read_only=True) as store:  # a check writes nothing
         inputs = Inputs(cache, store)
         return build(run, inputs, DryWriter(), problems, None)
 

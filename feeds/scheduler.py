@@ -41,7 +41,7 @@ from feeds import config, cron, health, pipeline, runstate
 from feeds.errors import FeedsError
 from feeds.lock import ProcessLock
 from feeds.models import Severity
-from feeds.store import Store
+from feeds.store import open_store
 from feeds.watch import PostWatcher
 from feeds.write import remove_stale_temps
 
@@ -134,7 +134,7 @@ class Daemon:
                 log.info("event=recovered removed_temp_files=%d", removed)
             if cfg.sources:
                 # fails now, clearly, if the store is unusable
-                Store(cfg.store.path, timeout=cfg.store.lock_timeout).close()
+                open_store(cfg.store).close()
             self._schedule(first=True)
             for sig in STOP_SIGNALS:
                 signal.signal(sig, self._on_stop_signal)
