@@ -1,0 +1,98 @@
+"""The PostgreSQL store's own promises, on a real server: versioned migrations (applied once,
+a newer database refused untouched), fences handed out once each under concurrency, and a
+driver error that comes out as ours naming the database, with the failed save rolled back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from feeds import pgschema, pgstore
+from feeds.config import StoreConfig
+from feeds.errors import StoreError
+from feeds.models import Entry
+from feeds.store import open_store
+from feeds.storeparts import SourceState
+from tests.stores import migrated
+
+NOW = dt.datetime(2022, 6, 10, 12, 0, tzinfo=dt.UTC)
+
+
+def entry(n: int) -> Entry:
+    when = NOW - dt.timedelta(hours=n)
+    return Entry(f"e{n}", f"条目{n}", f"https://src.example/{n}", when, when, "", "<p>x</p>")
+
+
+def versions(url: str) -> list[int]:
+    with psycopg.connect(url) as conn:
+        return [r[0] for r in conn.execute("SELECT version FROM feeds_migrations ORDER BY 1")]
+
+
+def test_migrations_apply_once_even_when_two_run_at_once(database_url: str) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: pgstore.migrate(database_url, timeout=10)[1], range(2)))
+    assert sorted(runs) == [[], list(range(1, pgschema.CURRENT + 1))]
+    assert versions(database_url) == list(range(1, pgschema.CURRENT + 1))
+
+
+def test_a_database_from_a_newer_feeds_is_refused_untouched(
+    database_url: str, tmp_path: Path
+) -> None:
+    migrated(database_url)
+    newer = pgschema.CURRENT + 1
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO feeds_migrations (version, name) VALUES (%s, 'x')", (newer,))
+    message = rf"migrated by a newer feeds \(schema {newer}, this one knows {pgschema.CURRENT}\)"
+    with pytest.raises(StoreError, match=message):
+        open_store(StoreConfig(tmp_path, database=database_url))
+    with pytest.raises(StoreError, match=message):
+        pgstore.migrate(database_url, timeout=10)
+    assert versions(database_url) == [*range(1, pgschema.CURRENT + 1), newer]
+    assert not tmp_path.joinpath("feeds.sqlite3").exists()  # nothing opened locally either
+
+
+def test_concurrent_claims_each_get_their_own_fence(database_url: str, tmp_path: Path) -> None:
+    cfg = StoreConfig(tmp_path, database=migrated(database_url))
+    with open_store(cfg) as one, open_store(cfg) as two:
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda i: (one, two)[i % 2].sources.claim("wire"), range(40)))
+        assert sorted(got) == list(range(1, 41))
+        state = SourceState("wire", "https://wire.example/rss")
+        assert one.sources.save(state, NOW, [(entry(1), NOW)], fence=40).new == 1
+        assert two.sources.save(state, NOW, [(entry(2), NOW)], fence=39).refused
+        assert one.entries.counts() == {"wire": 1}
+
+
+def test_a_driver_error_is_ours_naming_the_database_and_rolls_back(
+    database_url: str, tmp_path: Path
+) -> None:
+    cfg = StoreConfig(tmp_path, database=migrated(database_url))
+    name = database_url.rsplit("/", 1)[1]
+    with open_store(cfg) as store:
+        with psycopg.connect(database_url) as conn:
+            conn.execute("DROP TABLE entries")
+        with pytest.raises(StoreError, match=rf"/{name}: store error: .*entries"):
+            store.entries.index("wire")
+        with pytest.raises(StoreError, match=rf"/{name}: store error"):
+            store.sources.save(SourceState("wire", "https://w/"), NOW, [(entry(1), NOW)])
+        assert store.sources.states() == {}  # the failed save was rolled back whole
+
+
+def test_the_due_and_newest_queries_have_their_indexes(database_url: str) -> None:
+    migrated(database_url)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("SET enable_seqscan = off")
+        due = conn.execute(
+            "EXPLAIN SELECT id FROM sources WHERE NOT gone AND next_attempt <= now() "
+            "ORDER BY next_attempt LIMIT 100"
+        ).fetchall()
+        newest = conn.execute(
+            "EXPLAIN SELECT entry_id FROM entries WHERE source_id = 'x' "
+            "ORDER BY published DESC, entry_id LIMIT 20"
+        ).fetchall()
+    assert "sources_due" in str(due)
+    assert "entries_newest" in str(newest)
