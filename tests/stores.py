@@ -63,3 +63,9 @@ def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> StoreConfig:
         return StoreConfig(tmp_path / "state")
     url = migrated(request.getfixturevalue("database_url"))
     return StoreConfig(tmp_path / "state", database=url)
+
+
+def state_yaml(cfg: StoreConfig, extra: str = "") -> str:
+    """The ``state:`` section of a test site's config for this backend (``dir: state``)."""
+    database = f"  database: '{cfg.database}'\n" if cfg.database else ""
+    return f"state:\n  dir: state\n{database}{extra}"

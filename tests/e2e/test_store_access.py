@@ -1,5 +1,5 @@
-"""The store as a user meets it: ``feeds status`` only reads; a read-only store is a clear
-error naming the file, not an internal error."""
+"""The store as a user meets it: ``feeds status`` only reads (SQLite and PostgreSQL); a
+read-only store file is a clear error naming the file, not an internal error."""
 
 from __future__ import annotations
 
@@ -13,42 +13,59 @@ from pathlib import Path
 
 import pytest
 
-from feeds.store import Store
+from feeds.config import StoreConfig
+from feeds.store import open_store
 from feeds.storeparts import SourceState
 from tests.helpers import ROOT, make_site, post_text, run_cli
+from tests.stores import state_yaml
 
 
-def test_status_on_an_empty_site_creates_nothing(tmp_path: Path) -> None:
-    site = make_site(tmp_path, "state:\n  dir: state\n")
+def test_status_on_an_empty_site_creates_nothing(tmp_path: Path, store_config: StoreConfig) -> None:
+    site = make_site(tmp_path, state_yaml(store_config))
     proc = run_cli("status", "-c", site.config)
     assert proc.returncode == 0, proc.stderr
     store = site.root / "state" / "feeds.sqlite3"
-    assert f"store: none yet ({store} is made by the first fetch or build)" in proc.stdout
+    none_yet = f"store: none yet ({store} is made by the first fetch or build)"
+    assert (none_yet in proc.stdout) == (store_config.database is None)  # a database is there
     assert not (site.root / "state").exists()
     assert run_cli("status", "-c", site.config, "--json").returncode == 0
     assert not (site.root / "state").exists()
 
 
-def test_status_reads_an_existing_store_without_changing_it(tmp_path: Path) -> None:
-    site = make_site(tmp_path, "state:\n  dir: state\n")
+def test_status_reads_an_existing_store_without_changing_it(
+    tmp_path: Path, store_config: StoreConfig
+) -> None:
+    site = make_site(tmp_path, state_yaml(store_config))
     site.post("2022-01-01-a.md", post_text("甲", "2022-01-01", "a"))
     assert run_cli("build", "-c", site.config).returncode == 0
+    with open_store(store_config) as s:
+        s.sources.save(SourceState("wire", "https://wire.example/rss"), WHEN)
     store = site.root / "state" / "feeds.sqlite3"
-    before = store.read_bytes()
+    before = store.read_bytes(), _contents(store_config)
     proc = run_cli("status", "-c", site.config)
     assert proc.returncode == 0 and "store: none yet" not in proc.stdout
-    assert store.read_bytes() == before
+    assert (store.read_bytes(), _contents(store_config)) == before
 
 
-def test_status_reads_a_store_in_a_folder_it_cannot_write(tmp_path: Path) -> None:
+def _contents(cfg: StoreConfig) -> tuple[object, ...]:
+    with open_store(cfg, read_only=True) as store:
+        return store.sources.states(), list(store.entries.dump()), store.meta("entries_version")
+
+
+WHEN = dt.datetime(2022, 6, 10, 12, 0, tzinfo=dt.UTC)
+
+
+def test_status_reads_a_store_in_a_folder_it_cannot_write(
+    tmp_path: Path, store_config: StoreConfig
+) -> None:
     url = "https://wire.example/rss"
     site = make_site(
         tmp_path,
-        f"state:\n  dir: state\nsources:\n  - {{id: wire, url: '{url}', categories: [a]}}\n",
+        state_yaml(store_config, f"sources:\n  - {{id: wire, url: '{url}', categories: [a]}}\n"),
     )
     state = site.root / "state"
-    when = dt.datetime(2022, 6, 10, 12, 0, tzinfo=dt.UTC)
-    with Store(state / "feeds.sqlite3") as store:
+    when = WHEN
+    with open_store(store_config) as store:
         failing = SourceState(
             "wire", url, last_fetch=when, consecutive_errors=2, last_error="HTTP 503"
         )
