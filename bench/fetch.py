@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import GEN, WORK, run_feeds
+from measure import GEN, WORK, Measured, run_measured
 
 
 class Counter:
@@ -73,11 +73,7 @@ def serve(host: str, folder: Path, counter: Counter) -> ThreadingHTTPServer:
     return httpd
 
 
-def run_fetch(config: Path) -> tuple[float, float, int]:
-    return run_feeds("fetch", "--all", "-c", str(config))
-
-
-def bench(feeds: int, items: int, hosts: int) -> list[str]:
+def corpus_for(feeds: int, items: int) -> Path:
     corpus = WORK / f"feeds-{feeds}-{items}"
     if not (corpus / "feeds").is_dir():
         subprocess.run(
@@ -96,53 +92,75 @@ def bench(feeds: int, items: int, hosts: int) -> list[str]:
             ],
             check=True,
         )
+    return corpus
+
+
+def write_config(corpus: Path, servers: list[ThreadingHTTPServer]) -> Path:
+    files = sorted(p.name for p in (corpus / "feeds").iterdir())
+    lines = [
+        "site:",
+        "  title: bench",
+        "  url: https://bench.example.com",
+        "posts:",
+        "  dirs: [_posts]",
+        "fetch:",
+        "  allow_networks: [127.0.0.0/8]",
+        "state:",
+        "  dir: state",
+        "sources:",
+    ]
+    for i, name in enumerate(files):
+        host, port = servers[i % len(servers)].server_address[:2]
+        lines += [
+            f"  - id: f{i:04d}",
+            f"    url: http://{host!s}:{port}/{name}",
+            f"    categories: [c{i % 20:02d}]",
+        ]
+    config = corpus / "config.yaml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config
+
+
+LABELS = ("cold (empty store)", "again (conditional GET)")
+
+
+def rounds(feeds: int, items: int, hosts: int) -> list[tuple[str, Measured, dict[int, int]]]:
+    """Serve the feeds, then fetch them twice (cold, then every one answering 304), each in a
+    fresh process: (label, measurement, responses by status)."""
+    corpus = corpus_for(feeds, items)
     counter = Counter()
     servers = [serve(f"127.0.0.{i + 1}", corpus / "feeds", counter) for i in range(hosts)]
     try:
-        files = sorted(p.name for p in (corpus / "feeds").iterdir())
-        lines = [
-            "site:",
-            "  title: bench",
-            "  url: https://bench.example.com",
-            "posts:",
-            "  dirs: [_posts]",
-            "fetch:",
-            "  allow_networks: [127.0.0.0/8]",
-            "state:",
-            "  dir: state",
-            "sources:",
-        ]
-        for i, name in enumerate(files):
-            host, port = servers[i % hosts].server_address[:2]
-            lines += [
-                f"  - id: f{i:04d}",
-                f"    url: http://{host}:{port}/{name}",
-                f"    categories: [c{i % 20:02d}]",
-            ]
-        config = corpus / "config.yaml"
-        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        config = write_config(corpus, servers)
         shutil.rmtree(corpus / "state", ignore_errors=True)
-        out = [
-            f"### {len(files):,} feeds of {items} items, served on {hosts} loopback "
-            f"addresses by the benchmark",
-            "",
-            "| fetch | wall s | feeds/s | requests/s | peak RSS MB | responses |",
-            "| --- | ---: | ---: | ---: | ---: | --- |",
-        ]
-        for label in ("cold (empty store)", "again (conditional GET)"):
+        out = []
+        for label in LABELS:
             counter.counts.clear()
-            seconds, peak, code = run_fetch(config)
-            total = sum(counter.counts.values())
-            responses = ", ".join(f"{n}× {status}" for status, n in sorted(counter.counts.items()))
-            out.append(
-                f"| {label} | {seconds:.2f} | {len(files) / seconds:,.0f} | "
-                f"{total / seconds:,.0f} | {peak:.0f} | {responses} (exit {code}) |"
-            )
+            measured = run_measured("fetch", "--all", "-c", str(config))
+            out.append((label, measured, dict(counter.counts)))
         return out
     finally:
         for s in servers:
             s.shutdown()
             s.server_close()
+
+
+def bench(feeds: int, items: int, hosts: int) -> list[str]:
+    out = [
+        f"### {feeds:,} feeds of {items} items, served on {hosts} loopback "
+        f"addresses by the benchmark",
+        "",
+        "| fetch | wall s | CPU s | feeds/s | requests/s | peak RSS MB | responses |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for label, m, counts in rounds(feeds, items, hosts):
+        total = sum(counts.values())
+        responses = ", ".join(f"{n}× {status}" for status, n in sorted(counts.items()))
+        out.append(
+            f"| {label} | {m.wall:.2f} | {m.cpu:.2f} | {feeds / m.wall:,.0f} | "
+            f"{total / m.wall:,.0f} | {m.peak_mb:.0f} | {responses} (exit {m.code}) |"
+        )
+    return out
 
 
 def main() -> None:

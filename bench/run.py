@@ -3,6 +3,8 @@
 
     .venv/bin/python bench/run.py            # 10k and 100k posts; 200 and 1,000 feeds
     .venv/bin/python bench/run.py --quick    # 10k posts; 200 feeds
+    .venv/bin/python bench/run.py --check    # the regression bar (bench/check.py); --large
+                                             # adds 100k posts and 1,000 feeds
 
 Figures only: nothing here asserts a time. Corpora are generated into bench/work/
 (git-ignored) by bench/corpus.py, the same bytes every time.
@@ -19,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build
+import check
 import fetch
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -44,7 +47,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10k posts and 200 feeds only")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--check", action="store_true", help="compare with bench/baseline.json")
+    ap.add_argument("--large", action="store_true", help="--check also at 100k and 1,000 feeds")
+    ap.add_argument(
+        "--update-baseline", action="store_true", help="--check, then commit-ready baseline.json"
+    )
     a = ap.parse_args()
+    if a.check or a.update_baseline:
+        sys.exit(check.main(a.large, a.runs, a.update_baseline))
     posts = [10_000] if a.quick else [10_000, 100_000]
     feeds = [200] if a.quick else [200, 1_000]
     lines = [

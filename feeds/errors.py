@@ -108,5 +108,10 @@ class FetchError(FeedsError):
         return self.status == 410
 
 
+class FetchStopped(FeedsError):
+    """A fetch given up because feeds is stopping (the daemon's SIGTERM): not the source's
+    failure, so nothing about the source is recorded; the next round fetches it again."""
+
+
 class ListenError(FeedsError):
     """A server (``feeds serve``, the daemon's health port) cannot listen where it was told."""

@@ -27,7 +27,7 @@ from feeds import fetchstate, normalize, parallel
 from feeds.collect import remote
 from feeds.collect.http import Fetcher, FetchError, FetchResult
 from feeds.config import Config, SourceConfig
-from feeds.errors import StoreError
+from feeds.errors import FetchStopped, StoreError
 from feeds.models import Problems, RawFeed, SourceOutcome
 from feeds.store import Store
 from feeds.storeparts import SourceState
@@ -53,8 +53,10 @@ def fetch_round(
 ) -> list[SourceOutcome]:
     """Fetch every due source concurrently (per-host limit), store what came back.
 
-    ``should_stop`` is asked before each fetch starts: once it says yes, the sources not yet
-    started are left for the next round (fetches under way finish, within the deadline).
+    ``should_stop`` is asked before each fetch starts and while it waits: once it says yes,
+    the sources not yet started are left for the next round, and the fetches under way are
+    given up within a fraction of a second (their connections closed). Nothing is recorded
+    for a source given up, so the store holds what it held before its fetch began.
     """
     states = store.sources.states()
     todo = _interleave_hosts(fetchstate.due(cfg.sources, states, now, force=force))
@@ -78,7 +80,7 @@ def fetch_round(
     failed: list[tuple[SourceConfig, Exception]] = []
     parsers = _parser_pool(len(todo))
     with (
-        Fetcher(cfg.fetch) as f,
+        Fetcher(cfg.fetch, should_stop=should_stop) as f,
         ThreadPoolExecutor(max_workers=cfg.fetch.concurrency, thread_name_prefix="fetch") as pool,
         parsers or contextlib.nullcontext(),
     ):
@@ -87,7 +89,7 @@ def fetch_round(
         # when it is known whether every source failed (the network is down).
         for fut in as_completed(futures):
             s, r = futures[fut], fut.result()
-            if r is None:  # not started: stopping
+            if r is None:  # not started, or given up: stopping
                 continue
             if isinstance(r, Exception):
                 failed.append((s, r))
@@ -155,8 +157,9 @@ def _parser_pool(jobs: int) -> ProcessPoolExecutor | None:
 
 def _fetch(
     f: Fetcher, s: SourceConfig, st: SourceState | None, parsers: ProcessPoolExecutor | None
-) -> _Fetched | Exception:
-    """Fetch one source (conditionally, with the validators stored for its URL) and parse it."""
+) -> _Fetched | Exception | None:
+    """Fetch one source (conditionally, with the validators stored for its URL) and parse it;
+    None when the fetch was given up because feeds is stopping."""
     start = time.monotonic()
     same = st is not None and st.url == s.url
     try:
@@ -176,6 +179,9 @@ def _fetch(
                 feed = remote.parse(res, encoding=s.encoding)
         else:
             feed = remote.parse(res, encoding=s.encoding)
+    except FetchStopped:
+        log.info("source=%s fetch given up: stopping", s.id)
+        return None
     except Exception as e:  # a source's failure is a value
         if not isinstance(e, FetchError | remote.ParseError):
             log.exception("source=%s unexpected failure", s.id)

@@ -15,10 +15,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
-from feeds.serve import listen_error
+from feeds import httpguard
 
 log = logging.getLogger("feeds.daemon")
 
@@ -72,11 +72,24 @@ def unhealthy(body: dict[str, Any]) -> list[str]:
     return why
 
 
-def serve(port: int, status: Callable[[], dict[str, Any]]) -> ThreadingHTTPServer:
-    """``GET /health`` on 127.0.0.1:``port``: ``status()`` plus ``unhealthy`` (the reasons),
-    200 when there are none, 503 otherwise."""
+IDLE_TIMEOUT = 5.0  # s: for a whole request head (a probe sends one at once)
+MAX_CONNECTIONS = 16  # open at once; more get a 503 "busy" and are closed
 
-    class Handler(BaseHTTPRequestHandler):
+
+def serve(
+    port: int,
+    status: Callable[[], dict[str, Any]],
+    *,
+    idle_timeout: float = IDLE_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+) -> ThreadingHTTPServer:
+    """``GET /health`` on 127.0.0.1:``port``: ``status()`` plus ``unhealthy`` (the reasons),
+    200 when there are none, 503 otherwise. With ``feeds serve``'s defences
+    (``httpguard``): idle and slow clients are closed after ``idle_timeout`` seconds, and at
+    most ``max_connections`` are open at once, so no client can hold the daemon's threads
+    or descriptors."""
+
+    class Handler(httpguard.GuardedHandler):
         def do_GET(self) -> None:
             if self.path.split("?", 1)[0] not in ("/", "/health", "/healthz"):
                 self.send_error(404)
@@ -93,11 +106,9 @@ def serve(port: int, status: Callable[[], dict[str, Any]]) -> ThreadingHTTPServe
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    except OSError as e:
-        raise listen_error(e, "127.0.0.1", port, "--health-port") from e
-    server.daemon_threads = True
+    Handler.idle_timeout = idle_timeout  # for the whole request head
+    Handler.timeout = idle_timeout  # for each read
+    server = httpguard.make(("127.0.0.1", port), Handler, max_connections, "--health-port")
     threading.Thread(target=server.serve_forever, daemon=True, name="health").start()
     log.info("event=health listening=127.0.0.1:%d", server.server_address[1])
     return server

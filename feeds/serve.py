@@ -11,20 +11,17 @@ import gzip
 import hashlib
 import logging
 import posixpath
-import resource
-import socket
-import threading
-import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
-from feeds.errors import ListenError
+from feeds import httpguard
+from feeds.httpguard import IDLE_TIMEOUT, MAX_CONNECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +35,6 @@ TYPES = (
     (".xml", "application/xml; charset=utf-8"),
 )
 COMPRESSIBLE_AT = 256  # bytes: smaller bodies are sent as they are
-IDLE_TIMEOUT = 10.0  # s: to send a whole request head, or between requests on one connection
-MAX_CONNECTIONS = 100  # open at once (fewer if the descriptor limit is low); more get a 503
-NO_DESCRIPTOR = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
-BUSY = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-    b"Content-Length: 5\r\nRetry-After: 5\r\nConnection: close\r\n\r\nbusy\n"
-)
 
 
 def content_type(name: str) -> str:
@@ -54,72 +44,10 @@ def content_type(name: str) -> str:
     return "application/octet-stream"
 
 
-def connection_cap(wanted: int) -> int:
-    """``wanted``, or fewer when the descriptor limit is low: each connection holds one
-    descriptor and opens a file while it answers; some are kept for the rest of the process."""
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return wanted
-    return max(1, min(wanted, (soft - 16) // 2))
-
-
-def listen_error(e: OSError, host: str, port: int, option: str) -> ListenError:
-    if e.errno == errno.EADDRINUSE:
-        return ListenError(
-            f"cannot listen on {host} port {port}: it is already in use "
-            f"(another program has it; choose another port with {option})"
-        )
-    return ListenError(f"cannot listen on {host} port {port}: {e.strerror or e} ({option})")
-
-
-class _Server(ThreadingHTTPServer):
-    """At most ``cap`` connections at once (the next ones get a 503 and are closed), and no
-    busy loop when the process runs out of descriptors: it waits a moment and tries again."""
-
-    daemon_threads = True
-    request_queue_size = 64
-
-    def __init__(self, address: tuple[str, int], handler: Any, cap: int) -> None:
-        self._slots = threading.BoundedSemaphore(cap)
-        super().__init__(address, handler)
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        try:
-            return super().get_request()
-        except OSError as e:
-            if e.errno in NO_DESCRIPTOR:  # the listening socket stays readable: do not spin
-                log.warning("event=serve accept=failed error=%s", e.strerror or e)
-                time.sleep(0.1)
-            raise
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            with suppress(OSError):
-                request.settimeout(1.0)
-                request.sendall(BUSY)
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.warning("event=serve client=%s error=unexpected", client_address, exc_info=True)
-
-
 @dataclass(frozen=True)
 class _Site:
     base: Path  # resolved
     prefix: str  # "/" or "/feeds/"
-    idle_timeout: float
     on_request: Callable[[str, str, int], None] | None
 
 
@@ -141,43 +69,21 @@ def make_server(
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
 
     class Handler(_Handler):
-        site = _Site(root.resolve(), prefix, idle_timeout, on_request)
-        timeout = idle_timeout  # per read; the timer in _Handler bounds the whole request head
+        site = _Site(root.resolve(), prefix, on_request)
 
-    try:
-        return _Server((host, port), Handler, connection_cap(max_connections))
-    except OSError as e:
-        raise listen_error(e, host, port, option) from e
+    Handler.idle_timeout = idle_timeout  # for the whole request head
+    Handler.timeout = idle_timeout  # for each read
+    return httpguard.make((host, port), Handler, max_connections, option)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(httpguard.GuardedHandler):
     """Answers GET and HEAD for the files of ``site``; ``make_server`` sets ``site``."""
 
     protocol_version = "HTTP/1.1"
     site: ClassVar[_Site]
-    _timer: threading.Timer | None = None
 
     def version_string(self) -> str:
         return "feeds"
-
-    def handle_one_request(self) -> None:
-        self._timer = threading.Timer(self.site.idle_timeout, self._hang_up)
-        self._timer.daemon = True
-        self._timer.start()
-        try:
-            super().handle_one_request()
-        finally:
-            self._timer.cancel()
-
-    def parse_request(self) -> bool:
-        ok = super().parse_request()
-        if self._timer is not None:
-            self._timer.cancel()  # the head is in: answering is not bounded by it
-        return ok
-
-    def _hang_up(self) -> None:
-        with suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         super().send_error(code, message, explain)

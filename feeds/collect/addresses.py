@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
 import time
 from collections.abc import Callable
+
+from feeds.collect.deadline import within
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -67,24 +68,15 @@ def refusal(ip: IPAddress, allowed: list[IPNetwork]) -> str | None:
 def resolve_by(
     resolve: Callable[[str, int | None], list[str]], host: str, port: int | None, deadline: float
 ) -> list[str]:
-    """``resolve(host, port)`` in a daemon thread, given at most until ``deadline``: a resolver
-    that never answers costs the fetch its deadline, not more (the thread is left to finish)."""
-    box: list[list[str] | BaseException] = []
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            box.append(resolve(host, port))
-        except BaseException as e:  # handed to the waiting thread
-            box.append(e)
-        done.set()
-
-    threading.Thread(target=work, daemon=True, name=f"resolve {host}").start()
-    if not done.wait(max(0.0, deadline - time.monotonic())):
-        raise TimeoutError(f"resolving {host} took longer than the deadline")
-    if isinstance(box[0], BaseException):
-        raise box[0]
-    return box[0]
+    """``resolve(host, port)`` in a daemon thread, given at most until ``deadline`` (and
+    while the fetch's stop check says go on): a resolver that never answers costs the fetch
+    its deadline, not more (the thread is left to finish)."""
+    try:
+        return within(
+            lambda: resolve(host, port), max(0.0, deadline - time.monotonic()), lambda _: None
+        )
+    except TimeoutError as e:
+        raise TimeoutError(f"resolving {host} took longer than the deadline") from e
 
 
 def resolve(host: str, port: int | None) -> list[str]:

@@ -31,7 +31,7 @@ import httpx
 
 from feeds.collect import addresses
 from feeds.collect.addresses import IPNetwork
-from feeds.collect.deadline import DEADLINE, DeadlineTransport
+from feeds.collect.deadline import LIMIT, DeadlineTransport, Limit
 from feeds.collect.inflate import Decoder
 from feeds.errors import FetchError
 
@@ -67,9 +67,16 @@ class Fetcher:
     """One shared HTTP client (thread-safe) for a fetch round. Use as a context manager."""
 
     def __init__(
-        self, cfg: FetchConfig, *, resolve: Callable[[str, int | None], list[str]] | None = None
+        self,
+        cfg: FetchConfig,
+        *,
+        resolve: Callable[[str, int | None], list[str]] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
+        """``should_stop`` is asked every moment a fetch waits: once it says yes, the fetch
+        under way ends within a fraction of a second with ``FetchStopped``."""
         self.cfg = cfg
+        self._should_stop = should_stop
         self._resolve = resolve or addresses.resolve
         self._client = httpx.Client(
             follow_redirects=False,
@@ -96,7 +103,8 @@ class Fetcher:
         last_modified: str | None = None,
         allow_networks: Iterable[str] = (),
     ) -> FetchResult:
-        """Fetch ``url``. Raises ``FetchError`` naming the URL for anything but 200 and 304."""
+        """Fetch ``url``. Raises ``FetchError`` naming the URL for anything but 200 and 304,
+        ``FetchStopped`` when the stop check said stop."""
         if url.startswith("file:"):
             return _read_file(url, self.cfg.max_bytes, last_modified)
         allowed = [
@@ -104,7 +112,8 @@ class Fetcher:
             for n in (*self.cfg.allow_networks, *allow_networks)
         ]
         deadline = time.monotonic() + self.cfg.deadline
-        token = DEADLINE.set(deadline)  # every socket read and write of this thread obeys it
+        # every socket read and write of this thread obeys it
+        token = LIMIT.set(Limit(deadline, self._should_stop))
         try:
             current = url
             for _hop in range(self.cfg.max_redirects + 1):
@@ -113,7 +122,7 @@ class Fetcher:
                     return result
                 current = result  # a redirect: the next URL
         finally:
-            DEADLINE.reset(token)
+            LIMIT.reset(token)
         raise FetchError(
             f"more than {self.cfg.max_redirects} redirects (last to {current})", url=url
         )

@@ -38,11 +38,15 @@ def slow(seconds: float, done: threading.Event) -> srv.Handler:
 
 
 def stalled_site(
-    tmp_path: Path, server: LocalServer, paths: list[str], schedule: str = "build: 1h"
+    tmp_path: Path,
+    server: LocalServer,
+    paths: list[str],
+    schedule: str = "build: 1h",
+    deadline: str = "10s",
 ) -> Site:
     text = (
         f"schedule:\n  {schedule}\n  fetch_every: 1h\n"
-        "fetch:\n  allow_networks: [127.0.0.0/8]\n  deadline: 10s\n  concurrency: 1\n"
+        f"fetch:\n  allow_networks: [127.0.0.0/8]\n  deadline: {deadline}\n  concurrency: 1\n"
         "sources:\n"
     )
     for i, path in enumerate(paths):
@@ -91,6 +95,34 @@ def test_sigterm_during_a_slow_fetch_exits_and_starts_no_other_source(
         assert d.proc.wait(timeout=10) == 0  # the source under way ends; no other starts
         assert http_server.hits("/slow0.xml") + http_server.hits("/slow1.xml") == 1
     assert "event=stop" in d.text()
+
+
+def test_sigterm_mid_fetch_exits_within_seconds_not_at_the_fetch_deadline(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    """Promise: SIGTERM while a fetch is under way ends the daemon within a few seconds, not
+    when the fetch deadline (here 2 minutes) or the slow server would end it: the fetch is
+    given up and its connection closed. The store stays consistent and records nothing for
+    the source given up (no error, no error count): the next round fetches it again."""
+    done = threading.Event()
+    http_server.routes["/slow0.xml"] = slow(60, done)
+    site = stalled_site(tmp_path, http_server, ["/slow0.xml"], deadline="120s")
+    with running(site) as d:
+        d.wait_for(lambda: http_server.hits("/slow0.xml") == 1, message="the slow fetch")
+        d.wait_for(lambda: "event=build" in d.text(), message="the start-up build")
+        d.proc.send_signal(signal.SIGTERM)
+        assert d.proc.wait(timeout=8) == 0, d.text()  # without the stop check: 60 s
+        assert done.wait(5), "the slow server is still sending: the connection is open"
+    assert "event=stop" in d.text() and "fetch failed" not in d.text()
+    db = sqlite3.connect(site.root / "state" / "feeds.sqlite3")
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        row = db.execute(
+            "SELECT consecutive_errors, last_error FROM sources WHERE id = 'slow0'"
+        ).fetchone()
+        assert row in (None, (0, None))
+    finally:
+        db.close()
 
 
 def health(port: int) -> tuple[int, dict[str, Any]]:

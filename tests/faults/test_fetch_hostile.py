@@ -19,6 +19,7 @@ import pytest
 from feeds import config, pipeline
 from feeds.collect.http import Fetcher, FetchError
 from feeds.config import FetchConfig
+from feeds.errors import FetchStopped
 from tests import server as srv
 from tests.helpers import make_site
 from tests.server import LocalServer
@@ -149,6 +150,71 @@ def test_dns_is_inside_the_deadline() -> None:
             f.fetch("http://feed.invalid/x.xml", allow_networks=LOOPBACK)
         assert time.monotonic() - start < DEADLINE + DRIP_FOR / 2
         assert f"timed out after {DEADLINE:g} s" in str(info.value) and info.value.network
+    finally:
+        release.set()
+
+
+def _stopped_soon(after: float = 0.3) -> Callable[[], bool]:
+    """A stop check that says stop ``after`` seconds from now (as SIGTERM sets the daemon's)."""
+    at = time.monotonic() + after
+    return lambda: time.monotonic() >= at
+
+
+@pytest.fixture
+def syn_sink() -> Iterator[str]:
+    """A URL whose host never completes a TCP handshake: a listener with a full backlog that
+    never accepts, so the kernel drops further SYNs (a host that is down or filtered)."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(0)
+    fillers = []
+    port = lsock.getsockname()[1]
+    try:
+        for _ in range(4):  # more than the backlog holds
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            fillers.append(c)
+        yield f"http://127.0.0.1:{port}/feed.xml"
+    finally:
+        for c in fillers:
+            c.close()
+        lsock.close()
+
+
+@pytest.mark.parametrize("talk", [drip_headers, endless_102, drip_chunk_size, None])
+def test_a_stopping_fetch_ends_within_a_moment_not_at_its_deadline(
+    raw_server: Callable[[Talk], str], syn_sink: str, talk: Talk | None
+) -> None:
+    """Promise: once the stop check says stop (the daemon got SIGTERM), a fetch under way
+    ends within a moment with ``FetchStopped`` — whatever the server does (drips headers,
+    sends 102 for ever, drips a chunk size, never completes the handshake) — not when its
+    deadline (here 60 s) would end it."""
+    url = raw_server(talk) if talk is not None else syn_sink
+    cfg = FetchConfig(user_agent="t", deadline=60.0, connect_timeout=60.0)
+    start = time.monotonic()
+    with Fetcher(cfg, should_stop=_stopped_soon()) as f, pytest.raises(FetchStopped):
+        f.fetch(url, allow_networks=LOOPBACK)
+    assert time.monotonic() - start < DRIP_FOR / 2  # bounded: without it, DRIP_FOR or 60 s
+
+
+def test_a_stopping_fetch_does_not_wait_for_a_stuck_resolver() -> None:
+    """Promise: name resolution that never answers does not hold a stopping fetch either."""
+    release = threading.Event()
+
+    def stuck(host: str, port: int | None) -> list[str]:
+        release.wait(DRIP_FOR)
+        return ["127.0.0.1"]
+
+    try:
+        cfg = FetchConfig(user_agent="t", deadline=60.0, connect_timeout=2.0)
+        start = time.monotonic()
+        with (
+            Fetcher(cfg, resolve=stuck, should_stop=_stopped_soon()) as f,
+            pytest.raises(FetchStopped),
+        ):
+            f.fetch("http://feed.invalid/x.xml", allow_networks=LOOPBACK)
+        assert time.monotonic() - start < DRIP_FOR / 2
     finally:
         release.set()
 

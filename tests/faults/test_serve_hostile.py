@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds import serve
+from feeds import health, serve
 from tests.helpers import ROOT, make_site, run_cli
 
 LONG = os.environ.get("FEEDS_LONG_FAULTS") == "1"
@@ -51,6 +51,18 @@ def served(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         t.join(5)
 
 
+@pytest.fixture
+def health_served() -> Iterator[tuple[int, Path]]:
+    """The daemon's health server (``feeds run --health-port``), as the daemon starts it."""
+    body = {"running": True, "last_job_failed": None, "build_overdue": None}
+    server = health.serve(0, lambda: dict(body), idle_timeout=1.0, max_connections=4)
+    try:
+        yield int(server.server_address[1]), Path()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_every_hostile_request_gets_a_status_line(
     served: tuple[int, Path], capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -72,10 +84,12 @@ def test_every_hostile_request_gets_a_status_line(
     assert "Traceback" not in capfd.readouterr().err
 
 
-def test_idle_and_slow_connections_are_closed(served: tuple[int, Path]) -> None:
+@pytest.mark.parametrize("server", ["served", "health_served"], ids=["serve", "health"])
+def test_idle_and_slow_connections_are_closed(server: str, request: pytest.FixtureRequest) -> None:
     """Promise: a connection that sends nothing, or drips its request a byte at a time, is
-    closed by the server after its timeout (a slow client cannot hold a thread for ever)."""
-    port, _out = served
+    closed by the server after its timeout (a slow client cannot hold a thread for ever);
+    ``feeds serve`` and the daemon's health port alike."""
+    port, _out = request.getfixturevalue(server)
     with socket.create_connection(("127.0.0.1", port), timeout=15) as idle:
         first = idle.recv(100)  # a TimeoutError here: the server kept it open for 15 s
         assert first == b"" or first.startswith(b"HTTP/1.1 408"), first
@@ -100,14 +114,45 @@ def test_idle_and_slow_connections_are_closed(served: tuple[int, Path]) -> None:
         assert closed
 
 
+def test_the_health_port_holds_a_bounded_number_of_connections(
+    health_served: tuple[int, Path],
+) -> None:
+    """Promise: clients that open connections and send nothing cannot take every thread of
+    the daemon's health port: past its cap (here 4) a new client gets a 503 "busy" at once,
+    and once they are gone (or timed out) a probe gets its 200 again."""
+    port, _ = health_served
+    probe = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(4)]
+    try:
+        time.sleep(0.2)  # the server has taken them all
+        assert _status_line(port, probe, 5).startswith(b"HTTP/1.1 503"), "not capped"
+    finally:
+        for s in held:
+            s.close()
+    line = b""
+    for _ in range(20):  # bounded: the slots come back as the server sees them closed
+        line = _status_line(port, probe, 5)
+        if b" 200 " in line + b" ":
+            break
+        time.sleep(0.1)
+    assert line.split(b" ")[1] == b"200", line
+
+
 SERVER = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 from pathlib import Path
-from feeds import serve
-server = serve.make_server(Path(sys.argv[1]), "127.0.0.1", 0, "/", idle_timeout=float(sys.argv[2]))
+import threading
+from feeds import health, serve
+idle = float(sys.argv[2])
+if sys.argv[3] == "serve":
+    server = serve.make_server(Path(sys.argv[1]), "127.0.0.1", 0, "/", idle_timeout=idle)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+else:
+    body = {"running": True, "last_job_failed": None, "build_overdue": None}
+    server = health.serve(0, lambda: dict(body), idle_timeout=idle)
 print(server.server_address[1], flush=True)
-server.serve_forever(poll_interval=0.05)
+threading.Event().wait()
 """
 
 
@@ -117,16 +162,18 @@ def _cpu_seconds(pid: int) -> float:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc for CPU time")
-def test_many_idle_connections_under_a_small_descriptor_limit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["serve", "health"])
+def test_many_idle_connections_under_a_small_descriptor_limit(tmp_path: Path, kind: str) -> None:
     """Promise: with only 64 file descriptors and 200 idle connections held open, the server
-    still answers a new client, and it does not spin (its CPU time stays small)."""
+    (``feeds serve``, the daemon's health port) still answers a new client, and it does not
+    spin (its CPU time stays small)."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "all.rss.xml").write_bytes(b"<rss/>")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     idle = "5" if LONG else "2"
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(out), idle], stdout=subprocess.PIPE, env=env
+        [sys.executable, "-c", SERVER, str(out), idle, kind], stdout=subprocess.PIPE, env=env
     )
     held: list[socket.socket] = []
     try:
@@ -139,17 +186,19 @@ def test_many_idle_connections_under_a_small_descriptor_limit(tmp_path: Path) ->
             except OSError:
                 break  # the backlog is full: enough pressure
         time.sleep(3.0)  # the server under pressure: a spinning one burns this whole time
+        request = f"GET /{'all.rss.xml' if kind == 'serve' else 'health'} HTTP/1.1\r\n"
+        request += "Host: x\r\n\r\n"
         answered = b""
         for _ in range(40):  # bounded: at most ~40 × 0.5 s
             try:
-                answered = _status_line(port, b"GET /all.rss.xml HTTP/1.1\r\nHost: x\r\n\r\n", 2)
+                answered = _status_line(port, request.encode(), 2)
             except OSError:
                 answered = b""
-            if answered.startswith(b"HTTP/1.1 200"):
+            if answered.startswith(b"HTTP/1.") and answered.split(b" ")[1] == b"200":
                 break
             time.sleep(0.5)
         cpu = _cpu_seconds(proc.pid) - cpu_before
-        assert answered.startswith(b"HTTP/1.1 200"), answered
+        assert answered.startswith(b"HTTP/1.") and answered.split(b" ")[1] == b"200", answered
         assert cpu < 2.5, f"the server used {cpu:.1f} s of CPU while holding idle connections"
     finally:
         for s in held:
