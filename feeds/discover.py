@@ -1,6 +1,7 @@
 """Helping people find and subscribe to the feeds: ``index.html`` (every feed, with
 autodiscovery tags), ``feeds.opml`` (OPML 2.0: every category feed in one import),
-``snippets/<slug>.html`` (autodiscovery tags for the site's category pages) and ``feed.xsl``
+``snippets/<slug>.html`` (autodiscovery tags for the site's category pages), the Jekyll
+includes ``snippets/head.html`` and ``snippets/subscribe.html`` (``includes.py``) and ``feed.xsl``
 (so a feed opened in a browser reads as a page). Pure: what to write, as bytes.
 """
 
@@ -13,7 +14,7 @@ from html import escape
 
 from lxml import etree
 
-from feeds import pages
+from feeds import includes, pages
 from feeds.config import Config
 from feeds.formats import FORMATS
 from feeds.generate import STYLESHEET, FeedPlan, feed_page_url, self_url
@@ -47,6 +48,8 @@ def files(cfg: Config, feeds: Sequence[Listed]) -> dict[str, bytes]:
     for f in ordered:
         if f.plan.kind == "category":
             out[f"snippets/{f.plan.slug}.html"] = snippet(cfg, f.plan)
+    # the includes win over a category slugged "head" or "subscribe" (head.html has its links)
+    out |= includes.files(cfg, [f.plan for f in ordered])
     return out
 
 

@@ -68,6 +68,8 @@ def test_discovery_files_list_every_feed_with_its_media_types() -> None:
         "feeds.opml",
         "index.html",
         "snippets/caijing.html",
+        "snippets/head.html",
+        "snippets/subscribe.html",
         "snippets/world.html",
     ]
     index = files["index.html"].decode()
