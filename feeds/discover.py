@@ -1,6 +1,7 @@
 """Helping people find and subscribe to the feeds: ``index.html`` (every feed, with
 autodiscovery tags), ``feeds.opml`` (OPML 2.0: every category feed in one import),
-``snippets/<slug>.html`` (autodiscovery tags for the site's category pages) and ``feed.xsl``
+``snippets/<slug>.html`` (autodiscovery tags for the site's category pages), the Jekyll
+includes ``snippets/head.html`` and ``snippets/subscribe.html`` (``includes.py``) and ``feed.xsl``
 (so a feed opened in a browser reads as a page). Pure: what to write, as bytes.
 """
 
@@ -13,13 +14,14 @@ from html import escape
 
 from lxml import etree
 
+from feeds import includes, pages
 from feeds.config import Config
 from feeds.formats import FORMATS
-from feeds.generate import STYLESHEET, FeedPlan, self_url
+from feeds.generate import STYLESHEET, FeedPlan, feed_page_url, self_url
 from feeds.timeutil import rfc822
 
 OPML_FILE = "feeds.opml"
-INDEX_FILE = "index.html"
+INDEX_FILE = pages.INDEX_FILE
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ def files(cfg: Config, feeds: Sequence[Listed]) -> dict[str, bytes]:
     for f in ordered:
         if f.plan.kind == "category":
             out[f"snippets/{f.plan.slug}.html"] = snippet(cfg, f.plan)
+    # the includes win over a category slugged "head" or "subscribe" (head.html has its links)
+    out |= includes.files(cfg, [f.plan for f in ordered])
     return out
 
 
@@ -56,36 +60,20 @@ def _links(cfg: Config, plan: FeedPlan) -> list[tuple[str, str, str]]:
 
 def snippet(cfg: Config, plan: FeedPlan) -> bytes:
     lines = [f"<!-- feeds: {escape(plan.title)}: include in the <head> of {plan.page_url} -->"]
-    for fmt, media, url in _links(cfg, plan):
-        lines.append(
-            f'<link rel="alternate" type="{media}" '
-            f'title="{escape(plan.title)} ({FORMATS[fmt].label})" href="{escape(url)}">'
-        )
+    lines += pages.head_links(cfg, plan)
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def index_html(cfg: Config, feeds: Sequence[Listed]) -> bytes:
+    """Every feed, grouped by kind: its page, description, newest entry, item count and a
+    link to each format; the autodiscovery tags of every feed but the tags' in the head."""
     site = cfg.site
-    head = [
-        f'<link rel="alternate" type="{media}" title="{escape(f.plan.title)} '
-        f'({FORMATS[fmt].label})" href="{escape(url)}">'
-        for f in feeds
-        if f.plan.kind != "tag"
-        for fmt, media, url in _links(cfg, f.plan)
-    ]
-    rows = []
-    for f in feeds:
-        links = " ".join(
-            f'<a href="{escape(url)}" type="{media}">{FORMATS[fmt].label}</a>'
-            for fmt, media, url in _links(cfg, f.plan)
-        )
-        kind = {"all": "全部", "category": "分类", "tag": "标签"}[f.plan.kind]
-        rows.append(
-            f'<tr><td>{kind}</td><td><a href="{escape(f.plan.page_url)}">'
-            f"{escape(f.plan.title)}</a><br><small>{escape(f.plan.description)}</small></td>"
-            f"<td>{f.newest.strftime('%Y-%m-%d %H:%M')}</td><td>{f.items}</td>"
-            f'<td class="links">{links}</td></tr>'
-        )
+    head = [link for f in feeds if f.plan.kind != "tag" for link in pages.head_links(cfg, f.plan)]
+    groups = []
+    for kind, heading in (("all", "全部文章"), ("category", "分类"), ("tag", "标签")):
+        items = [_index_item(cfg, f) for f in feeds if f.plan.kind == kind]
+        if items:
+            groups.append(f'<h2>{heading}</h2>\n<ul class="feeds">\n{chr(10).join(items)}\n</ul>')
     opml_link = (
         f'<p>一次订阅全部分类：<a href="{escape(self_url(cfg, OPML_FILE))}">'
         f"{OPML_FILE}</a>（OPML，可导入任何阅读器）</p>"
@@ -98,30 +86,42 @@ def index_html(cfg: Config, feeds: Sequence[Listed]) -> bytes:
 <title>{escape(site.title)} · 订阅源</title>
 {chr(10).join(head)}
 <style>
-body {{ font-family: system-ui, "PingFang SC", "Microsoft YaHei", sans-serif; margin: 2rem auto;
-       max-width: 60rem; padding: 0 1rem; color: #222; line-height: 1.5; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: .5rem; text-align: left; vertical-align: top; }}
-td.links a {{ margin-right: .6rem; }}
-small {{ color: #666; }}
+{pages.STYLE}.feeds {{ list-style: none; padding: 0; margin: 0; }}
+.feeds li {{ border-bottom: 1px solid var(--line); padding: .6rem 0; }}
+.feeds p {{ margin: .1rem 0; }}
 </style>
 </head>
 <body>
 <h1>{escape(site.title)} · 订阅源</h1>
 <p>{escape(site.description)}</p>
+<div class="box">
 {opml_link}
-<p>把下面任一链接复制到阅读器（Feedly、Inoreader、NetNewsWire、Miniflux、newsboat 等）即可订阅。
-时间为{escape(site.timezone)}时间。</p>
-<table>
-<thead><tr><th>类型</th><th>订阅源</th><th>最新文章</th><th>条数</th><th>格式</th></tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody>
-</table>
+<p>点开一个订阅源，可以复制它的地址，或在 Feedly、Inoreader 等网页阅读器中一键订阅；\
+也可以把下面任一格式的链接复制到阅读器（NetNewsWire、Miniflux、newsboat 等）。\
+时间为 {escape(site.timezone)} 时间。</p>
+</div>
+{chr(10).join(groups)}
 </body>
 </html>
 """
     return page.encode("utf-8")
+
+
+def _index_item(cfg: Config, f: Listed) -> str:
+    plan = f.plan
+    page = feed_page_url(cfg, plan) or plan.page_url
+    links = " ".join(
+        f'<a href="{escape(url)}" type="{media}">{FORMATS[fmt].label}</a>'
+        for fmt, media, url in _links(cfg, plan)
+    )
+    newest = f.newest.astimezone(cfg.site.tz)
+    return (
+        f'<li><h3><a href="{escape(page)}">{escape(plan.title)}</a></h3>\n'
+        f'<p class="muted">{escape(plan.description)}</p>\n'
+        f'<p class="meta">最新 <time datetime="{newest.isoformat()}">'
+        f"{newest:%Y-%m-%d %H:%M}</time> · {f.items} 条 · {links} · "
+        f'<a href="{escape(plan.page_url)}">网站</a></p></li>'
+    )
 
 
 def opml(cfg: Config, feeds: Sequence[Listed]) -> bytes:
@@ -157,9 +157,12 @@ XSL = """<?xml version="1.0" encoding="utf-8"?>
 <!-- feeds: shows an RSS 2.0 or Atom 1.0 feed as a readable page in a browser. -->
 <xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
                 xmlns:atom="http://www.w3.org/2005/Atom" exclude-result-prefixes="atom">
-  <xsl:output method="html" encoding="utf-8" indent="yes"/>
+  <xsl:output method="html" encoding="utf-8" indent="yes" doctype-system="about:legacy-compat"/>
+  <xsl:variable name="page"
+    select="rss/channel/atom:link[@rel='related'][@type='text/html']/@href
+            | atom:feed/atom:link[@rel='related'][@type='text/html']/@href"/>
   <xsl:template match="/">
-    <html>
+    <html lang="{rss/channel/language | atom:feed/@xml:lang}">
       <head>
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -177,7 +180,9 @@ XSL = """<?xml version="1.0" encoding="utf-8"?>
       <body>
         <p class="note">这是一个订阅源（feed）。把本页地址复制到阅读器中即可订阅：
           <code><xsl:value-of select="rss/channel/atom:link[@rel='self']/@href
-                                      | atom:feed/atom:link[@rel='self']/@href"/></code></p>
+                                      | atom:feed/atom:link[@rel='self']/@href"/></code>。
+          <xsl:if test="$page">也可以打开<a href="{$page}">订阅页</a>，
+            在网页阅读器中一键订阅。</xsl:if></p>
         <xsl:apply-templates select="rss/channel | atom:feed"/>
       </body>
     </html>

@@ -1,7 +1,8 @@
 """The output formats, one row each: the file suffix, the media type, the label people see,
-and whether RFC 5005 archives are written in it. Everything that needs a fact about a format
-(generate, discover, archive, websub, the pipeline) reads it here; ``generate.render`` writes
-a document in any of them. Imports nothing of feeds, so that all of those can stand on it."""
+and whether RFC 5005 archives are written in it; and where a feed's web page goes. Everything
+that needs a fact about a format (generate, discover, archive, websub, pages, the pipeline)
+reads it here; ``generate.render`` writes a document in any of them. Imports nothing of
+feeds, so that all of those can stand on it."""
 
 from __future__ import annotations
 
@@ -38,6 +39,19 @@ class _Planned(Protocol):
 
     @property
     def paths(self) -> Mapping[str, str]: ...
+
+
+PAGE_SUFFIX = ".html"
+RESERVED_PAGES = ("index.html",)  # the index of every feed: no feed's page may take its name
+
+
+def page_path(plan: _Planned) -> str | None:
+    """Where a feed's web page goes: beside its feed files (``caijing.html`` beside
+    ``caijing.rss.xml``); None when that name is the index's."""
+    first = next(iter(plan.paths.values()))
+    base = next(first[: -len(f.suffix)] for f in FORMATS.values() if first.endswith(f.suffix))
+    path = base + PAGE_SUFFIX
+    return None if path.casefold() in RESERVED_PAGES else path
 
 
 def archivable(plan: _Planned) -> list[str]:

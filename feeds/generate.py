@@ -20,7 +20,7 @@ from lxml import etree
 
 from feeds import __version__
 from feeds.config import SUFFIXES, Config
-from feeds.formats import FORMATS
+from feeds.formats import FORMATS, page_path
 from feeds.models import Author, Entry, Problems
 
 
@@ -185,6 +185,7 @@ class _ExtraFeed(BaseExtension):  # type: ignore[misc]
     def __init__(self) -> None:
         self.links: list[tuple[str, str]] = []  # (rel, href)
         self.archive = False
+        self.page: str | None = None  # the feed's web page (pages.py)
 
     def extend_ns(self) -> dict[str, str]:
         return {"fh": FH_NS} if self.archive else {}
@@ -192,6 +193,8 @@ class _ExtraFeed(BaseExtension):  # type: ignore[misc]
     def extend_atom(self, feed: etree._Element) -> etree._Element:
         for rel, href in self.links:
             etree.SubElement(feed, "link", rel=rel, href=href)
+        if self.page:
+            etree.SubElement(feed, "link", rel="related", type="text/html", href=self.page)
         if self.archive:
             etree.SubElement(feed, f"{{{FH_NS}}}archive")
         return feed
@@ -200,6 +203,10 @@ class _ExtraFeed(BaseExtension):  # type: ignore[misc]
         channel = rss[0]
         for rel, href in self.links:
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", rel=rel, href=href)
+        if self.page:
+            etree.SubElement(
+                channel, f"{{{ATOM_NS}}}link", rel="related", type="text/html", href=self.page
+            )
         if self.archive:
             etree.SubElement(channel, f"{{{FH_NS}}}archive")
         return rss
@@ -252,6 +259,13 @@ def self_url(cfg: Config, path: str) -> str:
     return cfg.output_url + quote(path, safe="/")
 
 
+def feed_page_url(cfg: Config, feed: FeedPlan) -> str | None:
+    """The public URL of the feed's web page (``pages.py``; written with the discovery
+    files), or None when it has none."""
+    path = page_path(feed)
+    return self_url(cfg, path) if path is not None and cfg.feeds.discovery else None
+
+
 def render(
     cfg: Config,
     feed: FeedPlan,
@@ -283,6 +297,9 @@ def render(
     if current:
         extra.links.append(("current", current))
         extra.archive = True
+    # The site's page stays the alternate (readers open it as "the website"); the feed's
+    # own page is related (RFC 4287 allows one alternate per type).
+    extra.page = feed_page_url(cfg, feed)
     this = self_url(cfg, path or feed.paths[fmt])
     fg.id(this)
     fg.title(feed.title)

@@ -13,14 +13,15 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from feeds import __version__, archive, discover, generate
+from feeds import __version__, archive, discover, generate, pages
 from feeds.buildcache import Output
 from feeds.config import Config
 from feeds.errors import WriteError
-from feeds.formats import archivable
+from feeds.formats import archivable, page_path
 from feeds.generate import FeedPlan
 from feeds.models import Entry, Problems
 from feeds.report import Failed, FeedResult, FileResult, Written
@@ -91,7 +92,8 @@ def feed_fingerprint(
 ) -> str:
     """What one output file is made of: equal fingerprints give identical bytes."""
     h = hashlib.blake2b(digest_size=16)
-    for part in (__version__, label, fmt, plan_repr, repr(cfg.site), cfg.output_url):
+    parts = (__version__, label, fmt, plan_repr, repr(cfg.site), repr(cfg.feeds), cfg.output_url)
+    for part in parts:
         h.update(part.encode())
         h.update(b"\0")
     for e in entries:
@@ -112,21 +114,43 @@ def _document(
     **links: str | None,
 ) -> FileResult:
     """Generate and write one document of a feed."""
+    return _make_and_write(
+        writer,
+        problems,
+        feed.label,
+        f"{fmt} feed",
+        rel,
+        fingerprint,
+        role,
+        lambda: generate.render(cfg, feed, entries, fmt, path=rel, **links),
+    )
+
+
+def _make_and_write(
+    writer: Writer,
+    problems: Problems,
+    label: str,
+    what: str,
+    rel: str,
+    fingerprint: str,
+    role: str,
+    make: Callable[[], bytes],
+) -> FileResult:
     try:
-        data = generate.render(cfg, feed, entries, fmt, path=rel, **links)
+        data = make()
     except Exception as e:  # isolate one feed from the rest; the traceback goes to the log
-        log.exception("feed=%s format=%s generation failed", feed.label, fmt)
-        message = f"{feed.label}: {fmt} feed not generated: {e}"
+        log.exception("feed=%s file=%s generation failed", label, rel)
+        message = f"{label}: {what} not generated: {e}"
         problems.error(rel, message)
         return Failed(rel, message)
     try:
         changed = writer.write(rel, data)
     except WriteError as e:
-        problems.error(rel, f"{feed.label}: {e}")
+        problems.error(rel, f"{label}: {e}")
         return Failed(rel, str(e))
     record = writer.record(rel, fingerprint)
     if record is None:  # written and gone at once: count it as not written
-        problems.error(rel, f"{feed.label}: {rel}: disappeared after it was written")
+        problems.error(rel, f"{label}: {rel}: disappeared after it was written")
         return Failed(rel, "disappeared after it was written")
     return Written(rel, changed, record, role)
 
@@ -158,7 +182,29 @@ def write_head(
                 cfg, writer, problems, plan, feed.entries, fmt, rel, fp, "feed", prev_archive=prev
             )
         )
+    if cfg.feeds.discovery:
+        out += write_page(cfg, writer, problems, feed, unchanged)
     return out
+
+
+def write_page(
+    cfg: Config, writer: Writer, problems: Problems, feed: Rendered, unchanged: Unchanged
+) -> list[FileResult]:
+    """The feed's web page (``pages.py``), beside its feed files."""
+    plan = feed.plan
+    rel = page_path(plan)
+    if rel is None:
+        problems.warn(
+            next(iter(plan.paths.values())),
+            f"{plan.label}: no web page: it would be written over {discover.INDEX_FILE}",
+        )
+        return []
+    fp = feed_fingerprint(cfg, plan.label, "page", repr(plan), feed.entries)
+    same = unchanged(rel, fp)
+    if same is not None:
+        return [Written(rel, False, same, "page")]
+    make = partial(pages.render, cfg, plan, feed.entries)
+    return [_make_and_write(writer, problems, plan.label, "web page", rel, fp, "page", make)]
 
 
 MonthEntries = Callable[[archive.Month], list[Entry]]

@@ -141,6 +141,8 @@ def test_index_snippets_and_stylesheet(site: Site) -> None:
         assert '<?xml-stylesheet type="text/xsl" href="/feeds/feed.xsl"?>' in raw
         page = etree.XSLT(xsl)(etree.parse(str(site.out / name)))  # it really transforms
         assert "甲9月13日" in str(page)
+        assert str(page).startswith('<!DOCTYPE html>\n<html lang="zh-CN">')
+        assert 'href="https://news.example.com/feeds/a.html">订阅页</a>' in str(page)
 
 
 class Hub:

@@ -68,11 +68,16 @@ def test_discovery_files_list_every_feed_with_its_media_types() -> None:
         "feeds.opml",
         "index.html",
         "snippets/caijing.html",
+        "snippets/head.html",
+        "snippets/subscribe.html",
         "snippets/world.html",
     ]
     index = files["index.html"].decode()
     assert 'type="application/feed+json" title="财经 - 站 (JSON Feed)"' in index
     assert "https://x.example/f/caijing.atom.xml" in index and "2022-06-09 14:36" in index
+    # each feed's title leads to its web page; its site page is a link of its own
+    assert '<a href="https://x.example/f/caijing.html">财经 - 站</a>' in index
+    assert '<a href="https://x.example/category/caijing.html">网站</a>' in index
     opml = etree.fromstring(files["feeds.opml"])
     urls = [o.get("xmlUrl") for o in opml.iter("outline")]
     # by name as written in the posts: "world" sorts before "财经"

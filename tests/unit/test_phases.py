@@ -87,7 +87,8 @@ def test_a_stop_between_feeds_keeps_the_rest_unwritten(tmp_path: Path) -> None:
         run, writer, Problems(), rendered, {}, plan.month_entries(run, cache, p, plan.Stored(), src)
     )
     assert done.stopped and [f.label for f in done.feeds] == ["all"]
-    assert sorted(writer.files) == ["all.atom.xml", "all.json", "all.rss.xml"]
+    # the first feed whole (its web page too), none of the rest
+    assert sorted(writer.files) == ["all.atom.xml", "all.html", "all.json", "all.rss.xml"]
 
 
 def test_a_file_that_cannot_be_written_is_failed_and_the_rest_go_on(tmp_path: Path) -> None:
@@ -103,7 +104,8 @@ def test_a_file_that_cannot_be_written_is_failed_and_the_rest_go_on(tmp_path: Pa
     assert [r.path for r in failed] == ["all.rss.xml"]
     assert problems.errors[0].where == "all.rss.xml" and "all:" in problems.errors[0].message
     ok = [r for r in results if isinstance(r, Written)]
-    assert [r.path for r in ok] == ["all.atom.xml", "all.json"] and all(r.changed for r in ok)
+    assert [r.path for r in ok] == ["all.atom.xml", "all.json", "all.html"]
+    assert all(r.changed for r in ok)
     assert (run.cfg.output_dir / "all.json").read_bytes()
 
 

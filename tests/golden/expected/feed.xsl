@@ -2,9 +2,12 @@
 <!-- feeds: shows an RSS 2.0 or Atom 1.0 feed as a readable page in a browser. -->
 <xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
                 xmlns:atom="http://www.w3.org/2005/Atom" exclude-result-prefixes="atom">
-  <xsl:output method="html" encoding="utf-8" indent="yes"/>
+  <xsl:output method="html" encoding="utf-8" indent="yes" doctype-system="about:legacy-compat"/>
+  <xsl:variable name="page"
+    select="rss/channel/atom:link[@rel='related'][@type='text/html']/@href
+            | atom:feed/atom:link[@rel='related'][@type='text/html']/@href"/>
   <xsl:template match="/">
-    <html>
+    <html lang="{rss/channel/language | atom:feed/@xml:lang}">
       <head>
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -22,7 +25,9 @@
       <body>
         <p class="note">这是一个订阅源（feed）。把本页地址复制到阅读器中即可订阅：
           <code><xsl:value-of select="rss/channel/atom:link[@rel='self']/@href
-                                      | atom:feed/atom:link[@rel='self']/@href"/></code></p>
+                                      | atom:feed/atom:link[@rel='self']/@href"/></code>。
+          <xsl:if test="$page">也可以打开<a href="{$page}">订阅页</a>，
+            在网页阅读器中一键订阅。</xsl:if></p>
         <xsl:apply-templates select="rss/channel | atom:feed"/>
       </body>
     </html>
