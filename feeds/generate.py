@@ -180,7 +180,7 @@ FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 
 class _ExtraFeed(BaseExtension):  # type: ignore[misc]
     """Feed-level links feedgen cannot write in RSS (only rel="self" there): the WebSub hub
-    and RFC 5005's prev-archive/current, and RFC 5005's fh:archive marker."""
+    and RFC 5005's prev-archive/next-archive/current, and RFC 5005's fh:archive marker."""
 
     def __init__(self) -> None:
         self.links: list[tuple[str, str]] = []  # (rel, href)
@@ -235,6 +235,9 @@ class _ExtraEntry(BaseEntryExtension):  # type: ignore[misc]
             if e.source.url or e.source.link:
                 etree.SubElement(src, "id").text = e.source.url or e.source.link
             etree.SubElement(src, "title").text = e.source.title
+            # RFC 4287 §4.2.11: a source should say when it was updated. The source feed's
+            # own time changes with every fetch; the entry's is a lower bound that stays put.
+            etree.SubElement(src, "updated").text = e.updated.isoformat()
             if e.source.url:
                 etree.SubElement(src, "link", rel="self", href=e.source.url)
             if e.source.link:
@@ -274,13 +277,14 @@ def render(
     *,
     path: str | None = None,
     prev_archive: str | None = None,
+    next_archive: str | None = None,
     current: str | None = None,
 ) -> bytes:
     """Serialize one feed in ``fmt`` ("rss", "atom" or "json"). ``entries`` are newest first.
 
-    ``path`` is where the document goes (default: the feed's own path); ``prev_archive`` links
-    to the archive before it (RFC 5005); ``current`` marks an archive document and links to
-    the head feed it belongs to.
+    ``path`` is where the document goes (default: the feed's own path); ``prev_archive`` and
+    ``next_archive`` link to the archives before and after it (RFC 5005); ``current`` marks an
+    archive document and links to the head feed it belongs to.
     """
     if not entries:
         raise ValueError(f"{feed.label}: a feed needs at least one entry")
@@ -294,6 +298,8 @@ def render(
         extra.links.append(("hub", cfg.feeds.websub_hub))
     if prev_archive:
         extra.links.append(("prev-archive", prev_archive))
+    if next_archive:
+        extra.links.append(("next-archive", next_archive))
     if current:
         extra.links.append(("current", current))
         extra.archive = True

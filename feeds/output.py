@@ -47,6 +47,10 @@ class Writer(Protocol):
         """What the file now is (None when it does not exist)."""
         ...
 
+    def read(self, rel: str) -> bytes | None:
+        """The file's bytes (None when it cannot be read)."""
+        ...
+
     def cleanup(self) -> None: ...
 
 
@@ -63,6 +67,12 @@ class DiskWriter:
         except OSError:
             return None
         return Output(rel, fingerprint, st.st_size, st.st_mtime_ns)
+
+    def read(self, rel: str) -> bytes | None:
+        try:
+            return (self.root / rel).read_bytes()
+        except OSError:
+            return None
 
     def cleanup(self) -> None:
         if remove_stale_temps(self.root):
@@ -82,6 +92,9 @@ class DryWriter:
     def record(self, rel: str, fingerprint: str) -> Output | None:
         size = self.files.get(rel)
         return None if size is None else Output(rel, fingerprint, size, 0)
+
+    def read(self, rel: str) -> bytes | None:
+        return None
 
     def cleanup(self) -> None:
         pass
@@ -217,8 +230,10 @@ def write_archives(
     feed: Rendered,
     exists: Callable[[str], bool],
     month_entries: MonthEntries,
+    unchanged: Unchanged,
 ) -> list[FileResult]:
-    """The archive documents not written yet (a closed month's never changes)."""
+    """The archive documents not written yet, and those that now need their ``next-archive``
+    link (a closed month's entries never change: see ``archive``)."""
     out: list[FileResult] = []
     plan, months = feed.plan, feed.months
     formats = archivable(plan)
@@ -228,12 +243,12 @@ def write_archives(
         entries = month_entries(month) if missing else []
         for fmt in formats:
             rel = paths[fmt]
+            prev = archive.url(cfg, plan, months[i - 1], fmt) if i else None
+            after = archive.url(cfg, plan, months[i + 1], fmt) if i + 1 < len(months) else None
+            fp = "archive" if after is None else f"archive next={after}"
             if fmt not in missing:
-                record = writer.record(rel, "archive")
-                if record is not None:  # a closed month's archive: written once
-                    out.append(Written(rel, False, record, "archive"))
+                out += _keep_archive(writer, problems, rel, fp, after, unchanged)
             elif entries:
-                prev = archive.url(cfg, plan, months[i - 1], fmt) if i else None
                 current = generate.self_url(cfg, plan.paths[fmt])
                 out.append(
                     _document(
@@ -244,13 +259,42 @@ def write_archives(
                         entries,
                         fmt,
                         rel,
-                        "archive",
+                        fp,
                         "archive",
                         prev_archive=prev,
+                        next_archive=after,
                         current=current,
                     )
                 )
     return out
+
+
+def _keep_archive(
+    writer: Writer,
+    problems: Problems,
+    rel: str,
+    fingerprint: str,
+    after: str | None,
+    unchanged: Unchanged,
+) -> list[FileResult]:
+    """An archive already written: left alone, or rewritten once to add ``next-archive``."""
+    same = unchanged(rel, fingerprint)
+    if same is not None:
+        return [Written(rel, False, same, "archive")]
+    data = writer.read(rel) if after is not None else None
+    changed = False
+    if data is not None and not archive.has_next_archive(data):
+        linked = archive.with_next_archive(data, after or "")
+        if linked is None:
+            log.warning("archive=%s has no current link; next-archive not added", rel)
+        else:
+            try:
+                changed = writer.write(rel, linked)
+            except WriteError as e:
+                problems.error(rel, f"next-archive link not added: {e}")
+                return [Failed(rel, str(e))]
+    record = writer.record(rel, fingerprint)
+    return [] if record is None else [Written(rel, changed, record, "archive")]
 
 
 def write_discovery(

@@ -207,12 +207,21 @@ def build(
     cache.save_build(
         LastBuild(
             fingerprint=fingerprint if complete else "",
-            next_due=plan.posts.next_due,
+            next_due=_next_due(run, plan.posts.next_due),
             problems=tuple(problems.items[first_problem:]),
             posts=plan.posts.count,
         )
     )
     return report
+
+
+def _next_due(run: Run, post_due: float | None) -> float | None:
+    """When a build with nothing else changed must run again: a future post falls due, or
+    (with archives on) this month closes and gets its archive."""
+    if not run.cfg.feeds.archives:
+        return post_due
+    month_end = archive.month_of(run.now, run.cfg.site.tz).end.timestamp()
+    return month_end if post_due is None else min(post_due, month_end)
 
 
 def _nothing_changed(
@@ -271,9 +280,8 @@ def write_all(
             return Outcome(files, feeds, True)
         files += write_head(cfg, writer, problems, feed, unchanged)
         if feed.months:
-            files += write_archives(
-                cfg, writer, problems, feed, exists, partial(month_entries, feed.plan)
-            )
+            entries = partial(month_entries, feed.plan)
+            files += write_archives(cfg, writer, problems, feed, exists, entries, unchanged)
         feeds.append(feed.result())
     if run.whole:
         files += write_discovery(cfg, writer, problems, feeds)
