@@ -91,7 +91,8 @@ def feed_fingerprint(
 ) -> str:
     """What one output file is made of: equal fingerprints give identical bytes."""
     h = hashlib.blake2b(digest_size=16)
-    for part in (__version__, label, fmt, plan_repr, repr(cfg.site), cfg.output_url):
+    parts = (__version__, label, fmt, plan_repr, repr(cfg.site), cfg.output_url, cfg.schedule.build)
+    for part in parts:
         h.update(part.encode())
         h.update(b"\0")
     for e in entries:
