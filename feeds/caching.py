@@ -96,3 +96,53 @@ def _cron_gap(expr: str, tz: dt.tzinfo) -> float:
     times = cron.next_times(cron.parse(expr), tz, _REFERENCE, _CRON_SAMPLES)
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     return min(gaps, default=float(_PERIODS[-1][1]))
+
+
+# ----------------------------------------------------------------------------- static hosts
+
+NGINX_FILE = "feeds-nginx.conf"
+HEADERS_FILE = "_headers"  # Netlify and Cloudflare Pages read it from the published root
+_HOST_TYPES = TYPES[:5]  # what hosts do not know by themselves (.html they do; .xml is not ours)
+
+
+def _intro(hints: Hints, schedule: str) -> str:
+    return (
+        f"# Written by `feeds build`: the caching contract `feeds serve` keeps, for the builds\n"
+        f"# of schedule.build {schedule!r} (at most every {hints.interval} s). Do not edit: the\n"
+        f"# next build writes it again.\n"
+    )
+
+
+def nginx_snippet(hints: Hints, schedule: str) -> str:
+    """An nginx snippet to include inside the ``location`` that serves the output folder:
+    each feed format's media type and the Cache-Control header; temp files and the manifest
+    (dot files) are refused. nginx makes ETag and Last-Modified from each file's mtime and
+    size, and answers conditional requests by itself."""
+    lines = [
+        _intro(hints, schedule).rstrip("\n"),
+        "# Use: location /feeds/ { root /srv/www; include /srv/www/feeds/" + NGINX_FILE + "; }",
+        "# (nginx looks only at the last extension in `types`: feed types are set here.)",
+        "location ~ /\\. { deny all; }",
+    ]
+    for suffix, media in _HOST_TYPES:
+        pattern = suffix.replace(".", "\\.")
+        lines += [
+            f"location ~ {pattern}$ {{",
+            "    types { }",
+            f'    default_type "{media}";',
+            f'    add_header Cache-Control "{hints.cache_control}" always;',
+            "}",
+        ]
+    lines += [f'add_header Cache-Control "{hints.cache_control}" always;', "etag on;"]
+    return "\n".join(lines) + "\n"
+
+
+def headers_file(prefix: str, hints: Hints, schedule: str) -> str:
+    """A ``_headers`` file (Netlify, Cloudflare Pages) for the files under the URL path
+    ``prefix``: Cache-Control for all of them, the media type for each feed format. One splat
+    per rule (Cloudflare's limit); no header is given by two rules (both would be sent)."""
+    lines = [_intro(hints, schedule).rstrip("\n"), f"{prefix}*"]
+    lines.append(f"  Cache-Control: {hints.cache_control}")
+    for suffix, media in _HOST_TYPES:
+        lines += [f"{prefix}*{suffix}", f"  Content-Type: {media}"]
+    return "\n".join(lines) + "\n"

@@ -9,23 +9,26 @@ change (``write.write_if_changed``, which also holds the fault-injection hooks);
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
-from feeds import __version__, archive, discover, generate
+from feeds import __version__, archive, caching, discover, generate
 from feeds.buildcache import Output
 from feeds.config import Config
 from feeds.errors import WriteError
+from feeds.files import read_regular
 from feeds.formats import archivable
 from feeds.generate import FeedPlan
 from feeds.models import Entry, Problems
 from feeds.report import Failed, FeedResult, FileResult, Written
 from feeds.store import entry_to_json
-from feeds.write import remove_stale_temps, write_if_changed
+from feeds.write import remove_if_holds, remove_stale_temps, write_if_changed
 
 if TYPE_CHECKING:  # made by the plan phase; imported for annotations only (plan stands above)
     from feeds.plan import Rendered
@@ -48,6 +51,14 @@ class Writer(Protocol):
 
     def cleanup(self) -> None: ...
 
+    def read(self, rel: str, limit: int) -> bytes | None:
+        """The file's bytes (None when there is no such regular file). Raises ``FeedsError``."""
+        ...
+
+    def remove(self, rel: str, sha: str) -> bool:
+        """Remove the file if it still holds bytes of digest ``sha``; True when removed."""
+        ...
+
 
 class DiskWriter:
     def __init__(self, root: Path) -> None:
@@ -67,6 +78,14 @@ class DiskWriter:
         if remove_stale_temps(self.root):
             log.info("removed temp files left by an interrupted run dir=%s", self.root)
 
+    def read(self, rel: str, limit: int) -> bytes | None:
+        if not (self.root / rel).is_file():
+            return None
+        return read_regular(self.root / rel, limit)
+
+    def remove(self, rel: str, sha: str) -> bool:
+        return remove_if_holds(self.root, rel, lambda data: digest(data) == sha)
+
 
 class DryWriter:
     """Records the paths and sizes it is given; the disk is never touched."""
@@ -84,6 +103,12 @@ class DryWriter:
 
     def cleanup(self) -> None:
         pass
+
+    def read(self, rel: str, limit: int) -> bytes | None:
+        return None
+
+    def remove(self, rel: str, sha: str) -> bool:
+        return False
 
 
 def feed_fingerprint(
@@ -129,7 +154,12 @@ def _document(
     if record is None:  # written and gone at once: count it as not written
         problems.error(rel, f"{feed.label}: {rel}: disappeared after it was written")
         return Failed(rel, "disappeared after it was written")
-    return Written(rel, changed, record, role)
+    return Written(rel, changed, record, role, digest(data), newest(entries))
+
+
+def newest(entries: Iterable[Entry]) -> dt.datetime | None:
+    """The time a document's newest entry shows (its ``updated``, as the feed's own)."""
+    return max((e.updated for e in entries), default=None)
 
 
 Unchanged = Callable[[str, str], Output | None]  # (path, fingerprint) → its record if same
@@ -152,7 +182,7 @@ def write_head(
         fp = feed_fingerprint(cfg, plan.label, fmt, f"{plan!r} {prev}", feed.entries)
         same = unchanged(rel, fp)
         if same is not None:
-            out.append(Written(rel, False, same))
+            out.append(Written(rel, False, same, modified=newest(feed.entries)))
             continue
         out.append(
             _document(
@@ -213,8 +243,34 @@ def write_discovery(
 ) -> list[FileResult]:
     """index.html, feeds.opml, snippets and feed.xsl, from the feeds this build produced."""
     listed = [discover.Listed(f.plan, f.items, f.newest) for f in feeds if f.plan]
+    when = max((f.newest for f in feeds), default=None)
+    return write_files(writer, problems, discover.files(cfg, listed), "discovery", when)
+
+
+def write_host_files(
+    cfg: Config, writer: Writer, problems: Problems, feeds: Sequence[FeedResult]
+) -> list[FileResult]:
+    """The caching contract for static hosts: an nginx snippet and a ``_headers`` file."""
+    s = cfg.schedule
+    hints = caching.hints(s.build, s.build_seconds, cfg.site.tz)
+    prefix = urlsplit(cfg.output_url).path or "/"
+    files = {
+        caching.NGINX_FILE: caching.nginx_snippet(hints, s.build).encode(),
+        caching.HEADERS_FILE: caching.headers_file(prefix, hints, s.build).encode(),
+    }
+    when = max((f.newest for f in feeds), default=None)
+    return write_files(writer, problems, files, "discovery", when)
+
+
+def write_files(
+    writer: Writer,
+    problems: Problems,
+    files: dict[str, bytes],
+    role: str,
+    when: dt.datetime | None,
+) -> list[FileResult]:
     out: list[FileResult] = []
-    for rel, data in discover.files(cfg, listed).items():
+    for rel, data in files.items():
         try:
             changed = writer.write(rel, data)
         except WriteError as e:
@@ -223,5 +279,5 @@ def write_discovery(
             continue
         record = writer.record(rel, digest(data))
         if record is not None:
-            out.append(Written(rel, changed, record, "discovery"))
+            out.append(Written(rel, changed, record, role, digest(data), when))
     return out
