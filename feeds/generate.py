@@ -18,7 +18,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feeds import __version__
+from feeds import __version__, caching
 from feeds.config import SUFFIXES, Config
 from feeds.formats import FORMATS, page_path
 from feeds.models import Author, Entry, Problems
@@ -176,39 +176,41 @@ def _refuse_collisions(
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
+SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
 
 
 class _ExtraFeed(BaseExtension):  # type: ignore[misc]
     """Feed-level links feedgen cannot write in RSS (only rel="self" there): the WebSub hub
-    and RFC 5005's prev-archive/next-archive/current, and RFC 5005's fh:archive marker."""
+    and RFC 5005's prev-archive/next-archive/current, RFC 5005's fh:archive marker, and how
+    often the feed is rebuilt (sy:updatePeriod/sy:updateFrequency; feedgen's own extension
+    misspells them)."""
 
     def __init__(self) -> None:
         self.links: list[tuple[str, str]] = []  # (rel, href)
         self.archive = False
         self.page: str | None = None  # the feed's web page (pages.py)
+        self.update: tuple[str, int] | None = None  # (period, frequency)
 
     def extend_ns(self) -> dict[str, str]:
-        return {"fh": FH_NS} if self.archive else {}
+        return ({"fh": FH_NS} if self.archive else {}) | ({"sy": SY_NS} if self.update else {})
+
+    def _extend(self, parent: etree._Element, link: str) -> None:
+        for rel, href in self.links:
+            etree.SubElement(parent, link, rel=rel, href=href)
+        if self.page:
+            etree.SubElement(parent, link, rel="related", type="text/html", href=self.page)
+        if self.archive:
+            etree.SubElement(parent, f"{{{FH_NS}}}archive")
+        if self.update:
+            etree.SubElement(parent, f"{{{SY_NS}}}updatePeriod").text = self.update[0]
+            etree.SubElement(parent, f"{{{SY_NS}}}updateFrequency").text = str(self.update[1])
 
     def extend_atom(self, feed: etree._Element) -> etree._Element:
-        for rel, href in self.links:
-            etree.SubElement(feed, "link", rel=rel, href=href)
-        if self.page:
-            etree.SubElement(feed, "link", rel="related", type="text/html", href=self.page)
-        if self.archive:
-            etree.SubElement(feed, f"{{{FH_NS}}}archive")
+        self._extend(feed, "link")
         return feed
 
     def extend_rss(self, rss: etree._Element) -> etree._Element:
-        channel = rss[0]
-        for rel, href in self.links:
-            etree.SubElement(channel, f"{{{ATOM_NS}}}link", rel=rel, href=href)
-        if self.page:
-            etree.SubElement(
-                channel, f"{{{ATOM_NS}}}link", rel="related", type="text/html", href=self.page
-            )
-        if self.archive:
-            etree.SubElement(channel, f"{{{FH_NS}}}archive")
+        self._extend(rss[0], f"{{{ATOM_NS}}}link")
         return rss
 
 
@@ -303,6 +305,10 @@ def render(
     if current:
         extra.links.append(("current", current))
         extra.archive = True
+    else:  # a head feed says how often it is rebuilt (a closed archive never changes)
+        hints = caching.hints(cfg.schedule.build, cfg.schedule.build_seconds, cfg.site.tz)
+        extra.update = (hints.update_period, hints.update_frequency)
+        fg.ttl(hints.ttl)
     # The site's page stays the alternate (readers open it as "the website"); the feed's
     # own page is related (RFC 4287 allows one alternate per type).
     extra.page = feed_page_url(cfg, feed)

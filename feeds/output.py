@@ -9,6 +9,7 @@ change (``write.write_if_changed``, which also holds the fault-injection hooks);
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -16,22 +17,26 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
-from feeds import __version__, archive, discover, generate, pages
+from feeds import __version__, archive, caching, discover, generate, pages
 from feeds.buildcache import Output
 from feeds.config import Config
-from feeds.errors import WriteError
+from feeds.errors import FeedsError, WriteError
+from feeds.files import read_regular
 from feeds.formats import archivable, page_path
 from feeds.generate import FeedPlan
 from feeds.models import Entry, Problems
 from feeds.report import Failed, FeedResult, FileResult, Written
 from feeds.store import entry_to_json
-from feeds.write import remove_stale_temps, write_if_changed
+from feeds.write import remove_if_holds, remove_stale_temps, write_if_changed
 
 if TYPE_CHECKING:  # made by the plan phase; imported for annotations only (plan stands above)
     from feeds.plan import Rendered
 
 log = logging.getLogger(__name__)
+
+ARCHIVE_MAX_BYTES = 512 * 1024 * 1024  # a month's archive of ours is far smaller
 
 
 def digest(data: bytes) -> str:
@@ -47,11 +52,15 @@ class Writer(Protocol):
         """What the file now is (None when it does not exist)."""
         ...
 
-    def read(self, rel: str) -> bytes | None:
-        """The file's bytes (None when it cannot be read)."""
+    def cleanup(self) -> None: ...
+
+    def read(self, rel: str, limit: int) -> bytes | None:
+        """The file's bytes (None when there is no such regular file). Raises ``FeedsError``."""
         ...
 
-    def cleanup(self) -> None: ...
+    def remove(self, rel: str, sha: str) -> bool:
+        """Remove the file if it still holds bytes of digest ``sha``; True when removed."""
+        ...
 
 
 class DiskWriter:
@@ -68,15 +77,17 @@ class DiskWriter:
             return None
         return Output(rel, fingerprint, st.st_size, st.st_mtime_ns)
 
-    def read(self, rel: str) -> bytes | None:
-        try:
-            return (self.root / rel).read_bytes()
-        except OSError:
-            return None
-
     def cleanup(self) -> None:
         if remove_stale_temps(self.root):
             log.info("removed temp files left by an interrupted run dir=%s", self.root)
+
+    def read(self, rel: str, limit: int) -> bytes | None:
+        if not (self.root / rel).is_file():
+            return None
+        return read_regular(self.root / rel, limit)
+
+    def remove(self, rel: str, sha: str) -> bool:
+        return remove_if_holds(self.root, rel, lambda data: digest(data) == sha)
 
 
 class DryWriter:
@@ -93,11 +104,14 @@ class DryWriter:
         size = self.files.get(rel)
         return None if size is None else Output(rel, fingerprint, size, 0)
 
-    def read(self, rel: str) -> bytes | None:
-        return None
-
     def cleanup(self) -> None:
         pass
+
+    def read(self, rel: str, limit: int) -> bytes | None:
+        return None
+
+    def remove(self, rel: str, sha: str) -> bool:
+        return False
 
 
 def feed_fingerprint(
@@ -105,7 +119,16 @@ def feed_fingerprint(
 ) -> str:
     """What one output file is made of: equal fingerprints give identical bytes."""
     h = hashlib.blake2b(digest_size=16)
-    parts = (__version__, label, fmt, plan_repr, repr(cfg.site), repr(cfg.feeds), cfg.output_url)
+    parts = (
+        __version__,
+        label,
+        fmt,
+        plan_repr,
+        repr(cfg.site),
+        repr(cfg.feeds),
+        cfg.output_url,
+        cfg.schedule.build,
+    )
     for part in parts:
         h.update(part.encode())
         h.update(b"\0")
@@ -136,6 +159,7 @@ def _document(
         fingerprint,
         role,
         lambda: generate.render(cfg, feed, entries, fmt, path=rel, **links),
+        newest(entries),
     )
 
 
@@ -148,6 +172,7 @@ def _make_and_write(
     fingerprint: str,
     role: str,
     make: Callable[[], bytes],
+    modified: dt.datetime | None = None,
 ) -> FileResult:
     try:
         data = make()
@@ -165,7 +190,12 @@ def _make_and_write(
     if record is None:  # written and gone at once: count it as not written
         problems.error(rel, f"{label}: {rel}: disappeared after it was written")
         return Failed(rel, "disappeared after it was written")
-    return Written(rel, changed, record, role)
+    return Written(rel, changed, record, role, digest(data), modified)
+
+
+def newest(entries: Iterable[Entry]) -> dt.datetime | None:
+    """The time a document's newest entry shows (its ``updated``, as the feed's own)."""
+    return max((e.updated for e in entries), default=None)
 
 
 Unchanged = Callable[[str, str], Output | None]  # (path, fingerprint) → its record if same
@@ -188,7 +218,7 @@ def write_head(
         fp = feed_fingerprint(cfg, plan.label, fmt, f"{plan!r} {prev}", feed.entries)
         same = unchanged(rel, fp)
         if same is not None:
-            out.append(Written(rel, False, same))
+            out.append(Written(rel, False, same, modified=newest(feed.entries)))
             continue
         out.append(
             _document(
@@ -215,9 +245,12 @@ def write_page(
     fp = feed_fingerprint(cfg, plan.label, "page", repr(plan), feed.entries)
     same = unchanged(rel, fp)
     if same is not None:
-        return [Written(rel, False, same, "page")]
+        return [Written(rel, False, same, "page", modified=newest(feed.entries))]
     make = partial(pages.render, cfg, plan, feed.entries)
-    return [_make_and_write(writer, problems, plan.label, "web page", rel, fp, "page", make)]
+    modified = newest(feed.entries)
+    return [
+        _make_and_write(writer, problems, plan.label, "web page", rel, fp, "page", make, modified)
+    ]
 
 
 MonthEntries = Callable[[archive.Month], list[Entry]]
@@ -281,7 +314,11 @@ def _keep_archive(
     same = unchanged(rel, fingerprint)
     if same is not None:
         return [Written(rel, False, same, "archive")]
-    data = writer.read(rel) if after is not None else None
+    try:
+        data = writer.read(rel, ARCHIVE_MAX_BYTES) if after is not None else None
+    except FeedsError as e:  # not a regular file any more, or far too big: leave it alone
+        log.warning("archive=%s cannot be read to add next-archive: %s", rel, e)
+        data = None
     changed = False
     if data is not None and not archive.has_next_archive(data):
         linked = archive.with_next_archive(data, after or "")
@@ -302,8 +339,34 @@ def write_discovery(
 ) -> list[FileResult]:
     """index.html, feeds.opml, snippets and feed.xsl, from the feeds this build produced."""
     listed = [discover.Listed(f.plan, f.items, f.newest) for f in feeds if f.plan]
+    when = max((f.newest for f in feeds), default=None)
+    return write_files(writer, problems, discover.files(cfg, listed), "discovery", when)
+
+
+def write_host_files(
+    cfg: Config, writer: Writer, problems: Problems, feeds: Sequence[FeedResult]
+) -> list[FileResult]:
+    """The caching contract for static hosts: an nginx snippet and a ``_headers`` file."""
+    s = cfg.schedule
+    hints = caching.hints(s.build, s.build_seconds, cfg.site.tz)
+    prefix = urlsplit(cfg.output_url).path or "/"
+    files = {
+        caching.NGINX_FILE: caching.nginx_snippet(hints, s.build).encode(),
+        caching.HEADERS_FILE: caching.headers_file(prefix, hints, s.build).encode(),
+    }
+    when = max((f.newest for f in feeds), default=None)
+    return write_files(writer, problems, files, "discovery", when)
+
+
+def write_files(
+    writer: Writer,
+    problems: Problems,
+    files: dict[str, bytes],
+    role: str,
+    when: dt.datetime | None,
+) -> list[FileResult]:
     out: list[FileResult] = []
-    for rel, data in discover.files(cfg, listed).items():
+    for rel, data in files.items():
         try:
             changed = writer.write(rel, data)
         except WriteError as e:
@@ -312,5 +375,5 @@ def write_discovery(
             continue
         record = writer.record(rel, digest(data))
         if record is not None:
-            out.append(Written(rel, changed, record, "discovery"))
+            out.append(Written(rel, changed, record, role, digest(data), when))
     return out

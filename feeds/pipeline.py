@@ -30,8 +30,10 @@ from feeds.output import (
     write_archives,
     write_discovery,
     write_head,
+    write_host_files,
 )
 from feeds.plan import EntrySource, Plan, Progress, Rendered, Run, Sources, StopCheck, Stored
+from feeds.publish import publish
 from feeds.report import Failed, FeedResult, FileResult, Report, records, written
 from feeds.store import Store, open_store
 from feeds.store import exists as store_exists
@@ -201,8 +203,11 @@ def build(
     finally:
         renderer.flush()  # what was rendered stays cached, whatever happens next
     replace_all = run.whole and not outcome.stopped
+    if not run.check:
+        published = publish(cfg, writer, problems, outcome.files, whole=replace_all)
+        outcome = replace(outcome, files=outcome.files + published.files, removed=published.removed)
     cache.save_outputs(records(outcome.files), replace_all=replace_all)
-    report = _report(plan, outcome, stored, problems, renderer.used)
+    report = _report(plan, outcome, stored, problems, renderer.used, every_feed=replace_all)
     complete = run.whole and not report.stopped and not report.write_failed
     cache.save_build(
         LastBuild(
@@ -249,6 +254,7 @@ class Outcome:
     files: list[FileResult]
     feeds: list[FeedResult]
     stopped: bool
+    removed: tuple[str, ...] = ()
 
 
 def write_all(
@@ -285,11 +291,18 @@ def write_all(
         feeds.append(feed.result())
     if run.whole:
         files += write_discovery(cfg, writer, problems, feeds)
+        files += write_host_files(cfg, writer, problems, feeds)
     return Outcome(files, feeds, False)
 
 
 def _report(
-    plan: Plan, done: Outcome, stored: Stored, problems: Problems, posts_used: int
+    plan: Plan,
+    done: Outcome,
+    stored: Stored,
+    problems: Problems,
+    posts_used: int,
+    *,
+    every_feed: bool,
 ) -> Report:
     return Report(
         posts_found=plan.posts.count,
@@ -304,4 +317,6 @@ def _report(
         stopped=done.stopped,
         write_failed=any(isinstance(r, Failed) for r in done.files),
         head_feeds_written=written(done.files, changed=True, role="feed"),
+        files_removed=done.removed,
+        every_feed=every_feed,
     )

@@ -18,7 +18,9 @@ class Written:
     path: str  # relative to the output folder
     changed: bool  # False: the file already held these bytes (or is a closed archive)
     record: Output  # what it was made from, for the next build
-    role: str = "feed"  # "feed" (a head feed), "archive" or "discovery"
+    role: str = "feed"  # "feed" (a head feed), "archive", "discovery" or "manifest"
+    sha: str | None = None  # digest of the bytes, when they were at hand
+    modified: dt.datetime | None = None  # the newest entry's time the file shows
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Report:
     stopped: bool = False  # asked to stop: the feeds not yet written keep their old files
     write_failed: bool = False  # some file could not be generated or written
     head_feeds_written: tuple[str, ...] = ()  # of files_written, the head feeds (for WebSub)
+    files_removed: tuple[str, ...] = ()  # written by an earlier build, made by no feed now
+    every_feed: bool = False  # ``feeds`` is every feed there is (a whole build, not stopped)
 
     @property
     def ok(self) -> bool:

@@ -1,7 +1,9 @@
 """``feeds serve``: a small HTTP server for the output folder, for previewing and small
-deployments. Correct Content-Type (with charset) per format, ETag and Last-Modified with 304
-answers, gzip when the client asks, HEAD, and nothing outside the folder. For production put
-nginx (README) in front instead."""
+deployments. Correct Content-Type (with charset) per format, the caching contract (ETag = the
+content's hash, Last-Modified = the newest entry's time, Cache-Control from the build
+schedule, all read from the folder's manifest; 304 answers to If-None-Match and
+If-Modified-Since), gzip when the client asks, HEAD, and nothing outside the folder. For
+production put nginx (with the snippet the build writes) in front instead."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import gzip
 import hashlib
 import logging
 import posixpath
+import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -20,28 +24,44 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
-from feeds import httpguard
+from feeds import caching, httpguard, manifest
+from feeds.caching import TYPES, content_type
+from feeds.errors import FeedsError
+from feeds.files import read_regular
 from feeds.httpguard import IDLE_TIMEOUT, MAX_CONNECTIONS
+
+__all__ = ["TYPES", "content_type", "make_server"]
 
 log = logging.getLogger(__name__)
 
-TYPES = (
-    (".rss.xml", "application/rss+xml; charset=utf-8"),
-    (".atom.xml", "application/atom+xml; charset=utf-8"),
-    (".json", "application/feed+json; charset=utf-8"),
-    (".opml", "text/x-opml; charset=utf-8"),
-    (".xsl", "text/xsl; charset=utf-8"),
-    (".html", "text/html; charset=utf-8"),
-    (".xml", "application/xml; charset=utf-8"),
-)
+# without a manifest (a folder no build of this version wrote): the default schedule's values
+DEFAULT_CACHE_CONTROL = caching.hints_for(300).cache_control
 COMPRESSIBLE_AT = 256  # bytes: smaller bodies are sent as they are
 
 
-def content_type(name: str) -> str:
-    for suffix, media in TYPES:
-        if name.endswith(suffix):
-            return media
-    return "application/octet-stream"
+class _Manifests:
+    """The output folder's manifest, read again when the file changes (by size and mtime)."""
+
+    def __init__(self, base: Path) -> None:
+        self.path = base / manifest.NAME
+        self._lock = threading.Lock()
+        self._seen: tuple[int, int] | None = None
+        self._value = manifest.Manifest()
+
+    def current(self) -> manifest.Manifest:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return manifest.Manifest()
+        with self._lock:
+            if self._seen != (st.st_size, st.st_mtime_ns):
+                self._seen = (st.st_size, st.st_mtime_ns)
+                try:
+                    self._value = manifest.from_bytes(read_regular(self.path, manifest.MAX_BYTES))
+                except (FeedsError, ValueError) as e:
+                    log.warning("event=serve manifest=unreadable error=%s", e)
+                    self._value = manifest.Manifest()
+            return self._value
 
 
 @dataclass(frozen=True)
@@ -49,6 +69,8 @@ class _Site:
     base: Path  # resolved
     prefix: str  # "/" or "/feeds/"
     on_request: Callable[[str, str, int], None] | None
+    manifests: _Manifests
+    clock: Callable[[], float]
 
 
 def make_server(
@@ -61,15 +83,17 @@ def make_server(
     idle_timeout: float = IDLE_TIMEOUT,
     max_connections: int = MAX_CONNECTIONS,
     option: str = "--port",
+    clock: Callable[[], float] = time.time,
 ) -> ThreadingHTTPServer:
     """A server for ``root`` at ``prefix`` (the path of output.url, e.g. ``/feeds/``).
     ``on_request(method, path, status)`` is told about every answer (an access log).
     A connection that has not sent a whole request head within ``idle_timeout`` seconds is
-    closed. Raises ``ListenError`` (naming the port and ``option``) if it cannot listen."""
+    closed; no Last-Modified is later than ``clock()``. Raises ``ListenError`` (naming the
+    port and ``option``) if it cannot listen."""
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
 
     class Handler(_Handler):
-        site = _Site(root.resolve(), prefix, on_request)
+        site = _Site(root.resolve(), prefix, on_request, _Manifests(root.resolve()), clock)
 
     Handler.idle_timeout = idle_timeout  # for the whole request head
     Handler.timeout = idle_timeout  # for each read
@@ -126,24 +150,27 @@ class _Handler(httpguard.GuardedHandler):
             log.info("event=request path=%.200s status=%d error=%s", self.path, status, e)
             self._plain(status, f"{status.phrase.lower()}\n".encode(), body)
             return
-        self._send_file(target.name, data, st.st_mtime, body)
+        self._send_file(target.relative_to(self.site.base).as_posix(), data, st.st_mtime, body)
 
-    def _send_file(self, name: str, data: bytes, mtime: float, body: bool) -> None:
-        """``data`` with its validators: 304 when the client's copy is fresh, gzip if asked."""
-        etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
-        modified = email.utils.formatdate(mtime, usegmt=True)
+    def _send_file(self, rel: str, data: bytes, mtime: float, body: bool) -> None:
+        """``data`` with its validators: 304 when the client's copy is fresh, gzip if asked.
+        Last-Modified is the newest entry's time the manifest records (never later than now),
+        else the file's mtime; the ETag is the hash of the bytes (``-gz`` for the gzip body)."""
+        known = self.site.manifests.current()
+        newest = known.modified(rel)
+        when = int(min(newest.timestamp() if newest else mtime, self.site.clock()))
+        tag = hashlib.blake2b(data, digest_size=12).hexdigest()
         gz = "gzip" in self.headers.get("Accept-Encoding", "") and len(data) >= COMPRESSIBLE_AT
-        if gz:
-            etag = etag[:-1] + '-gz"'
+        etag = f'"{tag}-gz"' if gz else f'"{tag}"'
         headers = {
             "ETag": etag,
-            "Last-Modified": modified,
-            "Content-Type": content_type(name),
-            "Cache-Control": "public, max-age=300",
+            "Last-Modified": email.utils.formatdate(when, usegmt=True),
+            "Content-Type": content_type(rel),
+            "Cache-Control": known.cache_control or DEFAULT_CACHE_CONTROL,
             "Vary": "Accept-Encoding",
         }
         if _fresh(
-            self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since"), etag, mtime
+            self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since"), tag, when
         ):
             self.send_response(HTTPStatus.NOT_MODIFIED)
             for k, v in headers.items():
@@ -174,16 +201,21 @@ class _Handler(httpguard.GuardedHandler):
         log.debug("event=http %s", format % args)
 
 
-def _fresh(inm: str | None, ims: str | None, etag: str, mtime: float) -> bool:
-    """Whether the client's copy (its If-None-Match, else its If-Modified-Since) is current."""
+def _fresh(inm: str | None, ims: str | None, tag: str, modified: int) -> bool:
+    """Whether the client's copy is current: by If-None-Match when it is sent (weak
+    comparison, as RFC 9110 asks, and either body's tag: a CDN that compressed or weakened
+    our tag still revalidates), else by If-Modified-Since."""
     if inm is not None:
-        return etag in [t.strip() for t in inm.split(",")] or inm.strip() == "*"
+        if inm.strip() == "*":
+            return True
+        wanted = {f'"{tag}"', f'"{tag}-gz"'}
+        return any(t.strip().removeprefix("W/") in wanted for t in inm.split(","))
     if ims:
         try:
             since = email.utils.parsedate_to_datetime(ims).timestamp()
         except (TypeError, ValueError):
             return False
-        return int(mtime) <= since
+        return modified <= since
     return False
 
 

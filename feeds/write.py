@@ -16,9 +16,11 @@ import signal
 import stat
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from feeds.errors import WriteError
+from feeds.files import FileProblem, read_regular
 from feeds.textutil import shown
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ _WRITE_DELAY = float(os.environ.get("FEEDS_FAULT_WRITE_DELAY", "0") or 0)
 # written and not yet renamed (the worst moment to die). Unset in normal use.
 _KILL_AT = int(os.environ.get("FEEDS_FAULT_KILL_AT", "0") or 0)
 _writes = 0
+_REMOVE_LIMIT = 256 * 1024 * 1024  # a file to remove is read first: one bigger is not ours
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -138,3 +141,37 @@ def remove_stale_temps(folder: Path) -> int:
             tmp.unlink()
             removed += 1
     return removed
+
+
+def remove_if_holds(root: Path, rel: str, ours: Callable[[bytes], bool]) -> bool:
+    """Remove the regular file ``root/rel`` if ``ours(its bytes)``, then the folders it
+    leaves empty (up to ``root``). Never through a symlink, never outside ``root``. True when
+    removed; raises ``WriteError`` when the removal itself fails."""
+    path = root / rel
+    base = root.resolve()
+    try:
+        st = path.lstat()
+        parent = path.parent.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: pathlib's symlink loop
+        return False
+    if not stat.S_ISREG(st.st_mode) or (parent != base and base not in parent.parents):
+        return False
+    try:
+        if not ours(read_regular(path, _REMOVE_LIMIT)):
+            return False
+    except FileProblem:
+        return False
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as e:
+        raise WriteError(f"{shown(path)}: cannot remove: {e.strerror or e}") from e
+    folder = path.parent
+    while folder.resolve() != base:
+        try:
+            folder.rmdir()  # only an empty folder goes
+        except OSError:
+            break
+        folder = folder.parent
+    return True
