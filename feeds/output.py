@@ -319,19 +319,19 @@ def _keep_archive(
     except FeedsError as e:  # not a regular file any more, or far too big: leave it alone
         log.warning("archive=%s cannot be read to add next-archive: %s", rel, e)
         data = None
-    changed = False
+    changed, sha = False, None
     if data is not None and not archive.has_next_archive(data):
         linked = archive.with_next_archive(data, after or "")
         if linked is None:
             log.warning("archive=%s has no current link; next-archive not added", rel)
         else:
             try:
-                changed = writer.write(rel, linked)
+                changed, sha = writer.write(rel, linked), digest(linked)
             except WriteError as e:
                 problems.error(rel, f"next-archive link not added: {e}")
                 return [Failed(rel, str(e))]
     record = writer.record(rel, fingerprint)
-    return [] if record is None else [Written(rel, changed, record, "archive")]
+    return [] if record is None else [Written(rel, changed, record, "archive", sha)]
 
 
 def write_discovery(

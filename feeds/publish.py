@@ -33,9 +33,7 @@ def publish(
     planned and the build was not stopped) remove the old files no feed made this time."""
     old = _old(writer, problems)
     written = {
-        r.path: manifest.FileInfo(
-            _sha(writer, old, r), None if r.modified is None else r.modified.isoformat()
-        )
+        r.path: manifest.FileInfo(_sha(writer, old, r), _modified(old, r))
         for r in results
         if isinstance(r, Written)
     }
@@ -69,6 +67,15 @@ def _old(writer: Writer, problems: Problems) -> manifest.Manifest:
             f"unreadable ({e}); it is written anew, and no file of an earlier build is removed",
         )
         return manifest.Manifest()
+
+
+def _modified(old: manifest.Manifest, r: Written) -> str | None:
+    """The newest entry's time a file shows: told by the build, or recorded before (a closed
+    archive that was left alone, or only given its next-archive link)."""
+    if r.modified is not None:
+        return r.modified.isoformat()
+    info = old.files.get(r.path)
+    return None if info is None else info.modified
 
 
 def _sha(writer: Writer, old: manifest.Manifest, r: Written) -> str:
