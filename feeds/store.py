@@ -1,45 +1,54 @@
-"""SQLite store: aggregated entries and each source's fetch state. One file, outside the
-output folder (``state.dir/feeds.sqlite3``), in WAL mode; one transaction per source.
+"""The store: aggregated entries and each source's fetch state. By default one SQLite file,
+outside the output folder (``state.dir/feeds.sqlite3``), in WAL mode; one transaction per
+source. With ``state.database`` they live in PostgreSQL (``feeds.pgstore``) and the local
+file keeps only the build cache.
 
 Entries are keyed by (source, id), keep the time they were first seen and a content hash, and
 are updated in place when the source edits them. They stay after they drop off the source's
 feed (until retention removes them), so the output keeps its history and survives the source
 going down. A file that is not ours is refused, never overwritten.
 
-The interface (what a second backend, PostgreSQL next, implements; the SQL is in
-``feeds.storeparts``). Every method raises ``StoreError`` naming the store, never a driver's
-error; times go in aware and come out aware (UTC).
+The interface, which both backends implement (the SQLite SQL is in ``feeds.storeparts``, the
+PostgreSQL SQL in ``feeds.pgstore``; the ``SourcesPart`` and ``EntriesPart`` protocols below).
+Every method raises ``StoreError`` naming the store (a file, or ``postgresql://host:port/db``
+without the password), never a driver's error; times go in aware and come out aware (UTC).
 
-``Store(path, *, timeout, read_only=False)`` opens (creating it unless ``read_only``) the
-store; a context manager; ``close()``. ``read_only`` opens an existing store for reading
-(``StoreError`` if it is missing, foreign or from a newer feeds) and writes nothing.
+``open_store(cfg: StoreConfig, *, read_only=False) -> Store`` opens the configured backend;
+callers never know which. ``Store(path, *, timeout, read_only=False, database=None)`` is the
+SQLite one (``database``: the opened PostgreSQL parts, from ``open_store``); a context manager;
+``close()``. ``read_only`` opens an existing store for reading (``StoreError`` if it is
+missing, foreign or from a newer feeds) and writes nothing.
 
 ``store.sources`` — each source's fetch state:
   ``states() -> dict[str, SourceState]``: every stored source's row, by id.
-  ``save(state, now, entries=()) -> SaveResult``: ``state`` becomes the source's whole row,
-  and its fetched entries ((Entry, first seen) pairs, last seen ``now``) are inserted or
-  updated, all in one transaction; returns how many were new and how many changed. The row
-  comes from ``feeds.fetchstate.next_state``, which alone decides error counts and backoff.
-  ``save(state, now, entries=(), *, fence: int | None = None) -> SaveResult``: fenced (for
-  distributed workers): when ``fence`` is given and is not the source's current fence,
-  nothing at all is written (state and entries untouched) and ``SaveResult.refused`` is true.
-  ``claim(source_id) -> int``: atomically increments the source's fence counter and returns
-  the new value (1 for the first claim; a source need not have a row yet). A worker claims a
-  source before fetching it and saves with that fence, so a worker that lost its job (stalled
-  past its timeout while another one claimed the source) has its late result refused.
+  ``save(state, now, entries=(), *, fence: int | None = None) -> SaveResult``: ``state``
+  becomes the source's whole row, and its fetched entries ((Entry, first seen) pairs, last
+  seen ``now``) are inserted or updated, all in one transaction; returns how many were new
+  and how many changed (``SaveResult(new, changed, refused=False)``). The row comes from
+  ``feeds.fetchstate.next_state``, which alone decides error counts and backoff.
+  Fencing, for distributed workers: when ``fence`` is given and is not the source's current
+  fence, nothing at all is written (state and entries untouched) and ``SaveResult.refused``
+  is true. ``fence=None`` (one machine) saves unconditionally.
+  ``claim(source_id: str) -> int``: atomically increments the source's fence counter and
+  returns the new value (1 for the first claim; the source need not have a row yet). A worker
+  claims a source before fetching it and saves with that fence, so a worker that lost its job
+  (stalled past its timeout while another one claimed the source) has its late result refused.
 
 ``store.entries`` — stored entries, keyed by (source id, entry id):
   ``first_seen(source_id, ids) -> dict[str, datetime]``: when each known id was first seen.
   ``index(source_id) -> list[IndexRow]``: id, published, link, title and tags of a source's
-  entries, newest first (ties by id), without their content.
+  entries, newest first (ties by id, in code-point order), without their content.
   ``load(keys) -> dict[(source id, entry id), Entry]``: the stored entries (missing ones left
   out). ``counts() -> dict[str, int]``: entries per source.
   ``prune(now, *, max_age_days, max_per_source) -> int``: retention; returns entries dropped.
+  ``dump() -> Iterator[EntryRow]`` / ``restore(rows) -> int``: every entry as stored, and
+  writing such rows back as they are (``feeds db export`` / ``import``, ``feeds.storemove``).
   Each change to the entries bumps ``meta("entries_version")``, which the build cache reads.
 
 ``Store.load_entries`` and ``Store.prune`` are ``entries.load`` and ``entries.prune``. The
 build cache (``store.cache``, ``feeds/buildcache.py``) is disposable and not part of this
-interface; a PostgreSQL backend implements it too (the same tables and queries).
+interface: it is always the local SQLite file, with either backend (its questions are many
+and keyed by this machine's post files; they must not be network round trips).
 """
 
 from __future__ import annotations

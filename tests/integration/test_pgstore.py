@@ -1,6 +1,7 @@
 """The PostgreSQL store's own promises, on a real server: versioned migrations (applied once,
-a newer database refused untouched), fences handed out once each under concurrency, and a
-driver error that comes out as ours naming the database, with the failed save rolled back."""
+a newer database refused untouched), fences handed out once each under concurrency, a
+driver error that comes out as ours naming the database (the failed save rolled back), and a
+build whose fetch round saves into PostgreSQL (ETags read back: a 304 the next time)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from feeds import pgschema, pgstore
+from feeds import config, pgschema, pgstore, pipeline
 from feeds.config import StoreConfig
 from feeds.errors import StoreError
 from feeds.models import Entry
 from feeds.store import open_store
 from feeds.storeparts import SourceState
+from tests import server as srv
+from tests.helpers import make_site, post_text
+from tests.integration.test_aggregate import ATOM, RSS, T0, sources_config
+from tests.server import LocalServer
 from tests.stores import migrated
 
 NOW = dt.datetime(2022, 6, 10, 12, 0, tzinfo=dt.UTC)
@@ -96,3 +101,31 @@ def test_the_due_and_newest_queries_have_their_indexes(database_url: str) -> Non
         ).fetchall()
     assert "sources_due" in str(due)
     assert "entries_newest" in str(newest)
+
+
+def test_a_build_with_http_sources_fetches_into_postgresql(
+    tmp_path: Path, http_server: LocalServer, database_url: str
+) -> None:
+    database = f"  database: '{migrated(database_url)}'\n"
+    site = make_site(
+        tmp_path, sources_config(http_server).replace("  dir: state\n", "  dir: state\n" + database)
+    )
+    site.post(
+        "2022-06-09-own.md", post_text("本站自己的文章", "2022-06-09 14:36:33 +0800", "caijing")
+    )
+    http_server.routes["/xinhua.xml"] = srv.with_etag(RSS)
+    http_server.routes["/people.xml"] = srv.static(ATOM, "application/atom+xml")
+    cfg = config.load(site.config)
+    first = pipeline.run_once(cfg, T0)
+    assert first.ok and [o.status for o in first.sources] == ["ok", "ok"]
+    built = site.outputs()
+    with open_store(cfg.store, read_only=True) as store:
+        assert store.sources.states()["xinhua"].etag == '"v1"'
+        counts = store.entries.counts()
+    assert counts["xinhua"] > 0 and counts["people"] > 0
+    assert "本站自己的文章" in built["all.atom.xml"].decode()
+    later = pipeline.run_once(cfg, T0 + dt.timedelta(hours=1))  # the ETag read back: a 304
+    assert [o.status for o in later.sources] == ["not-modified", "ok"]
+    with open_store(cfg.store, read_only=True) as store:
+        assert store.entries.counts() == counts  # the same fetch stored once
+    assert site.outputs() == built
