@@ -104,6 +104,21 @@ def fetch_round(
     return sorted(done.values(), key=lambda o: order[o.source_id])
 
 
+def fetch_one(
+    cfg: Config,
+    store: Store,
+    f: Fetcher,
+    s: SourceConfig,
+    st: SourceState | None,
+    now: dt.datetime,
+    problems: Problems,
+) -> SourceOutcome:
+    """One source's whole story (fetch, parse, normalize, save) on this thread: what a
+    worker of ``feeds worker`` does with one job. Alone it cannot tell that the network is
+    down, so a failure always counts as the source's own."""
+    return _record(cfg, store, s, st, _fetch(f, s, st, None), now, problems, False)
+
+
 def _record_failures(
     cfg: Config,
     store: Store,
