@@ -197,7 +197,7 @@ KEYS: tuple[Key, ...] = (
     Key("schedule.misfire_grace", duration(1), 600.0, "`10m`", "misfire_grace"),
     Key("schedule.watch", flag, True, "`true`", "watch"),
     # queue (feeds worker, feeds run --distributed)
-    Key("queue.database", optional_text, None, "`state.database`", "database"),
+    Key("queue.database", database_url, None, "`state.database`", "database"),
     Key("queue.concurrency", whole(1), 4, "`4`", "concurrency"),
     Key("queue.heartbeat", duration(0.5), 10.0, "`10s`", "heartbeat"),
     Key("queue.stall_timeout", duration(1), 60.0, "`60s`", "stall_timeout"),

@@ -77,14 +77,15 @@ class QueueError(FeedsError):
 
 def database(cfg: Config) -> str:
     """The queue's PostgreSQL URL: ``queue.database``, else the store's ``state.database``."""
-    if not cfg.queue.database:
+    url = cfg.queue.database or cfg.store.database
+    if not url:
         raise ConfigError(
             "a PostgreSQL URL (postgresql://user@host/db) is needed for the job queue of "
-            "feeds worker and feeds run --distributed",
+            "feeds worker and feeds run --distributed (or state.database, for both)",
             file=str(cfg.path),
             key="queue.database",
         )
-    return cfg.queue.database
+    return url
 
 
 def every(seconds: float) -> str:

@@ -26,7 +26,7 @@ from feeds import fetchstate, pipeline
 from feeds.collect.http import Fetcher
 from feeds.config import Config, SourceConfig
 from feeds.models import Problems, Severity
-from feeds.store import Store
+from feeds.store import Store, open_store
 
 log = logging.getLogger("feeds.queue")
 
@@ -58,25 +58,31 @@ def outputs_of(s: SourceConfig) -> set[str]:
 
 @dataclass
 class Runtime:
-    """A worker process's config and its per-thread store and HTTP client (each job runs on
-    a thread of its own; a store connection and a client are not shared between threads)."""
+    """A worker process's config, store and HTTP clients. Each job runs on a thread of its
+    own: each thread has its own client, and its own store unless the store is PostgreSQL
+    (whose pool serves every thread; a SQLite connection must not be shared)."""
 
     cfg: Config
     mark_dirty: Callable[[set[str]], None]  # records dirty outputs and defers a build
     _local: threading.local = field(default_factory=threading.local)
     _opened: list[Store | Fetcher] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _shared: Store | None = None
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(self.cfg.site.tz)
 
     def store(self) -> Store:
-        store: Store | None = getattr(self._local, "store", None)
-        if store is None:
-            store = Store(self.cfg.store.path, timeout=self.cfg.store.lock_timeout)
-            self._local.store = store
-            with self._lock:
+        shared = self.cfg.store.database is not None
+        with self._lock:
+            store = self._shared if shared else getattr(self._local, "store", None)
+            if store is None:
+                store = open_store(self.cfg.store)
                 self._opened.append(store)
+                if shared:
+                    self._shared = store
+                else:
+                    self._local.store = store
         return store
 
     def fetcher(self) -> Fetcher:
@@ -112,12 +118,16 @@ def fetch_source(rt: Runtime, source_id: str) -> str:
         return "skipped: not an enabled source of this config"
     now = rt.now()
     store = rt.store()
-    st = store.sources.states().get(s.id)
+    st = store.sources.state(s.id)
     if not fetchstate.due((s,), {} if st is None else {s.id: st}, now):
         log.debug("event=fetch source=%s result=skipped reason=not-due", s.id)
         return "skipped: not due (fetched by an earlier job)"
+    fence = store.sources.claim(s.id)  # from now on, an older job's late save is refused
     problems = Problems()
-    outcome = fetchround.fetch_one(rt.cfg, store, rt.fetcher(), s, st, now, problems)
+    outcome = fetchround.fetch_one(rt.cfg, store, rt.fetcher(), s, st, now, problems, fence=fence)
+    if outcome.status == "refused":
+        log.warning("event=fetch source=%s result=refused fence=%d", s.id, fence)
+        return "refused: another job took the source meanwhile; nothing saved"
     log_problems(problems)
     log.info(
         "event=fetch source=%s status=%s new=%d changed=%d",

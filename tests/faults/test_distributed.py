@@ -27,10 +27,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from feeds.store import SourceState, Store
+from feeds import config
+from feeds.store import SourceState, exists, open_store
 from tests import server as srv
 from tests.e2e.test_daemon import titles
-from tests.helpers import ROOT, Site, make_site
+from tests.helpers import ROOT, Site, make_site, run_cli
 from tests.server import LocalServer
 from tests.services import Cluster, postgres_bin, postgres_cluster
 
@@ -86,21 +87,33 @@ def database(cluster: Cluster) -> str:
 
 
 def site_for(
-    tmp: Path, server: LocalServer, database: str, ids: list[str], *, settle: str = "1s"
+    tmp: Path,
+    server: LocalServer,
+    database: str,
+    ids: list[str],
+    *,
+    settle: str = "1s",
+    store: str = "postgresql",
 ) -> Site:
+    """Sources ``ids`` on ``server``; the queue in ``database``, and the store there too
+    (made by ``feeds db migrate``) unless ``store`` is "sqlite"."""
+    state = f"state:\n  database: {database}\n" if store == "postgresql" else ""
     sources = "".join(
         f"  - id: {i}\n    url: {server.url(f'/{i}.xml')}\n    categories: [remote]\n"
         "    interval: 1h\n"
         for i in ids
     )
-    return make_site(
+    site = make_site(
         tmp,
-        f"schedule:\n  build: 1h\n  fetch_every: 1s\n"
+        f"{state}schedule:\n  build: 1h\n  fetch_every: 1s\n"
         f"queue:\n  database: {database}\n  heartbeat: 0.5s\n  stall_timeout: 2s\n"
         f"  build_settle: {settle}\n  concurrency: 3\n"
         "fetch:\n  allow_networks: [127.0.0.0/8]\n  deadline: 10s\n  per_host: 4\n"
         f"sources:\n{sources}",
     )
+    if state:
+        assert run_cli("db", "migrate", "-c", site.config).returncode == 0
+    return site
 
 
 class Proc:
@@ -152,12 +165,19 @@ def wait_for(what: Callable[[], bool], message: str, logs: list[Proc], timeout: 
 
 
 def stored(site: Site) -> tuple[dict[str, SourceState], dict[str, int]]:
-    """Each source's state and its number of stored entries."""
-    path = site.root / "state" / "feeds.sqlite3"
-    if not path.is_file():
+    """Each source's state and its number of stored entries (in either store)."""
+    cfg = config.load(site.config)
+    if not exists(cfg.store):
         return {}, {}
-    with Store(path, read_only=True) as store:
+    with open_store(cfg.store, read_only=True) as store:
         return store.sources.states(), store.entries.counts()
+
+
+def stored_titles(site: Site, source: str) -> list[str]:
+    cfg = config.load(site.config)
+    with open_store(cfg.store, read_only=True) as store:
+        keys = [(source, r.entry_id) for r in store.entries.index(source)]
+        return sorted(e.title for e in store.load_entries(keys).values())
 
 
 def all_fetched(site: Site, ids: list[str]) -> bool:
@@ -165,13 +185,14 @@ def all_fetched(site: Site, ids: list[str]) -> bool:
     return all(i in states and states[i].last_success is not None for i in ids)
 
 
+@pytest.mark.parametrize("store", ["postgresql", "sqlite"])
 def test_worker_killed_mid_fetch_loses_nothing(
-    tmp_path: Path, http_server: LocalServer, database: str
+    tmp_path: Path, http_server: LocalServer, database: str, store: str
 ) -> None:
     ids = [f"s{i}" for i in range(6)]
     for i in ids:
         http_server.routes[f"/{i}.xml"] = slow_first(partial(rss, i), 3.0)
-    site = site_for(tmp_path, http_server, database, ids)
+    site = site_for(tmp_path, http_server, database, ids, store=store)
     with processes(site) as start:
         scheduler = start("run", "--distributed")
         doomed = start("worker")
@@ -192,6 +213,38 @@ def test_worker_killed_mid_fetch_loses_nothing(
         assert http_server.hits(path) >= 2, path
     for i in ids:  # no schedule lost: each source comes back after its interval
         assert states[i].next_attempt is not None, i
+
+
+def test_worker_frozen_past_the_stall_timeout_changes_nothing_late(
+    tmp_path: Path, http_server: LocalServer, database: str
+) -> None:
+    answers = iter([1, 2])  # the frozen worker is answered v1; the one after it v2
+    lock = threading.Lock()
+
+    def handle(h: BaseHTTPRequestHandler) -> None:
+        with lock:
+            version = next(answers, 2)
+        if version == 1:
+            time.sleep(1.0)  # long enough to be frozen while waiting for it
+        srv.send(h, 200, rss("x", version))
+
+    http_server.routes["/x.xml"] = handle
+    site = site_for(tmp_path, http_server, database, ["x"])
+    with processes(site) as start:
+        logs = [start("run", "--distributed")]
+        frozen = start("worker")
+        logs.append(frozen)
+        wait_for(lambda: http_server.hits("/x.xml") >= 1, "the first worker is fetching", logs)
+        os.kill(frozen.proc.pid, signal.SIGSTOP)
+        logs.append(start("worker"))
+        v2 = [f"x 第{i}条 v2" for i in range(ITEMS)]
+        wait_for(lambda: stored_titles(site, "x") == sorted(v2), "the second fetch", logs)
+        before = stored(site)
+        os.kill(frozen.proc.pid, signal.SIGCONT)
+        wait_for(lambda: "result=refused" in frozen.text(), "the late save refused", logs)
+        assert stored(site) == before  # not a row written by the late worker
+    assert stored_titles(site, "x") == sorted(v2)
+    assert stored(site)[1] == {"x": ITEMS}
 
 
 def test_postgres_restart_during_a_round(
