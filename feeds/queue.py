@@ -44,6 +44,10 @@ from feeds.queuejobs import ALL_OUTPUTS, Runtime
 log = logging.getLogger("feeds.queue")
 
 FETCH, SCHEDULE, BUILD = "fetch", "schedule", "build"
+# a hub that fails is asked again after 2, 4, 8, 16, 32 s (procrastinate's backoff)
+PING_RETRY = procrastinate.RetryStrategy(
+    max_attempts=5, exponential_wait=2, retry_exceptions={queuejobs.PingFailed}
+)
 BATCH = 500  # fetch jobs deferred per statement by the tick
 RESTART_PAUSES = (1.0, 2.0, 5.0)  # between starts of a worker that lost the database
 
@@ -140,13 +144,20 @@ def register(app: procrastinate.App, cfg: Config, *, scheduler: bool) -> Runtime
         if not rows:
             return "nothing dirty"
         outputs = [r["output"] for r in rows]
-        done = await asyncio.to_thread(queuejobs.build_outputs, rt, outputs)
+        done, pings = await asyncio.to_thread(queuejobs.build_outputs, rt, outputs)
         if done:
             marks = [r["mark"] for r in rows]
             await app.connector.execute_query_async(
                 CLEAR_DIRTY, site=site, outputs=outputs, marks=marks
             )
+        for feed in pings:  # one retried job per feed; one waiting for a feed covers it
+            with contextlib.suppress(pe.AlreadyEnqueued):
+                await websub.configure(queueing_lock=f"websub:{feed}").defer_async(feed=feed)
         return f"built {len(outputs)} outputs"
+
+    @app.task(name="feeds.websub", queue=BUILD, retry=PING_RETRY)
+    def websub(feed: str) -> str:
+        return queuejobs.ping(rt, feed)
 
     def mark_dirty(outputs: set[str]) -> None:  # on a fetch job's thread
         app.connector.execute_query(MARK_DIRTY, site=site, outputs=sorted(outputs))

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from feeds import fetchstate, pipeline
 from feeds.collect.http import Fetcher
 from feeds.config import Config, SourceConfig
+from feeds.errors import FeedsError
 from feeds.models import Problems, Severity
 from feeds.store import Store, open_store
 
@@ -68,6 +69,7 @@ class Runtime:
     _opened: list[Store | Fetcher] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _shared: Store | None = None
+    _by_id: dict[str, SourceConfig] | None = None
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(self.cfg.site.tz)
@@ -105,7 +107,9 @@ class Runtime:
                 x.__exit__(None, None, None)
 
     def source(self, source_id: str) -> SourceConfig | None:
-        return next((s for s in self.cfg.sources if s.id == source_id), None)
+        if self._by_id is None:
+            self._by_id = {s.id: s for s in self.cfg.sources}
+        return self._by_id.get(source_id)
 
 
 def fetch_source(rt: Runtime, source_id: str) -> str:
@@ -148,13 +152,14 @@ def due_sources(rt: Runtime, busy: set[str]) -> list[SourceConfig]:
     return [s for s in fetchstate.due(rt.cfg.sources, states, now) if fetch_lock(s.id) not in busy]
 
 
-def build_outputs(rt: Runtime, outputs: Iterable[str]) -> bool:
+def build_outputs(rt: Runtime, outputs: Iterable[str]) -> tuple[bool, tuple[str, ...]]:
     """Rebuild the dirty outputs (``ALL_OUTPUTS``: every feed); incremental, so only what
-    changed is written. True when the build finished (its marks can be cleared)."""
+    changed is written. Returns whether the build finished (its marks can be cleared) and
+    the head feeds it wrote, for the WebSub hub (announced by jobs of their own)."""
     wanted = set(outputs)
     only = None if ALL_OUTPUTS in wanted else wanted
     started = rt.now()
-    report = pipeline.run_once(rt.cfg, started, fetch_sources=False, only=only)
+    report = pipeline.run_once(rt.cfg, started, fetch_sources=False, only=only, ping=False)
     log_problems(report.problems)
     log.info(
         "event=build outputs=%s written=%d unchanged=%d errors=%d",
@@ -163,7 +168,24 @@ def build_outputs(rt: Runtime, outputs: Iterable[str]) -> bool:
         len(report.files_unchanged),
         len(report.problems.errors),
     )
-    return not report.stopped
+    pings = report.head_feeds_written if rt.cfg.feeds.websub_hub else ()
+    return not report.stopped, pings
+
+
+class PingFailed(FeedsError):
+    """The WebSub hub did not accept a publish ping (the job is retried later)."""
+
+
+def ping(rt: Runtime, feed: str) -> str:
+    """One WebSub job: announce one written head feed (path in the output folder)."""
+    from feeds import websub  # httpx loads only where pings are sent
+
+    problems = Problems()
+    if websub.notify(rt.cfg, [feed], problems, attempts=1, deadline=websub.REQUEST_TIMEOUT):
+        return f"announced {feed}"
+    why = "; ".join(f"{p.where}: {p.message}" for p in problems.items)
+    log.warning("event=websub feed=%s result=failed retry=later error=%s", feed, json.dumps(why))
+    raise PingFailed(why)
 
 
 def log_problems(problems: Problems) -> None:

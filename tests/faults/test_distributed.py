@@ -94,6 +94,7 @@ def site_for(
     *,
     settle: str = "1s",
     store: str = "postgresql",
+    extra: str = "",
 ) -> Site:
     """Sources ``ids`` on ``server``; the queue in ``database``, and the store there too
     (made by ``feeds db migrate``) unless ``store`` is "sqlite"."""
@@ -109,7 +110,7 @@ def site_for(
         f"queue:\n  database: {database}\n  heartbeat: 0.5s\n  stall_timeout: 2s\n"
         f"  build_settle: {settle}\n  concurrency: 3\n"
         "fetch:\n  allow_networks: [127.0.0.0/8]\n  deadline: 10s\n  per_host: 4\n"
-        f"sources:\n{sources}",
+        f"{extra}sources:\n{sources}",
     )
     if state:
         assert run_cli("db", "migrate", "-c", site.config).returncode == 0
@@ -280,17 +281,34 @@ def test_two_schedulers_defer_each_tick_once(
     assert len(seen) == len(set(seen)), f"a tick ran twice: {sorted(seen)}"
 
 
-def test_a_burst_of_new_entries_is_one_build(
+def test_a_burst_of_new_entries_is_one_build_then_pings(
     tmp_path: Path, http_server: LocalServer, database: str
 ) -> None:
     ids = [f"b{i}" for i in range(6)]
     for i in ids:
         http_server.routes[f"/{i}.xml"] = srv.static(rss(i))
-    site = site_for(tmp_path, http_server, database, ids, settle="3s")
+    pings: list[int] = []
+
+    def hub(h: BaseHTTPRequestHandler) -> None:  # down at first: the ping job is retried
+        pings.append(503 if not pings else 204)
+        srv.send(h, pings[-1], b"", "text/plain")
+
+    http_server.post_routes["/hub"] = hub
+    hub_url = http_server.url("/hub")
+    site = site_for(
+        tmp_path,
+        http_server,
+        database,
+        ids,
+        settle="3s",
+        extra=f"feeds:\n  websub_hub: {hub_url}\n",
+    )
     feed = site.out / "remote.rss.xml"
     with processes(site) as start:
         scheduler = start("run", "--distributed")
         logs = [scheduler, start("worker")]
         wait_for(lambda: len(titles(feed)) == len(ids) * ITEMS, "every entry in its feed", logs)
+        wait_for(lambda: 204 in pings, "a ping accepted after the hub failed", logs)
         builds = re.findall(r"event=build outputs=", scheduler.text())
     assert 1 <= len(builds) < len(ids), scheduler.text()
+    assert pings[0] == 503
