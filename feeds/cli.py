@@ -49,7 +49,7 @@ def main(
             print("feeds init: DIR is required (or --jekyll SITE)", file=err)
             return int(Exit.FATAL)
         return int(_init(args.dir, out, err))
-    if args.command == "run":
+    if args.command in ("run", "worker"):
         _configure_daemon_logging(args.verbose, args.quiet, args.log_format, err)
     else:
         _configure_logging(args.verbose, args.quiet, err)
@@ -125,7 +125,7 @@ def _configure_daemon_logging(verbose: int, quiet: bool, fmt: str, err: TextIO) 
     handler = logging.StreamHandler(err)
     handler.setFormatter(_JsonFormatter() if fmt == "json" else _KeyValueFormatter())
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    for name in ("feeds", "apscheduler"):
+    for name in ("feeds", "apscheduler", "procrastinate", "psycopg"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.propagate = False
@@ -133,6 +133,7 @@ def _configure_daemon_logging(verbose: int, quiet: bool, fmt: str, err: TextIO) 
     # APScheduler says "Running job …" at INFO for every run: only its warnings matter here,
     # less the one it repeats every tick while a long run is still going (by design here)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)  # a line per job otherwise
     logging.getLogger("apscheduler.scheduler").addFilter(
         lambda r: "maximum number of running instances reached" not in r.getMessage()
     )
@@ -148,6 +149,10 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
         return Exit.OK
     if args.command == "db":
         return Exit(cli_db.run(args, cfg, now, out))
+    if args.command == "worker" or (args.command == "run" and args.distributed):
+        from feeds import queue  # procrastinate loads only for the distributed commands
+
+        return Exit(queue.run(cfg, queue.database(cfg), scheduler=args.command == "run"))
     if args.command == "run":
         from feeds import scheduler  # APScheduler loads only for the commands that use it
 

@@ -23,6 +23,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     _add_status(sub, common)
     _add_run(sub, common)
     _add_serve(sub, common)
+    _add_worker(sub, common)
     _add_init(sub)
     cli_db.add_parser(sub, common)
     sub.add_parser(
@@ -131,11 +132,31 @@ def _add_run(sub: _Sub, common: argparse.ArgumentParser) -> None:
         help="serve GET /health on 127.0.0.1:PORT (200 healthy, 503 not)",
     )
     run.add_argument(
+        "--distributed",
+        action="store_true",
+        help="schedule fetch and build jobs in PostgreSQL for `feeds worker`s (see README)",
+    )
+    _log_format(run)
+
+
+def _log_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
         "--log-format",
         choices=("text", "json"),
         default="text",
         help="one line per event: key=value words (text) or JSON objects",
     )
+
+
+def _add_worker(sub: _Sub, common: argparse.ArgumentParser) -> None:
+    worker = sub.add_parser(
+        "worker",
+        parents=[common],
+        help="run fetch jobs from the queue in PostgreSQL",
+        description="Run the fetch jobs that `feeds run --distributed` defers, "
+        "queue.concurrency at a time, until SIGTERM/SIGINT. Any number, on any machine.",
+    )
+    _log_format(worker)
 
 
 def _add_serve(sub: _Sub, common: argparse.ArgumentParser) -> None:

@@ -174,6 +174,15 @@ class ScheduleConfig:
     watch: bool = True  # rebuild as soon as a post file is saved
 
 
+@dataclass(frozen=True)  # feeds worker, feeds run --distributed: jobs in PostgreSQL
+class QueueConfig:
+    database: str | None = None  # PostgreSQL URL of the queue (absent: state.database)
+    concurrency: int = 4  # fetch jobs one worker runs at once
+    heartbeat: float = 10.0  # how often a worker says it is alive
+    stall_timeout: float = 60.0  # a worker silent this long lost its jobs: they run again
+    build_settle: float = 10.0  # a build waits this long after the first new entry
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -188,6 +197,7 @@ class Config:
     store: StoreConfig = field(default_factory=lambda: StoreConfig(Path("state")))
     sources: tuple[SourceConfig, ...] = ()
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
 
     def source_zone(self, source: SourceConfig) -> timeutil.Zone:
         return timeutil.zone(source.timezone or self.site.timezone)
@@ -274,6 +284,7 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
         store=store,
         sources=sources,
         schedule=schedule,
+        queue=_queue(r),
     )
     _check_slugs(r, cfg)
     return cfg
@@ -415,6 +426,13 @@ def _schedule(r: Reader) -> ScheduleConfig:
     return ScheduleConfig(**values, build_seconds=interval_seconds(values["build"]))
 
 
+def _queue(r: Reader) -> QueueConfig:
+    q = QueueConfig(**read_section(r, "queue", ("queue",)))
+    if q.stall_timeout < 2 * q.heartbeat:
+        raise r.error(("queue", "stall_timeout"), "must be at least twice queue.heartbeat")
+    return q
+
+
 def config_dataclasses() -> dict[str, type]:
     """The frozen dataclass each section of the key table fills (for the table's tests)."""
     return {
@@ -429,4 +447,5 @@ def config_dataclasses() -> dict[str, type]:
         "sources[]": SourceConfig,
         "sources[].routes[]": Route,
         "schedule": ScheduleConfig,
+        "queue": QueueConfig,
     }

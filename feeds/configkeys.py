@@ -196,6 +196,12 @@ KEYS: tuple[Key, ...] = (
     Key("schedule.fetch_every", duration(1), 30.0, "`30s`", "fetch_every"),
     Key("schedule.misfire_grace", duration(1), 600.0, "`10m`", "misfire_grace"),
     Key("schedule.watch", flag, True, "`true`", "watch"),
+    # queue (feeds worker, feeds run --distributed)
+    Key("queue.database", database_url, None, "`state.database`", "database"),
+    Key("queue.concurrency", whole(1), 4, "`4`", "concurrency"),
+    Key("queue.heartbeat", duration(0.5), 10.0, "`10s`", "heartbeat"),
+    Key("queue.stall_timeout", duration(1), 60.0, "`60s`", "stall_timeout"),
+    Key("queue.build_settle", duration(0), 10.0, "`10s`", "build_settle"),
 )
 
 

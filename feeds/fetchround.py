@@ -106,6 +106,24 @@ def fetch_round(
     return sorted(done.values(), key=lambda o: order[o.source_id])
 
 
+def fetch_one(
+    cfg: Config,
+    store: Store,
+    f: Fetcher,
+    s: SourceConfig,
+    st: SourceState | None,
+    now: dt.datetime,
+    problems: Problems,
+    *,
+    fence: int | None = None,
+) -> SourceOutcome:
+    """One source's whole story (fetch, parse, normalize, save) on this thread: what a
+    worker of ``feeds worker`` does with one job, saving with its ``fence`` (status
+    "refused" when a later claim took the source: nothing was written). Alone it cannot
+    tell that the network is down, so a failure always counts as the source's own."""
+    return _record(cfg, store, s, st, _fetch(f, s, st, None), now, problems, False, fence)
+
+
 def _record_failures(
     cfg: Config,
     store: Store,
@@ -198,33 +216,21 @@ def _record(
     now: dt.datetime,
     problems: Problems,
     network_down: bool,
+    fence: int | None = None,
 ) -> SourceOutcome:
-    where = f"source {s.id!r} ({s.url})"
+    """Save what one fetch brought (a failure too) with the source's next state. With a
+    ``fence`` (a fetch job's) that is no longer the source's, nothing is saved: "refused"."""
     if isinstance(r, Exception):
-        failed = fetchstate.Failed(
-            message=getattr(r, "message", None) or f"{type(r).__name__}: {r}",
-            gone=isinstance(r, FetchError) and r.gone,
-            retry_after=r.retry_after if isinstance(r, FetchError) else None,
-            network_down=network_down,
-        )
-        after = fetchstate.next_state(st, s, failed, now, cfg.fetch)
-        store.sources.save(after.state, now)
-        if failed.gone:
-            problems.warn(
-                where,
-                f"{failed.message}; marked gone, retried once a day; "
-                "remove the source or fix its URL",
-            )
-        else:
-            problems.error(where, f"fetch failed: {failed.message}; retry in {_human(after.delay)}")
-        return SourceOutcome(s.id, s.url, "gone" if failed.gone else "error", error=failed.message)
+        return _record_failure(cfg, store, s, st, r, now, problems, network_down, fence)
     if r.feed is None:
         same = fetchstate.NotModified(r.result.etag, r.result.last_modified)
-        store.sources.save(fetchstate.next_state(st, s, same, now, cfg.fetch).state, now)
+        after = fetchstate.next_state(st, s, same, now, cfg.fetch).state
+        if store.sources.save(after, now, fence=fence).refused:
+            return SourceOutcome(s.id, s.url, "refused")
         return SourceOutcome(s.id, s.url, "not-modified", seconds=r.seconds)
     feed = r.feed
     if feed.warning:
-        problems.warn(where, feed.warning)
+        problems.warn(f"source {s.id!r} ({s.url})", feed.warning)
     items = normalize.remote_ids(s.id, cfg.site.url, feed.items)
     seen = store.entries.first_seen(s.id, (i.id for i in items))
     pairs = []
@@ -237,7 +243,10 @@ def _record(
         if entry is not None:
             pairs.append((entry, first))
     got = fetchstate.Modified(r.result.etag, r.result.last_modified, s.title or feed.title)
-    saved = store.sources.save(fetchstate.next_state(st, s, got, now, cfg.fetch).state, now, pairs)
+    after = fetchstate.next_state(st, s, got, now, cfg.fetch).state
+    saved = store.sources.save(after, now, pairs, fence=fence)
+    if saved.refused:
+        return SourceOutcome(s.id, s.url, "refused")
     log.info("source=%s entries=%d new=%d changed=%d", s.id, len(pairs), saved.new, saved.changed)
     return SourceOutcome(
         s.id,
@@ -248,6 +257,37 @@ def _record(
         entries=len(pairs),
         seconds=r.seconds,
     )
+
+
+def _record_failure(
+    cfg: Config,
+    store: Store,
+    s: SourceConfig,
+    st: SourceState | None,
+    r: Exception,
+    now: dt.datetime,
+    problems: Problems,
+    network_down: bool,
+    fence: int | None,
+) -> SourceOutcome:
+    failed = fetchstate.Failed(
+        message=getattr(r, "message", None) or f"{type(r).__name__}: {r}",
+        gone=isinstance(r, FetchError) and r.gone,
+        retry_after=r.retry_after if isinstance(r, FetchError) else None,
+        network_down=network_down,
+    )
+    after = fetchstate.next_state(st, s, failed, now, cfg.fetch)
+    if store.sources.save(after.state, now, fence=fence).refused:
+        return SourceOutcome(s.id, s.url, "refused", error=failed.message)
+    where = f"source {s.id!r} ({s.url})"
+    if failed.gone:
+        problems.warn(
+            where,
+            f"{failed.message}; marked gone, retried once a day; remove the source or fix its URL",
+        )
+    else:
+        problems.error(where, f"fetch failed: {failed.message}; retry in {_human(after.delay)}")
+    return SourceOutcome(s.id, s.url, "gone" if failed.gone else "error", error=failed.message)
 
 
 def _human(seconds: float) -> str:

@@ -179,7 +179,7 @@ class RawFeed:
 class SourceOutcome:
     source_id: str
     url: str
-    status: str  # "ok", "not-modified", "error", "gone"
+    status: str  # "ok", "not-modified", "error", "gone"; "refused" (a fenced save, too late)
     new: int = 0
     changed: int = 0
     entries: int = 0

@@ -116,6 +116,22 @@ def _utc_dt(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else value.astimezone(dt.UTC)
 
 
+def _state(r: Any) -> SourceState:
+    return SourceState(
+        id=r[0],
+        url=r[1],
+        etag=r[2],
+        last_modified=r[3],
+        last_fetch=_utc_dt(r[4]),
+        last_success=_utc_dt(r[5]),
+        consecutive_errors=r[6],
+        last_error=r[7],
+        next_attempt=_utc_dt(r[8]),
+        gone=r[9],
+        title=r[10],
+    )
+
+
 class PgSources:
     """Each source's fetch state and fence; saving a state also saves its entries."""
 
@@ -125,22 +141,12 @@ class PgSources:
 
     def states(self) -> dict[str, SourceState]:
         rows = self._pg.rows(f"SELECT {_STATE_COLUMNS} FROM sources")  # noqa: S608
-        return {
-            r[0]: SourceState(
-                id=r[0],
-                url=r[1],
-                etag=r[2],
-                last_modified=r[3],
-                last_fetch=_utc_dt(r[4]),
-                last_success=_utc_dt(r[5]),
-                consecutive_errors=r[6],
-                last_error=r[7],
-                next_attempt=_utc_dt(r[8]),
-                gone=r[9],
-                title=r[10],
-            )
-            for r in rows
-        }
+        return {r[0]: _state(r) for r in rows}
+
+    def state(self, source_id: str) -> SourceState | None:
+        sql = f"SELECT {_STATE_COLUMNS} FROM sources WHERE id=%s"  # noqa: S608
+        rows = self._pg.rows(sql, (source_id,))
+        return _state(rows[0]) if rows else None
 
     def claim(self, source_id: str) -> int:
         rows = self._pg.rows(

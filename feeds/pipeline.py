@@ -91,6 +91,7 @@ def run_once(
     only: set[str] | None = None,
     should_stop: StopCheck | None = None,
     full: bool = False,
+    ping: bool = True,
 ) -> Report:
     """Fetch the due sources, then build every feed from the posts and the stored entries.
 
@@ -102,7 +103,8 @@ def run_once(
     is read and rendered, to surface every problem. ``only`` limits the category feeds written
     to those categories (the feed of everything and tag feeds are always written).
     ``should_stop`` is asked between feeds: when it says yes, the file being written is
-    finished and the rest keep their previous version.
+    finished and the rest keep their previous version. ``ping=False`` leaves announcing the
+    written head feeds to the WebSub hub to the caller (a distributed build: a job each).
     """
     if now.tzinfo is None:
         raise ValueError("run_once needs an aware 'now'")
@@ -118,7 +120,7 @@ def run_once(
     ):
         inputs = Inputs(store.cache, store, store.meta("entries_version") or "0")
         report = build(run, inputs, DiskWriter(cfg.output_dir), problems, workers)
-    if cfg.feeds.websub_hub and report.head_feeds_written:
+    if ping and cfg.feeds.websub_hub and report.head_feeds_written:
         from feeds import websub
 
         websub.notify(cfg, report.head_feeds_written, problems, should_stop=should_stop)

@@ -21,6 +21,7 @@ missing, foreign or from a newer feeds) and writes nothing.
 
 ``store.sources`` — each source's fetch state:
   ``states() -> dict[str, SourceState]``: every stored source's row, by id.
+  ``state(source_id) -> SourceState | None``: one source's row (what a fetch job reads).
   ``save(state, now, entries=(), *, fence: int | None = None) -> SaveResult``: ``state``
   becomes the source's whole row, and its fetched entries ((Entry, first seen) pairs, last
   seen ``now``) are inserted or updated, all in one transaction; returns how many were new
@@ -108,6 +109,7 @@ class SourcesPart(Protocol):
     """``store.sources`` of either backend (SQLite here, PostgreSQL in ``feeds.pgstore``)."""
 
     def states(self) -> dict[str, SourceState]: ...
+    def state(self, source_id: str) -> SourceState | None: ...
     def claim(self, source_id: str) -> int: ...
     def save(
         self,

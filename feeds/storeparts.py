@@ -168,6 +168,22 @@ _STATE_COLUMNS = (
 )
 
 
+def _state(r: Any) -> SourceState:
+    return SourceState(
+        id=r[0],
+        url=r[1],
+        etag=r[2],
+        last_modified=r[3],
+        last_fetch=_dt(r[4]),
+        last_success=_dt(r[5]),
+        consecutive_errors=r[6],
+        last_error=r[7],
+        next_attempt=_dt(r[8]),
+        gone=bool(r[9]),
+        title=r[10],
+    )
+
+
 class Sources:
     """Each source's fetch state; saving a state also saves the entries fetched with it."""
 
@@ -176,22 +192,14 @@ class Sources:
         self._entries = entries
 
     def states(self) -> dict[str, SourceState]:
-        out = {}
-        for r in self._sql.rows(f"SELECT {_STATE_COLUMNS} FROM sources"):  # noqa: S608
-            out[r[0]] = SourceState(
-                id=r[0],
-                url=r[1],
-                etag=r[2],
-                last_modified=r[3],
-                last_fetch=_dt(r[4]),
-                last_success=_dt(r[5]),
-                consecutive_errors=r[6],
-                last_error=r[7],
-                next_attempt=_dt(r[8]),
-                gone=bool(r[9]),
-                title=r[10],
-            )
-        return out
+        rows = self._sql.rows(f"SELECT {_STATE_COLUMNS} FROM sources")  # noqa: S608
+        return {r[0]: _state(r) for r in rows}
+
+    def state(self, source_id: str) -> SourceState | None:
+        """One source's row (a fetch job of ``feeds worker`` reads only its own)."""
+        sql = f"SELECT {_STATE_COLUMNS} FROM sources WHERE id=?"  # noqa: S608
+        rows = self._sql.rows(sql, (source_id,))
+        return _state(rows[0]) if rows else None
 
     def claim(self, source_id: str) -> int:
         """Take the source for one fetch: its fence counter goes up by one, atomically, and

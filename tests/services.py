@@ -15,7 +15,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 PG_ROOTS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
@@ -42,6 +43,15 @@ def _as_owner(argv: list[str], owner: str | None) -> list[str]:
     return ["runuser", "-u", owner, "--", *argv] if owner else argv
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """A private PostgreSQL cluster: its URL, and ``restart()`` (``pg_ctl restart -m fast``:
+    every connection is cut, the server is back on the same port)."""
+
+    url: str
+    restart: Callable[[], None]
+
+
 @contextlib.contextmanager
 def postgres() -> Iterator[str]:
     """A PostgreSQL URL for the duration of the block (see the module docstring)."""
@@ -49,6 +59,13 @@ def postgres() -> Iterator[str]:
     if given:
         yield given
         return
+    with postgres_cluster() as cluster:
+        yield cluster.url
+
+
+@contextlib.contextmanager
+def postgres_cluster() -> Iterator[Cluster]:
+    """Always a private cluster (a test that restarts the server cannot use a shared one)."""
     bindir = postgres_bin()
     if bindir is None:
         raise RuntimeError("PostgreSQL is not installed: scripts/test installs it (postgresql)")
@@ -72,8 +89,12 @@ def postgres() -> Iterator[str]:
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
     log = str(folder / "server.log")
     run("pg_ctl", "-D", str(data), "-o", options, "-l", log, "-w", "-t", "30", "start")
+
+    def restart() -> None:
+        run("pg_ctl", "-D", str(data), "-o", options, "-l", log, "-m", "fast", "-w", "restart")
+
     try:
-        yield f"postgresql://feeds@127.0.0.1:{port}/postgres"
+        yield Cluster(f"postgresql://feeds@127.0.0.1:{port}/postgres", restart)
     finally:
         with contextlib.suppress(subprocess.SubprocessError):
             run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop")
