@@ -207,7 +207,7 @@ def _print_report(
             f"{f'; {report.merged} duplicates merged' if report.merged else ''}): "
             f"{len(report.files_written)} files written, {len(report.files_unchanged)} "
             f"unchanged, {errors} errors, {warnings} warnings in {seconds:.2f} s "
-            f"→ {cfg.output_dir}",
+            f"→ {cfg.output_s3.where() if cfg.output_s3 else cfg.output_dir}",
             file=err,
         )
 

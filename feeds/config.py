@@ -28,6 +28,7 @@ from feeds.configread import (
 from feeds.errors import ConfigError
 from feeds.jekyll import JekyllSite
 from feeds.models import Author
+from feeds.s3config import S3Config
 from feeds.textutil import feed_slug
 
 __all__ = [
@@ -198,6 +199,7 @@ class Config:
     sources: tuple[SourceConfig, ...] = ()
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
+    output_s3: S3Config | None = None  # set: the output goes to object storage, not output_dir
 
     def source_zone(self, source: SourceConfig) -> timeutil.Zone:
         return timeutil.zone(source.timezone or self.site.timezone)
@@ -213,7 +215,7 @@ class Config:
         if posts:
             cfg = replace(cfg, posts=replace(cfg.posts, dirs=tuple(posts)))
         if output is not None:
-            cfg = replace(cfg, output_dir=output)
+            cfg = replace(cfg, output_dir=output, output_s3=None)
         if state is not None:
             cfg = replace(cfg, store=replace(cfg.store, state_dir=state))
         return cfg
@@ -272,6 +274,7 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
     sources = _sources(r, base)
     schedule = _schedule(r)
     cfg = Config(
+        output_s3=_output_s3(r),
         path=path,
         site=site,
         posts=posts,
@@ -362,6 +365,14 @@ def _store(r: Reader, base: Path) -> StoreConfig:
     return StoreConfig(**values)
 
 
+def _output_s3(r: Reader) -> S3Config | None:
+    if r.raw(("output", "s3")) is None:
+        return None
+    if r.has(("output", "dir")):
+        raise r.error(("output", "dir"), "give output.dir or output.s3, not both")
+    return S3Config(**read_section(r, "output.s3", ("output", "s3")))
+
+
 def _fetch(r: Reader) -> FetchConfig:
     from feeds import __version__
 
@@ -448,4 +459,5 @@ def config_dataclasses() -> dict[str, type]:
         "sources[].routes[]": Route,
         "schedule": ScheduleConfig,
         "queue": QueueConfig,
+        "output.s3": S3Config,
     }

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from feeds import yamlutil
+from feeds import s3config, yamlutil
 from feeds.configread import (
     Reader,
     ValueReader,
@@ -115,6 +115,26 @@ KEYS: tuple[Key, ...] = (
     # output
     Key("output.dir", text, "output", "`output`", "dir"),
     Key("output.url", folder_url, COMPUTED, "`<site.url>/feeds/`", "url"),
+    Key("output.s3", None, None, "none (files go to `output.dir`)"),
+    Key("output.s3.bucket", text, None, _REQUIRED, "bucket"),
+    Key("output.s3.endpoint", s3config.endpoint, None, "none (AWS, by region)", "endpoint"),
+    Key("output.s3.prefix", s3config.prefix, None, "none (the bucket's top)", "prefix"),
+    Key("output.s3.region", optional_text, None, "none (from the AWS environment)", "region"),
+    Key("output.s3.profile", optional_text, None, "none (`AWS_PROFILE` or default)", "profile"),
+    Key(
+        "output.s3.cache_control",
+        text,
+        s3config.HEAD_CACHE,
+        f"`{s3config.HEAD_CACHE}`",
+        "cache_control",
+    ),
+    Key(
+        "output.s3.archive_cache_control",
+        text,
+        s3config.ARCHIVE_CACHE,
+        f"`{s3config.ARCHIVE_CACHE}`",
+        "archive_cache_control",
+    ),
     # feeds
     Key("feeds.formats", formats, ("rss", "atom", "json"), "`[rss, atom, json]`", "formats"),
     Key("feeds.max_items", whole(1), 50, "`50`", "max_items"),

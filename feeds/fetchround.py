@@ -121,7 +121,10 @@ def fetch_one(
     worker of ``feeds worker`` does with one job, saving with its ``fence`` (status
     "refused" when a later claim took the source: nothing was written). Alone it cannot
     tell that the network is down, so a failure always counts as the source's own."""
-    return _record(cfg, store, s, st, _fetch(f, s, st, None), now, problems, False, fence)
+    fetched = _fetch(f, s, st, None)
+    if fetched is None:  # the fetcher was told to stop: nothing about the source is recorded
+        raise FetchStopped(f"{s.id}: fetch given up: stopping")
+    return _record(cfg, store, s, st, fetched, now, problems, False, fence)
 
 
 def _record_failures(

@@ -3,7 +3,8 @@ what to write and returns one ``Written`` or ``Failed`` per file; nothing is rep
 other way (generation and write errors also go to ``problems``, as sentences).
 
 Every file goes through a ``Writer``: ``DiskWriter`` writes atomically and only when the bytes
-change (``write.write_if_changed``, which also holds the fault-injection hooks); ``DryWriter``
+change (``write.write_if_changed``, which also holds the fault-injection hooks); ``S3Writer``
+(``s3sink``, for ``output.s3``) puts objects with conditional writes; ``DryWriter``
 (``feeds check``) generates every document and records its path without writing anything.
 """
 
@@ -44,8 +45,15 @@ def digest(data: bytes) -> str:
 
 
 class Writer(Protocol):
-    def write(self, rel: str, data: bytes) -> bool:
-        """Make the file hold ``data``; True when it changed. Raises ``WriteError``."""
+    def write(self, rel: str, data: bytes, *, create_only: bool = False) -> bool:
+        """Make the file hold ``data``; True when it changed. Raises ``WriteError``.
+        ``create_only``: the file is an archive, written once and never replaced."""
+        ...
+
+    def exists(self, rel: str) -> bool: ...
+
+    def holds(self, rel: str, record: Output) -> bool:
+        """The file is still the one ``record`` describes (nobody touched it since)."""
         ...
 
     def record(self, rel: str, fingerprint: str) -> Output | None:
@@ -67,8 +75,18 @@ class DiskWriter:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def write(self, rel: str, data: bytes) -> bool:
+    def write(self, rel: str, data: bytes, *, create_only: bool = False) -> bool:
         return write_if_changed(self.root / rel, data)
+
+    def exists(self, rel: str) -> bool:
+        return (self.root / rel).exists()
+
+    def holds(self, rel: str, record: Output) -> bool:
+        try:
+            st = (self.root / rel).stat()
+        except OSError:
+            return False
+        return st.st_size == record.size and st.st_mtime_ns == record.mtime_ns
 
     def record(self, rel: str, fingerprint: str) -> Output | None:
         try:
@@ -96,9 +114,15 @@ class DryWriter:
     def __init__(self) -> None:
         self.files: dict[str, int] = {}
 
-    def write(self, rel: str, data: bytes) -> bool:
+    def write(self, rel: str, data: bytes, *, create_only: bool = False) -> bool:
         self.files[rel] = len(data)
         return True
+
+    def exists(self, rel: str) -> bool:
+        return False  # every document is generated, to surface every problem
+
+    def holds(self, rel: str, record: Output) -> bool:
+        return False
 
     def record(self, rel: str, fingerprint: str) -> Output | None:
         size = self.files.get(rel)
@@ -182,7 +206,7 @@ def _make_and_write(
         problems.error(rel, message)
         return Failed(rel, message)
     try:
-        changed = writer.write(rel, data)
+        changed = writer.write(rel, data, create_only=role == "archive")
     except WriteError as e:
         problems.error(rel, f"{label}: {e}")
         return Failed(rel, str(e))

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
 
 from feeds import archive, generate, normalize, poststage
 from feeds import plan as plan_
@@ -119,12 +118,20 @@ def run_once(
         Workers(settings) as workers,
     ):
         inputs = Inputs(store.cache, store, store.meta("entries_version") or "0")
-        report = build(run, inputs, DiskWriter(cfg.output_dir), problems, workers)
+        report = build(run, inputs, _writer(cfg), problems, workers)
     if ping and cfg.feeds.websub_hub and report.head_feeds_written:
         from feeds import websub
 
         websub.notify(cfg, report.head_feeds_written, problems, should_stop=should_stop)
     return _with_sources(report, sources)
+
+
+def _writer(cfg: Config) -> Writer:
+    if cfg.output_s3 is None:
+        return DiskWriter(cfg.output_dir)
+    from feeds.s3sink import S3Writer  # boto3 loads only for a site that writes to S3
+
+    return S3Writer(cfg.output_s3, cfg.store.state_dir)
 
 
 def _check(run: Run, problems: Problems) -> Report:
@@ -186,7 +193,7 @@ def build(
     fingerprint = poststage.build_fingerprint(cfg, scan, inputs.entries_version, settings)
     outputs = cache.outputs()
     last = cache.last_build()
-    if run.whole and not run.check and _nothing_changed(run, last, fingerprint, outputs):
+    if run.whole and not run.check and _nothing_changed(run, last, fingerprint, outputs, writer):
         problems.items.extend(last.problems)
         log.debug("nothing changed since the last build files=%d", len(outputs))
         files = tuple(sorted(outputs))
@@ -232,23 +239,13 @@ def _next_due(run: Run, post_due: float | None) -> float | None:
 
 
 def _nothing_changed(
-    run: Run, last: LastBuild, fingerprint: str, outputs: dict[str, Output]
+    run: Run, last: LastBuild, fingerprint: str, outputs: dict[str, Output], writer: Writer
 ) -> bool:
     if last.fingerprint != fingerprint:
         return False
     if last.next_due is not None and last.next_due <= run.now.timestamp():
         return False  # a future post's time has come
-    root = run.cfg.output_dir
-    return all(_same_file(root / rel, o) for rel, o in outputs.items())
-
-
-def _same_file(target: Path, record: Output) -> bool:
-    """The file is what we last wrote (nobody touched it since)."""
-    try:
-        st = target.stat()
-    except OSError:
-        return False
-    return st.st_size == record.size and st.st_mtime_ns == record.mtime_ns
+    return all(writer.holds(rel, o) for rel, o in outputs.items())  # nobody touched them
 
 
 @dataclass(frozen=True)
@@ -275,13 +272,8 @@ def write_all(
 
     def unchanged(rel: str, fingerprint: str) -> Output | None:
         o = outputs.get(rel)
-        same = (
-            o is not None and o.fingerprint == fingerprint and _same_file(cfg.output_dir / rel, o)
-        )
+        same = o is not None and o.fingerprint == fingerprint and writer.holds(rel, o)
         return o if same else None
-
-    def exists(rel: str) -> bool:
-        return not run.check and (cfg.output_dir / rel).exists()
 
     for feed in rendered:
         if run.stopping():
@@ -289,7 +281,7 @@ def write_all(
         files += write_head(cfg, writer, problems, feed, unchanged)
         if feed.months:
             entries = partial(month_entries, feed.plan)
-            files += write_archives(cfg, writer, problems, feed, exists, entries, unchanged)
+            files += write_archives(cfg, writer, problems, feed, writer.exists, entries, unchanged)
         feeds.append(feed.result())
     if run.whole:
         files += write_discovery(cfg, writer, problems, feeds)

@@ -110,6 +110,15 @@ def _holds(path: Path, data: bytes) -> bool:
         os.close(fd)
 
 
+def fault_point() -> None:
+    """The fault-injection hooks, for a writer other than ``write_if_changed`` (an upload):
+    sleep ``FEEDS_FAULT_WRITE_DELAY`` seconds, SIGKILL at the ``FEEDS_FAULT_KILL_AT``th write."""
+    if _WRITE_DELAY:
+        time.sleep(_WRITE_DELAY)
+    if _KILL_AT:
+        _count_and_maybe_die()
+
+
 def _count_and_maybe_die() -> None:
     global _writes
     _writes += 1

@@ -99,3 +99,19 @@ def postgres_cluster() -> Iterator[Cluster]:
         with contextlib.suppress(subprocess.SubprocessError):
             run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def moto_s3() -> Iterator[str]:
+    """The endpoint URL of moto's S3 server (the ``moto[server]`` package) on 127.0.0.1 on a
+    free port, for the duration of the block: a real HTTP server speaking the S3 protocol,
+    conditional writes (If-None-Match / If-Match on PutObject, answered 412) included."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

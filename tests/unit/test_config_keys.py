@@ -74,6 +74,7 @@ SECTIONS = {
     "sources[].routes[]": MINIMAL + "sources:\n  - id: a\n    url: https://a.example/\n"
     "    routes:\n      - to: x\n        {key}: 1\n",
     "schedule": MINIMAL + "schedule:\n  {key}: 1\n",
+    "output.s3": MINIMAL + "output:\n  s3:\n    bucket: b\n    {key}: 1\n",
 }
 
 
