@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from feeds import archive, generate, normalize, poststage
+from feeds import archive, generate, normalize, poststage, urlcheck
 from feeds import plan as plan_
 from feeds.buildcache import BuildCache, LastBuild, Output
 from feeds.collect import posts as post_collector
@@ -127,8 +127,10 @@ def run_once(
 
 def _check(run: Run, problems: Problems) -> Report:
     """``feeds check``: the build's own road over an in-memory cache, writing nothing; the
-    stored entries come from the store when there is one (it is never created here)."""
+    stored entries come from the store when there is one (it is never created here). It
+    also warns about an ``output.url`` that is not where the files are served."""
     cfg = run.cfg
+    urlcheck.check_urls(cfg, problems)
     cache = BuildCache.in_memory()
     if not (cfg.sources and store_exists(cfg.store)):
         return build(run, Inputs(cache), DryWriter(), problems, None)
