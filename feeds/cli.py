@@ -311,7 +311,7 @@ posts:
 
 output:
   dir: output
-  url: https://news.example.com/feeds/
+  # url: where output/ is served; by default <site.url>/feeds/, so editing site.url is enough
 
 state:
   dir: state
@@ -359,7 +359,7 @@ def _init(folder: Path, out: TextIO, err: TextIO) -> Exit:
         return Exit.FATAL
     print(
         f"wrote {target}, {folder / '_posts'}/, {folder / 'output'}/ and {folder / 'state'}/"
-        f"; edit site.url, then run: feeds build -c {target}",
+        f"; edit site.url (the feeds' URLs follow it), then run: feeds build -c {target}",
         file=out,
     )
     return Exit.OK

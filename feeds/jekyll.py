@@ -327,7 +327,8 @@ def starter_config(site: JekyllSite, config_dir: Path) -> str:
     """The YAML text of a feeds config for ``site``, to be written in ``config_dir``:
     what Jekyll's config says is not repeated, only pointed to (``posts.jekyll_config``);
     the feeds go to the site's ``feeds/`` folder, which Jekyll publishes at
-    ``url + baseurl + /feeds/``."""
+    ``url + baseurl + /feeds/``: ``output.url``'s default, so it is not written and follows
+    the site's ``url``."""
     if not site.url:
         raise ConfigError(
             "url: not set; feeds needs the site's absolute address (e.g. https://example.com)",
@@ -360,7 +361,8 @@ def starter_config(site: JekyllSite, config_dir: Path) -> str:
         "",
         "output:",
         f"  dir: {rel(site.source / 'feeds')}",
-        f"  url: {q(site.site_url + '/feeds/')}",
+        f"  # url: {site.site_url}/feeds/ (from the site's url and baseurl; where Jekyll",
+        "  # publishes dir: set it only if the feeds are served elsewhere)",
         "",
     ]
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 
-from feeds import archive, generate, normalize, poststage
+from feeds import archive, generate, normalize, poststage, urlcheck
 from feeds import plan as plan_
 from feeds.buildcache import BuildCache, LastBuild, Output
 from feeds.collect import posts as post_collector
@@ -136,8 +136,10 @@ def _writer(cfg: Config) -> Writer:
 
 def _check(run: Run, problems: Problems) -> Report:
     """``feeds check``: the build's own road over an in-memory cache, writing nothing; the
-    stored entries come from the store when there is one (it is never created here)."""
+    stored entries come from the store when there is one (it is never created here). It
+    also warns about an ``output.url`` that is not where the files are served."""
     cfg = run.cfg
+    urlcheck.check_urls(cfg, problems)
     cache = BuildCache.in_memory()
     if not (cfg.sources and store_exists(cfg.store)):
         return build(run, Inputs(cache), DryWriter(), problems, None)

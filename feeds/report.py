@@ -18,7 +18,7 @@ class Written:
     path: str  # relative to the output folder
     changed: bool  # False: the file already held these bytes (or is a closed archive)
     record: Output  # what it was made from, for the next build
-    role: str = "feed"  # "feed" (a head feed), "archive", "discovery" or "manifest"
+    role: str = "feed"  # "feed" (a head feed), "page", "archive", "discovery" or "manifest"
     sha: str | None = None  # digest of the bytes, when they were at hand
     modified: dt.datetime | None = None  # the newest entry's time the file shows
 

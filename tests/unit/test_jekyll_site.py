@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from feeds import yamlutil
+from feeds.config import load as load_config
 from feeds.errors import ConfigError
 from feeds.jekyll import PERMALINK_STYLES, load_site, starter_config
 
@@ -173,8 +174,11 @@ def test_starter_config_points_at_the_site(tmp_path: Path) -> None:
     site = load_site(_site(tmp_path))
     text = starter_config(site, tmp_path)
     doc = yamlutil.load(text).value
-    assert doc["output"]["url"] == "https://news.example.com/blog/feeds/"
-    assert doc["output"]["dir"] == "site/feeds"
+    assert doc["output"] == {"dir": "site/feeds"}  # output.url follows the site's url
+    (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
+    assert (
+        load_config(tmp_path / "config.yaml").output_url == "https://news.example.com/blog/feeds/"
+    )
     assert doc["posts"] == {"jekyll_config": "site/_config.yml"}
     assert doc["site"] == {"title": "财经新闻", "description": "每日要闻", "language": "zh-CN"}
     with pytest.raises(ConfigError, match="url: not set"):
