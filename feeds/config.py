@@ -187,6 +187,7 @@ class Config:
     store: StoreConfig = field(default_factory=lambda: StoreConfig(Path("state")))
     sources: tuple[SourceConfig, ...] = ()
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    image_proxy: str | None = None  # output.image_proxy: a URL template with {url}
 
     def source_zone(self, source: SourceConfig) -> timeutil.Zone:
         return timeutil.zone(source.timezone or self.site.timezone)
@@ -273,6 +274,7 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
         store=store,
         sources=sources,
         schedule=schedule,
+        image_proxy=output["image_proxy"],
     )
     _check_slugs(r, cfg)
     return cfg

@@ -27,6 +27,7 @@ from feeds.configread import (
     folder_url,
     formats,
     hub_url,
+    image_proxy,
     networks,
     optional_encoding,
     optional_text,
@@ -114,6 +115,7 @@ KEYS: tuple[Key, ...] = (
     # output
     Key("output.dir", text, "output", "`output`", "dir"),
     Key("output.url", folder_url, COMPUTED, "`<site.url>/feeds/`", "url"),
+    Key("output.image_proxy", image_proxy, None, _NONE, "image_proxy"),
     # feeds
     Key("feeds.formats", formats, ("rss", "atom", "json"), "`[rss, atom, json]`", "formats"),
     Key("feeds.max_items", whole(1), 50, "`50`", "max_items"),
