@@ -200,6 +200,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     output_s3: S3Config | None = None  # set: the output goes to object storage, not output_dir
+    image_proxy: str | None = None  # output.image_proxy: a URL template with {url}
 
     def source_zone(self, source: SourceConfig) -> timeutil.Zone:
         return timeutil.zone(source.timezone or self.site.timezone)
@@ -288,6 +289,7 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
         sources=sources,
         schedule=schedule,
         queue=_queue(r),
+        image_proxy=output["image_proxy"],
     )
     _check_slugs(r, cfg)
     return cfg

@@ -28,6 +28,7 @@ from feeds.configread import (
     folder_url,
     formats,
     hub_url,
+    image_proxy,
     networks,
     optional_encoding,
     optional_text,
@@ -135,6 +136,7 @@ KEYS: tuple[Key, ...] = (
         f"`{s3config.ARCHIVE_CACHE}`",
         "archive_cache_control",
     ),
+    Key("output.image_proxy", image_proxy, None, _NONE, "image_proxy"),
     # feeds
     Key("feeds.formats", formats, ("rss", "atom", "json"), "`[rss, atom, json]`", "formats"),
     Key("feeds.max_items", whole(1), 50, "`50`", "max_items"),

@@ -275,6 +275,19 @@ def database_url(r: Reader, path: yamlutil.Path, default: None) -> str | None:
     return value
 
 
+def image_proxy(r: Reader, path: yamlutil.Path, default: None) -> str | None:
+    """An image proxy's URL template: absolute http(s), with ``{url}`` (the image's URL,
+    percent-encoded) exactly once."""
+    value = r.optional_string(path)
+    if value is not None and (not _http(value.replace("{url}", "x")) or value.count("{url}") != 1):
+        raise r.error(
+            path,
+            f"must be an http(s) URL with {{url}} once, e.g. https://img.example.org/?url={{url}}; "
+            f"not {value!r}",
+        )
+    return value
+
+
 def permalink(r: Reader, path: yamlutil.Path, default: str) -> str:
     value = r.string(path, default)
     value = JEKYLL_PERMALINKS.get(value, value)

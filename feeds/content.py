@@ -8,8 +8,10 @@ removed) with every relative and protocol-relative URL made absolute against the
 from __future__ import annotations
 
 import html
+import mimetypes
 import re
 from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
 import cmarkgfm
 import nh3
@@ -91,13 +93,111 @@ def has_active_content(fragment: str) -> str | None:
     return m.group(0).strip() if m else None
 
 
-def sanitize(fragment: str, base_url: str) -> str:
-    """Safe HTML: nh3's allow-list; relative and ``//host`` URLs resolved against ``base_url``."""
+# nh3's allow-list, plus <video> (its sources and poster are URLs nh3 checks like src) and
+# referrerpolicy where a page may load something from another site: with "no-referrer" an
+# image host that refuses foreign referrers (Weibo and others answer 403) still serves it.
+_TAGS = nh3.ALLOWED_TAGS | {"video", "source"}
+_ATTRIBUTES = {
+    **nh3.ALLOWED_ATTRIBUTES,
+    "img": nh3.ALLOWED_ATTRIBUTES["img"] | {"referrerpolicy"},
+    "video": {"src", "poster", "controls", "width", "height", "preload", "referrerpolicy"},
+    "source": {"src", "type"},
+    "iframe": {"referrerpolicy"},  # iframes themselves are removed; the attribute is allowed
+}
+
+
+def sanitize(fragment: str, base_url: str, *, no_referrer: bool = False) -> str:
+    """Safe HTML: nh3's allow-list; relative and ``//host`` URLs resolved against ``base_url``.
+    ``no_referrer`` (another site's content) gives every image and video
+    ``referrerpolicy="no-referrer"``; otherwise a ``referrerpolicy`` the HTML has is kept."""
+    forced = {"img": {"referrerpolicy": "no-referrer"}, "video": {"referrerpolicy": "no-referrer"}}
     return nh3.clean(
         fragment,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
         link_rel=None,
         url_relative=("rewrite_with_base", base_url),
+        set_tag_attribute_values=forced if no_referrer else None,
     )
+
+
+# --------------------------------------------------------------------------- pictures
+
+_IMG = re.compile(r"<img\b[^>]*>", re.I)
+_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
+_LAZY = ("data-src", "data-original", "data-actualsrc")
+_PLACEHOLDER_SRC = re.compile(
+    r"^(?:data:|about:|javascript:|#|$)|(?:blank|placeholder|spacer|lazy|loading|grey|gray"
+    r"|transparent|pixel|1x1)[^/]*\.(?:gif|png|svg|jpe?g)(?:\?.*)?$",
+    re.I,
+)
+_SANITIZED_IMG_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")([^"]*)(")')
+
+
+def _attrs(tag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in _ATTR.findall(tag[4:].rstrip(">/")):
+        out.setdefault(name.lower(), html.unescape(value.strip("\"'")) if value else "")
+    return out
+
+
+def repair_lazy_images(fragment: str) -> str:
+    """Lazy-loaded images as a page's script would show them: an ``<img>`` without a usable
+    ``src`` (missing, a ``data:`` URI, a ``blank.gif``-style placeholder) gets the real URL from
+    ``data-src``, ``data-original`` or ``data-actualsrc``. Other tags are left as they are."""
+    if "data-" not in fragment:
+        return fragment
+
+    def fix(m: re.Match[str]) -> str:
+        tag = m.group(0)
+        attrs = _attrs(tag)
+        real = next((attrs[a].strip() for a in _LAZY if attrs.get(a, "").strip()), None)
+        if real is None or not _PLACEHOLDER_SRC.search(attrs.get("src", "").strip()):
+            return tag
+        kept = [
+            f'{k}="{html.escape(v, quote=True)}"'
+            for k, v in attrs.items()
+            if k not in ("src", *_LAZY, "srcset")
+        ]
+        return "<img " + " ".join([f'src="{html.escape(real, quote=True)}"', *kept]) + ">"
+
+    return _IMG.sub(fix, fragment)
+
+
+def first_image(sanitized: str) -> str | None:
+    """The ``src`` of the first image of sanitized HTML (an absolute http(s) URL), or None."""
+    m = _SANITIZED_IMG_SRC.search(sanitized)
+    if m is None:
+        return None
+    url = html.unescape(m.group(2))
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+def proxied(url: str, template: str) -> str:
+    """``url`` through an image proxy: ``{url}`` in ``template`` becomes the URL, encoded."""
+    return template.replace("{url}", quote(url, safe=""))
+
+
+def proxy_images(sanitized: str, template: str) -> str:
+    """Every http(s) image of sanitized HTML loaded through the proxy ``template``."""
+
+    def swap(m: re.Match[str]) -> str:
+        url = html.unescape(m.group(2))
+        if urlsplit(url).scheme not in ("http", "https") or url.startswith(_prefix(template)):
+            return m.group(0)
+        return m.group(1) + html.escape(proxied(url, template), quote=True) + m.group(3)
+
+    return _SANITIZED_IMG_SRC.sub(swap, sanitized)
+
+
+def _prefix(template: str) -> str:
+    return template.split("{url}", 1)[0]
+
+
+def media_type(url: str) -> str:
+    """A media type guessed from the URL's file name (``image/jpeg``), else a generic one."""
+    guessed, _ = mimetypes.guess_type(urlsplit(url).path)
+    return guessed or "application/octet-stream"
 
 
 def source_paragraph(url: str) -> str:

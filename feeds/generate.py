@@ -11,17 +11,17 @@ import html
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feeds import __version__, caching
+from feeds import __version__, caching, content
 from feeds.config import SUFFIXES, Config
 from feeds.formats import FORMATS, page_path
-from feeds.models import Author, Entry, Problems
+from feeds.models import Author, Enclosure, Entry, Problems
 
 
 class Selectable(Protocol):
@@ -323,15 +323,39 @@ def render(
     fg.link(href=feed.page_url, rel="alternate", type="text/html")
     fg.author(_person(cfg.site.author or Author(name=cfg.site.title)))
     fg.updated(max(e.updated for e in entries))
-    for e in entries:
-        _add_entry(fg, e, fmt)
+    pictures = [picture(e) for e in entries]
+    if any(pictures):  # the media namespace only in feeds that use it
+        fg.load_extension("media", atom=True, rss=True)
+    for e, pic in zip(entries, pictures, strict=True):
+        _add_entry(fg, e, fmt, pic)
     data: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
     if cfg.feeds.stylesheet:
         data = _with_stylesheet(data, stylesheet_href(cfg))
     return data
 
 
-def _add_entry(fg: FeedGenerator, e: Entry, fmt: str) -> None:
+def picture(e: Entry) -> Enclosure | None:
+    """The entry's picture: its own (front matter ``image``, the source's Media RSS), else
+    the first image of its content."""
+    if e.image is not None:
+        return e.image
+    url = content.first_image(e.content_html) if "<img" in e.content_html else None
+    return Enclosure(url, 0, content.media_type(url)) if url else None
+
+
+def _media(fe: Any, pic: Enclosure) -> None:
+    """Media RSS (in RSS and Atom alike): ``media:content`` for magazine views and
+    ``media:thumbnail`` for list views."""
+    attrs = {"url": pic.url, "medium": "image"}
+    if pic.type.startswith("image/"):
+        attrs["type"] = pic.type
+    if pic.length > 0:
+        attrs["fileSize"] = str(pic.length)
+    fe.media.content(attrs, group=None)
+    fe.media.thumbnail({"url": pic.url}, group=None)
+
+
+def _add_entry(fg: FeedGenerator, e: Entry, fmt: str, pic: Enclosure | None) -> None:
     fe = fg.add_entry(order="append")
     fe.guid(e.id, permalink=e.id == e.link)
     fe.title(e.title)
@@ -351,6 +375,8 @@ def _add_entry(fg: FeedGenerator, e: Entry, fmt: str) -> None:
             fe.dc.dc_creator(a.name)
     for name in (*e.categories, *e.tags):
         fe.category(term=name)
+    if pic is not None:
+        _media(fe, pic)
     fe.extra.entry = e
 
 
@@ -404,6 +430,9 @@ def render_json(cfg: Config, feed: FeedPlan, entries: Sequence[Entry]) -> bytes:
         item["content_html"] = e.content_html or html.escape(e.summary or e.title)
         if e.summary:
             item["summary"] = e.summary
+        pic = picture(e)
+        if pic is not None:
+            item["image"] = pic.url
         item["date_published"] = e.published.isoformat()
         item["date_modified"] = e.updated.isoformat()
         if e.authors:

@@ -83,6 +83,7 @@ class Entry:
     origin: str = ""  # where it came from, for messages (a file path or a URL)
     enclosures: tuple[Enclosure, ...] = ()
     source: SourceRef | None = None  # set for entries aggregated from other feeds
+    image: Enclosure | None = None  # its picture (front matter, the source's media:thumbnail)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -96,6 +97,8 @@ class Entry:
         _check_aware("updated", self.updated)
         for enc in self.enclosures:
             _check_absolute("enclosure URL", enc.url)
+        if self.image is not None:
+            _check_absolute("image URL", self.image.url)
         for group in (self.categories, self.tags):
             if not isinstance(group, tuple) or not all(isinstance(g, str) and g for g in group):
                 raise ValueError("categories and tags must be tuples of non-empty strings")
@@ -163,6 +166,7 @@ class RawItem:
     tags: tuple[str, ...]
     enclosures: tuple[tuple[str, int, str], ...]  # url, length, type
     base: str | None = None  # base URL of the content (xml:base, else the document's URL)
+    image: str | None = None  # media:thumbnail or an image media:content; JSON Feed image
 
 
 @dataclass(frozen=True)

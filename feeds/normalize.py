@@ -109,7 +109,7 @@ def remote_entry(
     base = feed.link if feed.link and _HTTP.match(feed.link) else feed.url
     link = _remote_link(item, feed, base, cfg.site.url, where, problems)
     doc_base = next((u for u in (raw.base, feed.url) if u and _HTTP.match(u)), base)
-    html_in = xml_safe(raw.content_html or raw.summary_html or "")
+    html_in = content.repair_lazy_images(xml_safe(raw.content_html or raw.summary_html or ""))
     summary_src = raw.summary_html or raw.content_html or ""
     summary = excerpt(plain_text(xml_safe(summary_src)), cfg.feeds.summary_length)
     try:
@@ -120,7 +120,7 @@ def remote_entry(
             published=published,
             updated=updated,
             summary=summary,
-            content_html=content.sanitize(html_in, doc_base) if html_in else "",
+            content_html=content.sanitize(html_in, doc_base, no_referrer=True) if html_in else "",
             authors=tuple(
                 Author(name=xml_safe(n), email=e, uri=u)
                 for n, e, u in raw.authors
@@ -138,10 +138,19 @@ def remote_entry(
                 url=feed.url if _HTTP.match(feed.url) else None,
                 link=feed.link if feed.link and _HTTP.match(feed.link) else None,
             ),
+            image=_remote_image(raw.image, doc_base),
         )
     except (TypeError, ValueError) as e:
         problems.warn(where, f"entry {item.id}: skipped: {e}")
         return None
+
+
+def _remote_image(url: str | None, base: str) -> Enclosure | None:
+    """The source's own picture for the entry (Media RSS, JSON Feed ``image``), absolute."""
+    if not url:
+        return None
+    absolute = urljoin(base, url)
+    return Enclosure(absolute, 0, content.media_type(absolute)) if _HTTP.match(absolute) else None
 
 
 def _remote_title(text: str | None, is_html: bool) -> str:

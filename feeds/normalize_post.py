@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from feeds import content, jekyll_post, liquid, postfields, timeutil
+from feeds import content, jekyll_post, liquid, postfields, postmedia, timeutil
 from feeds.config import Config
 from feeds.jekyll import JekyllSite
 from feeds.models import Author, Entry, Problems, RawPost
@@ -62,6 +62,7 @@ class PostSettings:
     includes: Path | None  # the site's _includes folder
     includes_digest: str  # of its files, so a changed include is a new cache key
     excerpt_separator: str  # the site's; "" turns excerpts off
+    site_root: Path | None  # the site's folder: front matter image and enclosure files
     tz: timeutil.Zone = field(repr=False, compare=False)  # the zone ``timezone`` names
 
     @classmethod
@@ -88,6 +89,7 @@ class PostSettings:
             includes=includes,
             includes_digest=liquid.includes_fingerprint(includes),
             excerpt_separator=site.excerpt_separator if site is not None else "\n\n",
+            site_root=site.source if site is not None else (dirs[0].parent if dirs else None),
             tz=cfg.site.tz,
         )
 
@@ -209,6 +211,7 @@ def render(
     summary = info.summary
     if summary is None:
         summary = excerpt(plain_text(_head_html(trailer.body, html, info, cfg)), cfg.summary_length)
+    picture = postmedia.image(raw, cfg.site_url, html, problems)
     if trailer.source_link:
         html += content.source_paragraph(trailer.source_link)
     if _excerpt_only(raw.meta, cfg.jekyll):
@@ -227,6 +230,8 @@ def render(
             tags=info.tags,
             source_link=trailer.source_link,
             origin=info.where,
+            enclosures=postmedia.enclosures(raw, cfg.site_url, problems),
+            image=picture,
         )
     except (TypeError, ValueError) as e:  # an invariant the checks above missed
         problems.error(info.where, f"cannot make a feed entry: {e}; post skipped")

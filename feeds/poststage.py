@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds import __version__, liquid, normalize
+from feeds import __version__, liquid, normalize, postmedia
 from feeds.buildcache import BuildCache, PostRow, Rendered
 from feeds.collect import posts as post_collector
 from feeds.config import Config
@@ -233,6 +233,11 @@ def render_file(settings: PostSettings, path: str, links: Links | None = None) -
     raw = post_collector.parse_post(Path(path), data, ignored)
     info = normalize.prepare(raw, settings, ignored) if raw is not None else None
     entry = normalize.render(info, settings, local, links) if info is not None else None
+    if entry is not None:
+        root = settings.site_root
+        entry = postmedia.with_sizes(
+            entry, settings.site_url, lambda rel: post_collector.media_size(root, rel)
+        )
     text = json.dumps(entry_to_json(entry), ensure_ascii=False) if entry else None
     # cached under the hash of the bytes rendered, whatever the scan saw
     key = render_key(digest(data), raw.body, links) if raw is not None else digest(data)

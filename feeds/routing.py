@@ -14,9 +14,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from feeds import normalize, timeutil
+from feeds import content, normalize, timeutil
 from feeds.config import Config
-from feeds.models import Entry, RemoteRef
+from feeds.models import Enclosure, Entry, RemoteRef
 from feeds.store import Store
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,7 @@ class Loader:
 
     def __init__(self, cfg: Config, store: Store) -> None:
         self.tz = cfg.site.tz
+        self.proxy = cfg.image_proxy
         self.store = store
         self.done: dict[tuple[str, str], Entry | None] = {}
 
@@ -137,9 +138,23 @@ class Loader:
     def _ready(self, e: Entry | None, ref: RemoteRef) -> Entry | None:
         if e is None:
             return None
-        return dataclasses.replace(
+        e = dataclasses.replace(
             e,
             published=timeutil.to_zone(e.published, self.tz),
             updated=timeutil.to_zone(e.updated, self.tz),
             categories=ref.categories,
         )
+        return e if self.proxy is None else through_proxy(e, self.proxy)
+
+
+def through_proxy(e: Entry, template: str) -> Entry:
+    """Another site's entry with its images loaded through the image proxy (``output.image_proxy``):
+    applied when the feed is built, so a change of proxy applies to entries already stored."""
+    pic = e.image
+    if pic is None and (first := content.first_image(e.content_html)) is not None:
+        pic = Enclosure(first, 0, content.media_type(first))  # before its URL is rewritten
+    return dataclasses.replace(
+        e,
+        content_html=content.proxy_images(e.content_html, template),
+        image=dataclasses.replace(pic, url=content.proxied(pic.url, template)) if pic else None,
+    )

@@ -290,7 +290,7 @@ def describe(cfg: StoreConfig) -> str:
 
 def entry_to_json(e: Entry) -> dict[str, Any]:
     # by hand: dataclasses.asdict deep-copies every value and was a third of a fetch round
-    return {
+    out: dict[str, Any] = {
         "id": e.id,
         "title": e.title,
         "link": e.link,
@@ -313,6 +313,9 @@ def entry_to_json(e: Entry) -> dict[str, Any]:
             "link": e.source.link,
         },
     }
+    if e.image is not None:  # only when there is one: older entries' JSON stays as it was
+        out["image"] = {"url": e.image.url, "length": e.image.length, "type": e.image.type}
+    return out
 
 
 def entry_from_json(d: dict[str, Any]) -> Entry:
@@ -332,4 +335,5 @@ def entry_from_json(d: dict[str, Any]) -> Entry:
         origin=d.get("origin", ""),
         enclosures=tuple(Enclosure(**x) for x in d.get("enclosures", [])),
         source=SourceRef(**src) if src else None,
+        image=Enclosure(**d["image"]) if d.get("image") else None,
     )

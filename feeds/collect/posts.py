@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 from pathlib import Path
 
 from frontmatter.default_handlers import YAMLHandler
@@ -196,3 +197,19 @@ def parse_post(path: Path, data: bytes, problems: Problems) -> RawPost | None:
         body=body,
         body_line=text.count("\n", 0, len(text) - len(body)) + 1,
     )
+
+
+def media_size(root: Path | None, rel: str) -> int | None:
+    """The size of the regular file ``rel`` under the site folder ``root`` (a front-matter
+    image or enclosure), or None: missing, not a regular file, or outside the folder."""
+    if root is None or not rel:
+        return None
+    try:
+        base = root.resolve()
+        target = (base / rel).resolve()
+        if not target.is_relative_to(base):
+            return None
+        st = target.stat()
+    except (OSError, ValueError):
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None

@@ -185,6 +185,21 @@ def _enclosures(e: Any) -> tuple[tuple[str, int, str], ...]:
     return tuple(enclosures)
 
 
+def _image(e: Any) -> str | None:
+    """The entry's picture as Media RSS gives it: its first thumbnail, else its first
+    ``media:content`` that is an image."""
+    for thumb in (e.get("media_thumbnail") or [])[:MAX_ENCLOSURES]:
+        if isinstance(thumb, dict) and (url := _url(thumb.get("url"))):
+            return url
+    for media in (e.get("media_content") or [])[:MAX_ENCLOSURES]:
+        if not isinstance(media, dict):
+            continue
+        kind = f"{media.get('medium') or ''} {media.get('type') or ''}"
+        if "image" in kind and (url := _url(media.get("url"))):
+            return url
+    return None
+
+
 def _as_html(value: Any, kind: str | None) -> Any:
     """Atom ``type="text"`` (feedparser's ``text/plain``) is text, not markup: escaped, so a
     literal ``<int>`` or ``a < b`` stays visible."""
@@ -218,6 +233,7 @@ def _item(e: Any) -> RawItem:
         tags=_tags(e),
         enclosures=_enclosures(e),
         base=_url(base),
+        image=_image(e),
     )
 
 
@@ -283,4 +299,5 @@ def _json_item(i: dict[str, Any], doc: dict[str, Any]) -> RawItem:
         tags=tuple(itertools.islice(tags, MAX_TAGS)),
         enclosures=tuple(enclosures),
         base=_url(i.get("url")),
+        image=_url(i.get("image")) if isinstance(i.get("image"), str) else None,
     )
