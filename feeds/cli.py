@@ -206,7 +206,8 @@ def _print_report(
             f"{report.aggregated} aggregated entries ({len(report.sources)} sources fetched"
             f"{f'; {report.merged} duplicates merged' if report.merged else ''}): "
             f"{len(report.files_written)} files written, {len(report.files_unchanged)} "
-            f"unchanged, {errors} errors, {warnings} warnings in {seconds:.2f} s "
+            f"unchanged, {f'{len(report.files_removed)} removed, ' if report.files_removed else ''}"
+            f"{errors} errors, {warnings} warnings in {seconds:.2f} s "
             f"→ {cfg.output_s3.where() if cfg.output_s3 else cfg.output_dir}",
             file=err,
         )

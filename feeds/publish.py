@@ -32,11 +32,7 @@ def publish(
     """Write the manifest of ``results`` over the old one; with ``whole`` (every feed was
     planned and the build was not stopped) remove the old files no feed made this time."""
     old = _old(writer, problems)
-    written = {
-        r.path: manifest.FileInfo(_sha(writer, old, r), _modified(old, r))
-        for r in results
-        if isinstance(r, Written)
-    }
+    written = {r.path: _info(writer, old, r) for r in results if isinstance(r, Written)}
     failed = [r.path for r in results if isinstance(r, Failed)]
     s = cfg.schedule
     control = caching.hints(s.build, s.build_seconds, cfg.site.tz).cache_control
@@ -69,24 +65,18 @@ def _old(writer: Writer, problems: Problems) -> manifest.Manifest:
         return manifest.Manifest()
 
 
-def _modified(old: manifest.Manifest, r: Written) -> str | None:
-    """The newest entry's time a file shows: told by the build, or recorded before (a closed
-    archive that was left alone, or only given its next-archive link)."""
-    if r.modified is not None:
-        return r.modified.isoformat()
-    info = old.files.get(r.path)
-    return None if info is None else info.modified
-
-
-def _sha(writer: Writer, old: manifest.Manifest, r: Written) -> str:
-    """The digest of a file this build wrote or kept: known, recorded before, or read."""
+def _info(writer: Writer, old: manifest.Manifest, r: Written) -> manifest.FileInfo:
+    """What the manifest says of a file this build wrote or kept: its digest and newest
+    entry's time when this build knows them, else as recorded before (a closed archive, not
+    read again), else its digest read from the file."""
+    before = old.files.get(r.path)
+    modified = r.modified.isoformat() if r.modified else before.modified if before else None
     if r.sha is not None:
-        return r.sha
-    info = old.files.get(r.path)
-    if info is not None:
-        return info.sha
+        return manifest.FileInfo(r.sha, modified)
+    if before is not None:
+        return manifest.FileInfo(before.sha, modified)
     try:
         data = writer.read(r.path, manifest.MAX_BYTES)
     except FeedsError:
         data = None
-    return "" if data is None else digest(data)
+    return manifest.FileInfo("" if data is None else digest(data), modified)

@@ -26,6 +26,7 @@ def build_summary(report: Report, started: dt.datetime, finished: dt.datetime) -
         "stopped": report.stopped,
         "files_written": len(report.files_written),
         "files_unchanged": len(report.files_unchanged),
+        "files_removed": len(report.files_removed),
         "errors": len(report.problems.errors),
         "warnings": len(report.problems.items) - len(report.problems.errors),
         "feeds": {
@@ -38,10 +39,13 @@ def build_summary(report: Report, started: dt.datetime, finished: dt.datetime) -
 def record_build(
     state_dir: Path, report: Report, started: dt.datetime, finished: dt.datetime
 ) -> None:
-    """Save the last build's summary; feeds it did not write keep their earlier entry."""
+    """Save the last build's summary. A build that went through every feed replaces the
+    list of feeds (one gone from the config or the posts is forgotten); after any other (some
+    categories, stopped, nothing changed) the feeds it did not write keep their entry."""
     summary = build_summary(report, started, finished)
-    previous = load(state_dir, BUILD_FILE) or {}
-    summary["feeds"] = {**previous.get("feeds", {}), **summary["feeds"]}
+    if not report.every_feed:
+        previous = load(state_dir, BUILD_FILE) or {}
+        summary["feeds"] = {**previous.get("feeds", {}), **summary["feeds"]}
     save(state_dir, BUILD_FILE, summary)
 
 

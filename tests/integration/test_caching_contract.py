@@ -88,6 +88,10 @@ def test_served_headers(site: Site) -> None:
         august = fetch(base + "archive/news/2022-08.rss.xml")[1]["Last-Modified"]
         assert august == http_date(dt.datetime(2022, 8, 5, 1, 0, tzinfo=dt.UTC))
         assert fetch(base + "index.html")[1]["Last-Modified"] == http_date(newest)
+        # a later build does not read the closed archive again, and keeps what it recorded
+        site.post("2022-09-10-d.md", post_text("新的", "2022-09-10 08:00:00 +0800", "news"))
+        build(site, NOW + dt.timedelta(minutes=10))
+        assert fetch(base + "archive/news/2022-08.rss.xml")[1]["Last-Modified"] == august
         # what the build states for readers agrees: RSS ttl (minutes) and sy: elements
         rss = (site.out / "news.rss.xml").read_text(encoding="utf-8")
         assert "<ttl>10</ttl>" in rss and "<sy:updateFrequency>6</sy:updateFrequency>" in rss
