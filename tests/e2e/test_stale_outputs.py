@@ -46,14 +46,14 @@ def site(tmp_path: Path) -> Site:
 
 def test_a_category_gone_from_the_posts_loses_its_files_and_its_status(site: Site) -> None:
     before = files(site)
-    sport = {"sport.rss.xml", "sport.atom.xml", "sport.json", "snippets/sport.html"}
+    sport = {"sport.rss.xml", "sport.atom.xml", "sport.json", "snippets/sport.html", "sport.html"}
     assert sport <= before and "category 'sport'" in status(site)
     site.post("2022-09-01-b.md", post_text("乙", "2022-09-01 09:00:00 +0800", "news", "[足球]"))
     log = build(site)
     after = files(site)
     assert not sport & after
     assert "news.rss.xml" in after and "tags/足球.rss.xml" in after  # the tag is still used
-    assert before - after == sport and "4 removed" in log
+    assert before - after == sport and "5 removed" in log
     assert "category 'sport'" not in status(site) and "category 'news'" in status(site)
     listed = manifest.from_bytes((site.out / manifest.NAME).read_bytes()).files
     assert set(listed) == after - {manifest.NAME}
