@@ -174,3 +174,13 @@ def test_prune_by_age_and_dump_restore_round_trip(
         assert copy.entries.restore(rows) == 2
         assert list(copy.entries.dump()) == rows
         assert copy.load_entries([("xinhua", "e3")]) == {("xinhua", "e3"): entry(3)}
+
+
+def test_text_with_nul_is_stored_on_both_backends(store_config: StoreConfig) -> None:
+    odd = dataclasses.replace(entry(1), link="https://src.example/1\x00x", summary="a\x00b")
+    with open_store(store_config) as store:
+        assert store.sources.save(state(last_error="bad\x00byte"), NOW, [(odd, NOW)]).new == 1
+        assert store.sources.save(state(), NOW, [(odd, NOW)]).changed == 0  # stored once
+        (got,) = store.entries.load([("xinhua", "e1")]).values()
+        assert got.summary in ("a\x00b", "ab")  # PostgreSQL text cannot hold NUL: dropped
+        assert store.entries.counts() == {"xinhua": 1}
