@@ -59,6 +59,10 @@ def test_the_example_built_on_postgresql_is_byte_identical_to_sqlite(
     assert status["store"].startswith("postgresql://127.0.0.1:")
     (source,) = status["sources"]
     assert source["entries"] > 0
+    fresh = tmp_path / "fresh-state"  # a check reads the database and makes no local cache
+    proc = run_cli("check", "-c", config, "--state", fresh, env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert not fresh.exists()
 
 
 def test_a_sqlite_store_moved_to_postgresql_builds_the_same_feeds(
