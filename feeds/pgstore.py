@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import fields, replace
 from typing import Any
 
 import psycopg
@@ -173,6 +174,7 @@ class PgSources:
                 ).fetchone()
                 if (0 if row is None else row[0]) != fence:
                     return REFUSED
+            s = _state_without_nul(s)
             values = (s.id, s.url, s.etag, s.last_modified, s.last_fetch, s.last_success)
             conn.execute(
                 f"INSERT INTO sources ({_STATE_COLUMNS}) VALUES "  # noqa: S608
@@ -275,7 +277,9 @@ class PgEntries:
         seen_only: list[str] = []
         for entry, first_seen in pairs:
             data = json.dumps(self._to_json(entry), ensure_ascii=False, sort_keys=True)
-            digest = hashlib.sha256(data.encode()).hexdigest()
+            digest = hashlib.sha256(data.encode()).hexdigest()  # the same as SQLite's
+            if "\\u0000" in data:  # PostgreSQL text cannot hold NUL: it is dropped
+                data = _text(_without_nul(json.loads(data)))
             old = known.get(entry.id)
             if old == digest:
                 seen_only.append(entry.id)
@@ -329,6 +333,26 @@ class PgEntries:
             if batch:
                 _bump_version(conn)
             return len(batch)
+
+
+def _state_without_nul(s: SourceState) -> SourceState:
+    """PostgreSQL text cannot hold NUL (SQLite can): a state's texts are stored without it."""
+    found: dict[str, Any] = {
+        f.name: v.replace("\x00", "")
+        for f in fields(s)
+        if isinstance(v := getattr(s, f.name), str) and "\x00" in v
+    }
+    return replace(s, **found) if found else s
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    return value
 
 
 def _text(data: dict[str, Any]) -> str:

@@ -59,6 +59,10 @@ def test_the_example_built_on_postgresql_is_byte_identical_to_sqlite(
     assert status["store"].startswith("postgresql://127.0.0.1:")
     (source,) = status["sources"]
     assert source["entries"] > 0
+    fresh = tmp_path / "fresh-state"  # a check reads the database and makes no local cache
+    proc = run_cli("check", "-c", config, "--state", fresh, env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert not fresh.exists()
 
 
 def test_a_sqlite_store_moved_to_postgresql_builds_the_same_feeds(
@@ -75,6 +79,10 @@ def test_a_sqlite_store_moved_to_postgresql_builds_the_same_feeds(
     again = tmp_path / "again.jsonl"
     feeds(config, "db", "export", again)
     assert again.read_bytes() == dump.read_bytes()  # every source and entry moved as it was
+    back, third = tmp_path / "back-state", tmp_path / "third.jsonl"  # and back into SQLite
+    feeds(lite, "db", "import", again, "--state", back)
+    feeds(lite, "db", "export", third, "--state", back)
+    assert third.read_bytes() == dump.read_bytes()
     lines = dump.read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[0]) == {"format": "feeds-store", "version": 1}
     assert any('"entry"' in line for line in lines) and any('"source"' in line for line in lines)

@@ -174,3 +174,27 @@ def test_prune_by_age_and_dump_restore_round_trip(
         assert copy.entries.restore(rows) == 2
         assert list(copy.entries.dump()) == rows
         assert copy.load_entries([("xinhua", "e3")]) == {("xinhua", "e3"): entry(3)}
+
+
+def test_text_with_nul_is_stored_on_both_backends(store_config: StoreConfig) -> None:
+    odd = dataclasses.replace(entry(1), link="https://src.example/1\x00x", summary="a\x00b")
+    with open_store(store_config) as store:
+        assert store.sources.save(state(last_error="bad\x00byte"), NOW, [(odd, NOW)]).new == 1
+        assert store.sources.save(state(), NOW, [(odd, NOW)]).changed == 0  # stored once
+        (got,) = store.entries.load([("xinhua", "e1")]).values()
+        assert got.summary in ("a\x00b", "ab")  # PostgreSQL text cannot hold NUL: dropped
+        assert store.entries.counts() == {"xinhua": 1}
+
+
+def test_a_store_of_schema_3_gains_fences_and_keeps_its_entries(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.sqlite3"
+    with Store(path) as store:
+        store.sources.save(state(), NOW, [(entry(1), NOW)])
+    old = sqlite3.connect(path)
+    old.execute("DROP TABLE fences")
+    old.execute("PRAGMA user_version=3")
+    old.commit()
+    old.close()
+    with Store(path) as store:
+        assert store.sources.claim("xinhua") == 1
+        assert store.entries.counts() == {"xinhua": 1}
