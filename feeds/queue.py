@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -71,8 +72,12 @@ WHERE d.site = %(site)s AND d.output = r.o AND d.mark = r.m"""
 # The fetch jobs waiting or running, by queueing lock: the tick leaves their sources alone.
 # (procrastinate_jobs is procrastinate's documented table of jobs.)
 BUSY = """
-SELECT queueing_lock FROM procrastinate_jobs
+SELECT queueing_lock, lock FROM procrastinate_jobs
 WHERE status IN ('todo', 'doing') AND queue_name = 'fetch' AND queueing_lock IS NOT NULL"""
+# Procrastinate's job fetch looks, for each waiting job it considers, at the other waiting
+# jobs of its lock: a tick leaves at most this many waiting per host slot (the rest of the
+# due sources stay due: a later tick defers them), which bounds that look.
+WAITING_PER_SLOT = 100
 
 
 class QueueError(FeedsError):
@@ -174,7 +179,8 @@ def register(app: procrastinate.App, cfg: Config, *, scheduler: bool) -> Runtime
         rows = await app.connector.execute_query_all_async(BUSY)
         busy = {r["queueing_lock"] for r in rows}
         due = await asyncio.to_thread(queuejobs.due_sources, rt, busy)
-        deferred = await _defer_fetches(app, fetch.name, due, cfg.fetch.per_host)
+        jobs = _fetch_jobs(fetch.name, due, cfg.fetch.per_host, [r["lock"] for r in rows])
+        deferred = await _defer_fetches(app, jobs)
         log.info(
             "event=tick at=%d due=%d deferred=%d busy=%d", timestamp, len(due), deferred, len(busy)
         )
@@ -211,24 +217,38 @@ def _periodic(
     app.periodic(cron=cron, periodic_id="")(task)
 
 
-async def _defer_fetches(
-    app: procrastinate.App, task_name: str, due: list[SourceConfig], per_host: int
-) -> int:
-    """A fetch job per due source, ``BATCH`` per statement; a batch that meets a job
-    already waiting is deferred again one job at a time, skipping the waiting ones."""
-    deferred = 0
-    for i in range(0, len(due), BATCH):
-        batch = [
+def _fetch_jobs(
+    task_name: str, due: list[SourceConfig], per_host: int, busy_locks: list[str]
+) -> list[pj.Job]:
+    """A fetch job per due source, in its host slot, up to ``WAITING_PER_SLOT`` per slot."""
+    waiting = Counter(busy_locks)
+    out = []
+    for s in due:
+        lock = queuejobs.host_lock(s, per_host)
+        if waiting[lock] >= WAITING_PER_SLOT:
+            continue
+        waiting[lock] += 1
+        out.append(
             pj.Job(
                 id=None,
                 queue=FETCH,
-                lock=queuejobs.host_lock(s, per_host),
+                lock=lock,
                 queueing_lock=queuejobs.fetch_lock(s.id),
                 task_name=task_name,
                 task_kwargs={"source_id": s.id},
             )
-            for s in due[i : i + BATCH]
-        ]
+        )
+    return out
+
+
+async def _defer_fetches(app: procrastinate.App, jobs: list[pj.Job]) -> int:
+    """Defer ``BATCH`` jobs per statement; a batch that meets a job already waiting is
+    deferred again one job at a time, skipping the waiting ones. After many, the job
+    table is analyzed: with stale statistics PostgreSQL sorts every waiting job on each
+    fetch instead of walking procrastinate's index (170 ms instead of 4 at 10,000 jobs)."""
+    deferred = 0
+    for i in range(0, len(jobs), BATCH):
+        batch = jobs[i : i + BATCH]
         try:
             await app.job_manager.batch_defer_jobs_async(batch)
             deferred += len(batch)
@@ -237,6 +257,8 @@ async def _defer_fetches(
                 with contextlib.suppress(pe.AlreadyEnqueued):
                     await app.job_manager.defer_job_async(job)
                     deferred += 1
+    if deferred >= BATCH:
+        await app.connector.execute_query_async("ANALYZE procrastinate_jobs")
     return deferred
 
 
