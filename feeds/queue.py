@@ -31,15 +31,18 @@ import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import procrastinate
 import psycopg
 from procrastinate import exceptions as pe
 from procrastinate import jobs as pj
+from procrastinate.schema import SchemaManager
+from procrastinate.tasks import Task
 
 from feeds import queuejobs
 from feeds.config import Config, SourceConfig
-from feeds.errors import ConfigError, FeedsError
+from feeds.errors import ConfigError
 from feeds.queuejobs import ALL_OUTPUTS, Runtime
 
 log = logging.getLogger("feeds.queue")
@@ -80,10 +83,6 @@ WHERE status IN ('todo', 'doing') AND queue_name = 'fetch' AND queueing_lock IS 
 WAITING_PER_SLOT = 100
 
 
-class QueueError(FeedsError):
-    """The job queue's database cannot be used."""
-
-
 def database(cfg: Config) -> str:
     """The queue's PostgreSQL URL: ``queue.database``, else the store's ``state.database``."""
     url = cfg.queue.database or cfg.store.database
@@ -119,20 +118,17 @@ def make_app(dsn: str) -> procrastinate.App:
     return procrastinate.App(connector=connector)
 
 
-async def ensure_schema(app: procrastinate.App) -> None:
-    """Procrastinate's tables (once, under an advisory lock: schedulers and workers may
-    start together) and ours."""
-    c = app.connector
-    await c.execute_query_async("SELECT pg_advisory_lock(4604554444)")
-    try:
-        found = await c.execute_query_one_async(
-            "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS found"
-        )
-        if not found["found"]:
-            await app.schema_manager.apply_schema_async()
-        await c.execute_query_async(DIRTY_SCHEMA)
-    finally:
-        await c.execute_query_async("SELECT pg_advisory_unlock(4604554444)")
+async def ensure_schema(dsn: str) -> None:
+    """Procrastinate's tables when there are none yet, and ours: in one transaction under
+    an advisory lock, on one connection (schedulers and workers may start together)."""
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        await conn.execute("SELECT pg_advisory_xact_lock(4604554444)")
+        cur = await conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
+        row = await cur.fetchone()
+        if not (row and row[0]):
+            await conn.execute(SchemaManager.get_schema())
+        await conn.execute(DIRTY_SCHEMA)
+        await conn.commit()
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -141,7 +137,22 @@ async def ensure_schema(app: procrastinate.App) -> None:
 def register(app: procrastinate.App, cfg: Config, *, scheduler: bool) -> Runtime:
     """Register the tasks on ``app`` (the periodic ones only for a scheduler, whose process
     runs the periodic deferrer) and return the runtime their jobs use."""
-    site = queuejobs.site_lock(cfg)
+    rt = Runtime(cfg)
+    build = _build_tasks(app, rt)
+
+    @app.task(name="feeds.fetch", queue=FETCH)
+    def fetch(source_id: str) -> str:
+        return queuejobs.fetch_source(rt, source_id)
+
+    if scheduler:
+        _scheduler_tasks(app, rt, fetch.name, build)
+    return rt
+
+
+def _build_tasks(app: procrastinate.App, rt: Runtime) -> Task[Any, Any, Any]:
+    """The build job (one waiting and one running per site) and the WebSub ping jobs; sets
+    ``rt.mark_dirty``, which a fetch job calls after new entries. Returns the build task."""
+    cfg, site = rt.cfg, queuejobs.site_lock(rt.cfg)
 
     @app.task(name="feeds.build", queue=BUILD, lock=site, queueing_lock=site)
     async def build(site: str) -> str:
@@ -169,17 +180,22 @@ def register(app: procrastinate.App, cfg: Config, *, scheduler: bool) -> Runtime
         with contextlib.suppress(pe.AlreadyEnqueued):  # a waiting build will see the marks
             build.configure(schedule_in={"seconds": int(cfg.queue.build_settle)}).defer(site=site)
 
-    rt = Runtime(cfg, mark_dirty)
+    rt.mark_dirty = mark_dirty
+    return build
 
-    @app.task(name="feeds.fetch", queue=FETCH)
-    def fetch(source_id: str) -> str:
-        return queuejobs.fetch_source(rt, source_id)
+
+def _scheduler_tasks(
+    app: procrastinate.App, rt: Runtime, fetch_task: str, build: Task[Any, Any, Any]
+) -> None:
+    """The scheduler's periodic jobs: the tick, the sweep of stalled jobs, the scheduled
+    build."""
+    cfg, site = rt.cfg, queuejobs.site_lock(rt.cfg)
 
     async def tick(timestamp: int) -> str:
         rows = await app.connector.execute_query_all_async(BUSY)
         busy = {r["queueing_lock"] for r in rows}
         due = await asyncio.to_thread(queuejobs.due_sources, rt, busy)
-        jobs = _fetch_jobs(fetch.name, due, cfg.fetch.per_host, [r["lock"] for r in rows])
+        jobs = _fetch_jobs(fetch_task, due, cfg.fetch.per_host, [r["lock"] for r in rows])
         deferred = await _defer_fetches(app, jobs)
         log.info(
             "event=tick at=%d due=%d deferred=%d busy=%d", timestamp, len(due), deferred, len(busy)
@@ -195,16 +211,15 @@ def register(app: procrastinate.App, cfg: Config, *, scheduler: bool) -> Runtime
             await build.defer_async(site=site)
         return "asked for a build of every feed"
 
-    if scheduler:
-        _periodic(app, "feeds.tick", tick, every(cfg.schedule.fetch_every))
-        _periodic(app, "feeds.sweep", sweep, every(max(1.0, cfg.queue.stall_timeout / 4)))
-        build_cron = (
-            every(cfg.schedule.build_seconds)
-            if cfg.schedule.build_seconds is not None
-            else cfg.schedule.build
-        )
-        _periodic(app, "feeds.scheduled_build", scheduled_build, build_cron)
-    return rt
+    _periodic(app, "feeds.tick", tick, every(cfg.schedule.fetch_every))
+    _periodic(app, "feeds.sweep", sweep, every(max(1.0, cfg.queue.stall_timeout / 4)))
+    seconds = cfg.schedule.build_seconds
+    _periodic(
+        app,
+        "feeds.scheduled_build",
+        scheduled_build,
+        every(seconds) if seconds is not None else cfg.schedule.build,
+    )
 
 
 def _periodic(
@@ -304,7 +319,7 @@ async def _supervise(cfg: Config, dsn: str, scheduler: bool) -> int:
         rt = register(app, cfg, scheduler=scheduler)
         try:
             async with app.open_async():
-                await ensure_schema(app)
+                await ensure_schema(dsn)
                 log.info("event=start role=%s queues=%s", role, ",".join(queues))
                 pauses = iter(RESTART_PAUSES)
                 await _run_until(app, cfg, queues, role, stop)
