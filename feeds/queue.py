@@ -211,6 +211,13 @@ def _scheduler_tasks(
             await build.defer_async(site=site)
         return "asked for a build of every feed"
 
+    async def cleanup(timestamp: int) -> str:  # succeeded jobs are deleted as they finish
+        await app.job_manager.delete_old_jobs(
+            nb_hours=24, include_failed=True, include_cancelled=True, include_aborted=True
+        )
+        return "removed the jobs that ended a day ago"
+
+    _periodic(app, "feeds.cleanup", cleanup, "17 * * * *")
     _periodic(app, "feeds.tick", tick, every(cfg.schedule.fetch_every))
     _periodic(app, "feeds.sweep", sweep, every(max(1.0, cfg.queue.stall_timeout / 4)))
     seconds = cfg.schedule.build_seconds
@@ -321,6 +328,9 @@ async def _supervise(cfg: Config, dsn: str, scheduler: bool) -> int:
             async with app.open_async():
                 await ensure_schema(dsn)
                 log.info("event=start role=%s queues=%s", role, ",".join(queues))
+                if scheduler:  # as the daemon does: what changed while down is built now
+                    with contextlib.suppress(pe.AlreadyEnqueued):
+                        await app.tasks["feeds.scheduled_build"].defer_async(timestamp=0)
                 pauses = iter(RESTART_PAUSES)
                 await _run_until(app, cfg, queues, role, stop)
         except (pe.ConnectorException, psycopg.Error, OSError) as e:  # PoolTimeout is one
