@@ -168,6 +168,15 @@ class Cluster:
             time.sleep(0.2)
         raise SystemExit(f"round not finished after {timeout} s ({self.done_since(mark)}/{total})")
 
+    def last_fetched(self, ids: list[str]) -> float:
+        """When the last of these sources was fetched (epoch seconds)."""
+        with psycopg.connect(self.db) as c:
+            row = c.execute(
+                "SELECT extract(epoch FROM max(last_fetch)) FROM sources WHERE id = ANY(%s)",
+                (ids,),
+            ).fetchone()
+        return float(row[0]) if row and row[0] is not None else float("nan")
+
     def make_due(self) -> float:
         mark = time.time()
         with psycopg.connect(self.db) as c:
@@ -225,19 +234,26 @@ def one(farm: Farm, sources: int, workers: int, stall: float, url: str) -> list[
 
 def recovery(cluster: Cluster, farm: Farm, sources: int, workers: int) -> str:
     """A 304 round with one worker SIGKILLed a third of the way through (started again at
-    once, as systemd would), then duplicates and lost schedules."""
-    killed: list[float] = []
+    once, as systemd would): seconds until every source it was fetching is fetched again
+    (about the stall timeout), then duplicates and lost schedules."""
+    killed: list[tuple[float, list[str]]] = []
 
     def kill_at_a_third(n: int) -> None:
         if not killed and n >= sources // 3:
             cluster.workers[0].send_signal(signal.SIGKILL)
             cluster.workers[0].wait()
+            at = time.time()
+            with psycopg.connect(cluster.db) as c:  # its jobs, and the others' under way
+                rows = c.execute(
+                    "SELECT args->>'source_id' FROM procrastinate_jobs WHERE status = 'doing'"
+                ).fetchall()
+            killed.append((at, [r[0] for r in rows]))
             cluster.workers[0] = cluster.start("worker", "-q")
-            killed.append(time.monotonic())
 
     mark = cluster.make_due()
     cluster.wait_round(mark, sources, 1800, kill_at_a_third)
-    recovered = time.monotonic() - killed[0]
+    at, taken = killed[0]  # the round is over: every source was fetched after the kill
+    again = cluster.last_fetched(taken) - at
     with psycopg.connect(cluster.db) as c:
         entries = c.execute("SELECT count(*) FROM entries").fetchone()
         lost = c.execute(
@@ -245,9 +261,9 @@ def recovery(cluster: Cluster, farm: Farm, sources: int, workers: int) -> str:
         ).fetchone()
     dupes = (int(entries[0]) if entries else 0) - sources * ITEMS
     return (
-        f"| {workers} | SIGKILL at ⅓ | {recovered:.1f} s from the kill to the last source | "
-        f"duplicates {dupes} | lost schedules {int(lost[0]) if lost else -1} | "
-        f"{farm.take_counts()} |"
+        f"| {workers} | SIGKILL at ⅓ | {again:.1f} s until its {len(taken)} jobs under way "
+        f"were fetched again | duplicates {dupes} | lost schedules "
+        f"{int(lost[0]) if lost else -1} | {farm.take_counts()} |"
     )
 
 
