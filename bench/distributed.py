@@ -85,7 +85,11 @@ class Farm:
             def log_message(self, *args: object) -> None:
                 pass
 
-        httpd = ThreadingHTTPServer((host, 0), Handler)
+        class Quiet(ThreadingHTTPServer):
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # a SIGKILLed worker's connections reset: expected here
+
+        httpd = Quiet((host, 0), Handler)
         httpd.daemon_threads = True
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         return httpd
