@@ -259,7 +259,7 @@ def test_postgres_restart_during_a_round(
         logs = [start("run", "--distributed"), start("worker")]
         wait_for(lambda: len(http_server.requests) >= 2, "the round has begun", logs)
         cluster.restart()
-        wait_for(lambda: all_fetched(site, ids), "every source fetched", logs, timeout=45)
+        wait_for(lambda: all_fetched(site, ids), "every source fetched", logs, timeout=60)
         assert all(p.proc.poll() is None for p in logs), "a process died with the database"
     _, counts = stored(site)
     assert counts == dict.fromkeys(ids, ITEMS)
