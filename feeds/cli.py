@@ -150,6 +150,9 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     if args.command == "db":
         return Exit(cli_db.run(args, cfg, now, out))
     if args.command == "worker" or (args.command == "run" and args.distributed):
+        if args.command == "run" and args.health_port is not None:
+            print("feeds: --health-port is the single-machine daemon's", file=err)
+            return Exit.FATAL
         from feeds import queue  # procrastinate loads only for the distributed commands
 
         return Exit(queue.run(cfg, queue.database(cfg), scheduler=args.command == "run"))

@@ -28,17 +28,21 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import procrastinate
 import psycopg
 from procrastinate import exceptions as pe
 from procrastinate import jobs as pj
+from procrastinate.schema import SchemaManager
+from procrastinate.tasks import Task
 
 from feeds import queuejobs
 from feeds.config import Config, SourceConfig
-from feeds.errors import ConfigError, FeedsError
+from feeds.errors import ConfigError
 from feeds.queuejobs import ALL_OUTPUTS, Runtime
 
 log = logging.getLogger("feeds.queue")
@@ -71,12 +75,12 @@ WHERE d.site = %(site)s AND d.output = r.o AND d.mark = r.m"""
 # The fetch jobs waiting or running, by queueing lock: the tick leaves their sources alone.
 # (procrastinate_jobs is procrastinate's documented table of jobs.)
 BUSY = """
-SELECT queueing_lock FROM procrastinate_jobs
+SELECT queueing_lock, lock FROM procrastinate_jobs
 WHERE status IN ('todo', 'doing') AND queue_name = 'fetch' AND queueing_lock IS NOT NULL"""
-
-
-class QueueError(FeedsError):
-    """The job queue's database cannot be used."""
+# Procrastinate's job fetch looks, for each waiting job it considers, at the other waiting
+# jobs of its lock: a tick leaves at most this many waiting per host slot (the rest of the
+# due sources stay due: a later tick defers them), which bounds that look.
+WAITING_PER_SLOT = 100
 
 
 def database(cfg: Config) -> str:
@@ -114,20 +118,17 @@ def make_app(dsn: str) -> procrastinate.App:
     return procrastinate.App(connector=connector)
 
 
-async def ensure_schema(app: procrastinate.App) -> None:
-    """Procrastinate's tables (once, under an advisory lock: schedulers and workers may
-    start together) and ours."""
-    c = app.connector
-    await c.execute_query_async("SELECT pg_advisory_lock(4604554444)")
-    try:
-        found = await c.execute_query_one_async(
-            "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS found"
-        )
-        if not found["found"]:
-            await app.schema_manager.apply_schema_async()
-        await c.execute_query_async(DIRTY_SCHEMA)
-    finally:
-        await c.execute_query_async("SELECT pg_advisory_unlock(4604554444)")
+async def ensure_schema(dsn: str) -> None:
+    """Procrastinate's tables when there are none yet, and ours: in one transaction under
+    an advisory lock, on one connection (schedulers and workers may start together)."""
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        await conn.execute("SELECT pg_advisory_xact_lock(4604554444)")
+        cur = await conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
+        row = await cur.fetchone()
+        if not (row and row[0]):
+            await conn.execute(SchemaManager.get_schema())
+        await conn.execute(DIRTY_SCHEMA)
+        await conn.commit()
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -136,7 +137,22 @@ async def ensure_schema(app: procrastinate.App) -> None:
 def register(app: procrastinate.App, cfg: Config, *, scheduler: bool) -> Runtime:
     """Register the tasks on ``app`` (the periodic ones only for a scheduler, whose process
     runs the periodic deferrer) and return the runtime their jobs use."""
-    site = queuejobs.site_lock(cfg)
+    rt = Runtime(cfg)
+    build = _build_tasks(app, rt)
+
+    @app.task(name="feeds.fetch", queue=FETCH)
+    def fetch(source_id: str) -> str:
+        return queuejobs.fetch_source(rt, source_id)
+
+    if scheduler:
+        _scheduler_tasks(app, rt, fetch.name, build)
+    return rt
+
+
+def _build_tasks(app: procrastinate.App, rt: Runtime) -> Task[Any, Any, Any]:
+    """The build job (one waiting and one running per site) and the WebSub ping jobs; sets
+    ``rt.mark_dirty``, which a fetch job calls after new entries. Returns the build task."""
+    cfg, site = rt.cfg, queuejobs.site_lock(rt.cfg)
 
     @app.task(name="feeds.build", queue=BUILD, lock=site, queueing_lock=site)
     async def build(site: str) -> str:
@@ -164,17 +180,23 @@ def register(app: procrastinate.App, cfg: Config, *, scheduler: bool) -> Runtime
         with contextlib.suppress(pe.AlreadyEnqueued):  # a waiting build will see the marks
             build.configure(schedule_in={"seconds": int(cfg.queue.build_settle)}).defer(site=site)
 
-    rt = Runtime(cfg, mark_dirty)
+    rt.mark_dirty = mark_dirty
+    return build
 
-    @app.task(name="feeds.fetch", queue=FETCH)
-    def fetch(source_id: str) -> str:
-        return queuejobs.fetch_source(rt, source_id)
+
+def _scheduler_tasks(
+    app: procrastinate.App, rt: Runtime, fetch_task: str, build: Task[Any, Any, Any]
+) -> None:
+    """The scheduler's periodic jobs: the tick, the sweep of stalled jobs, the scheduled
+    build."""
+    cfg, site = rt.cfg, queuejobs.site_lock(rt.cfg)
 
     async def tick(timestamp: int) -> str:
         rows = await app.connector.execute_query_all_async(BUSY)
         busy = {r["queueing_lock"] for r in rows}
         due = await asyncio.to_thread(queuejobs.due_sources, rt, busy)
-        deferred = await _defer_fetches(app, fetch.name, due, cfg.fetch.per_host)
+        jobs = _fetch_jobs(fetch_task, due, cfg.fetch.per_host, [r["lock"] for r in rows])
+        deferred = await _defer_fetches(app, jobs)
         log.info(
             "event=tick at=%d due=%d deferred=%d busy=%d", timestamp, len(due), deferred, len(busy)
         )
@@ -189,16 +211,22 @@ def register(app: procrastinate.App, cfg: Config, *, scheduler: bool) -> Runtime
             await build.defer_async(site=site)
         return "asked for a build of every feed"
 
-    if scheduler:
-        _periodic(app, "feeds.tick", tick, every(cfg.schedule.fetch_every))
-        _periodic(app, "feeds.sweep", sweep, every(max(1.0, cfg.queue.stall_timeout / 4)))
-        build_cron = (
-            every(cfg.schedule.build_seconds)
-            if cfg.schedule.build_seconds is not None
-            else cfg.schedule.build
+    async def cleanup(timestamp: int) -> str:  # succeeded jobs are deleted as they finish
+        await app.job_manager.delete_old_jobs(
+            nb_hours=24, include_failed=True, include_cancelled=True, include_aborted=True
         )
-        _periodic(app, "feeds.scheduled_build", scheduled_build, build_cron)
-    return rt
+        return "removed the jobs that ended a day ago"
+
+    _periodic(app, "feeds.cleanup", cleanup, "17 * * * *")
+    _periodic(app, "feeds.tick", tick, every(cfg.schedule.fetch_every))
+    _periodic(app, "feeds.sweep", sweep, every(max(1.0, cfg.queue.stall_timeout / 4)))
+    seconds = cfg.schedule.build_seconds
+    _periodic(
+        app,
+        "feeds.scheduled_build",
+        scheduled_build,
+        every(seconds) if seconds is not None else cfg.schedule.build,
+    )
 
 
 def _periodic(
@@ -211,24 +239,38 @@ def _periodic(
     app.periodic(cron=cron, periodic_id="")(task)
 
 
-async def _defer_fetches(
-    app: procrastinate.App, task_name: str, due: list[SourceConfig], per_host: int
-) -> int:
-    """A fetch job per due source, ``BATCH`` per statement; a batch that meets a job
-    already waiting is deferred again one job at a time, skipping the waiting ones."""
-    deferred = 0
-    for i in range(0, len(due), BATCH):
-        batch = [
+def _fetch_jobs(
+    task_name: str, due: list[SourceConfig], per_host: int, busy_locks: list[str]
+) -> list[pj.Job]:
+    """A fetch job per due source, in its host slot, up to ``WAITING_PER_SLOT`` per slot."""
+    waiting = Counter(busy_locks)
+    out = []
+    for s in due:
+        lock = queuejobs.host_lock(s, per_host)
+        if waiting[lock] >= WAITING_PER_SLOT:
+            continue
+        waiting[lock] += 1
+        out.append(
             pj.Job(
                 id=None,
                 queue=FETCH,
-                lock=queuejobs.host_lock(s, per_host),
+                lock=lock,
                 queueing_lock=queuejobs.fetch_lock(s.id),
                 task_name=task_name,
                 task_kwargs={"source_id": s.id},
             )
-            for s in due[i : i + BATCH]
-        ]
+        )
+    return out
+
+
+async def _defer_fetches(app: procrastinate.App, jobs: list[pj.Job]) -> int:
+    """Defer ``BATCH`` jobs per statement; a batch that meets a job already waiting is
+    deferred again one job at a time, skipping the waiting ones. After many, the job
+    table is analyzed: with stale statistics PostgreSQL sorts every waiting job on each
+    fetch instead of walking procrastinate's index (170 ms instead of 4 at 10,000 jobs)."""
+    deferred = 0
+    for i in range(0, len(jobs), BATCH):
+        batch = jobs[i : i + BATCH]
         try:
             await app.job_manager.batch_defer_jobs_async(batch)
             deferred += len(batch)
@@ -237,6 +279,8 @@ async def _defer_fetches(
                 with contextlib.suppress(pe.AlreadyEnqueued):
                     await app.job_manager.defer_job_async(job)
                     deferred += 1
+    if deferred >= BATCH:
+        await app.connector.execute_query_async("ANALYZE procrastinate_jobs")
     return deferred
 
 
@@ -282,8 +326,11 @@ async def _supervise(cfg: Config, dsn: str, scheduler: bool) -> int:
         rt = register(app, cfg, scheduler=scheduler)
         try:
             async with app.open_async():
-                await ensure_schema(app)
+                await ensure_schema(dsn)
                 log.info("event=start role=%s queues=%s", role, ",".join(queues))
+                if scheduler:  # as the daemon does: what changed while down is built now
+                    with contextlib.suppress(pe.AlreadyEnqueued):
+                        await app.tasks["feeds.scheduled_build"].defer_async(timestamp=0)
                 pauses = iter(RESTART_PAUSES)
                 await _run_until(app, cfg, queues, role, stop)
         except (pe.ConnectorException, psycopg.Error, OSError) as e:  # PoolTimeout is one

@@ -64,7 +64,8 @@ class Runtime:
     (whose pool serves every thread; a SQLite connection must not be shared)."""
 
     cfg: Config
-    mark_dirty: Callable[[set[str]], None]  # records dirty outputs and defers a build
+    # records dirty outputs and defers a build (set by feeds.queue once its tasks exist)
+    mark_dirty: Callable[[set[str]], None] | None = None
     _local: threading.local = field(default_factory=threading.local)
     _opened: list[Store | Fetcher] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -140,7 +141,7 @@ def fetch_source(rt: Runtime, source_id: str) -> str:
         outcome.new,
         outcome.changed,
     )
-    if outcome.new or outcome.changed:
+    if (outcome.new or outcome.changed) and rt.mark_dirty is not None:
         rt.mark_dirty(outputs_of(s))
     return f"{outcome.status}: new={outcome.new} changed={outcome.changed}"
 

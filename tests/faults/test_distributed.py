@@ -259,13 +259,13 @@ def test_postgres_restart_during_a_round(
         logs = [start("run", "--distributed"), start("worker")]
         wait_for(lambda: len(http_server.requests) >= 2, "the round has begun", logs)
         cluster.restart()
-        wait_for(lambda: all_fetched(site, ids), "every source fetched", logs, timeout=45)
+        wait_for(lambda: all_fetched(site, ids), "every source fetched", logs, timeout=60)
         assert all(p.proc.poll() is None for p in logs), "a process died with the database"
     _, counts = stored(site)
     assert counts == dict.fromkeys(ids, ITEMS)
 
 
-def test_two_schedulers_defer_each_tick_once(
+def test_two_schedulers_defer_each_tick_once_and_stop_on_sigterm(
     tmp_path: Path, http_server: LocalServer, database: str
 ) -> None:
     http_server.routes["/t.xml"] = srv.static(rss("t"))
@@ -277,8 +277,12 @@ def test_two_schedulers_defer_each_tick_once(
             return re.findall(r"event=tick at=(\d+)", a.text() + b.text())
 
         wait_for(lambda: len(ticks()) >= 4, "four ticks", [a, b])
+        for p in (a, b):  # as systemd stops them: SIGTERM, and they are gone, cleanly
+            p.proc.send_signal(signal.SIGTERM)
+        assert [p.proc.wait(timeout=20) for p in (a, b)] == [0, 0]
     seen = ticks()
     assert len(seen) == len(set(seen)), f"a tick ran twice: {sorted(seen)}"
+    assert "event=stop role=scheduler" in a.text()
 
 
 def test_a_burst_of_new_entries_is_one_build_then_pings(

@@ -1,0 +1,52 @@
+"""The distributed queue's pure rules: periodic jobs' cron lines, the lock keys that hold the
+per-host limit and one fetch per source, the cap on waiting jobs per slot; and the commands
+refusing to start without a database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from feeds.config import SourceConfig
+from feeds.queue import WAITING_PER_SLOT, _fetch_jobs, every
+from feeds.queuejobs import fetch_lock, host_lock
+from tests.helpers import make_site, run_cli
+
+
+def source(i: int, host: str = "a.example") -> SourceConfig:
+    return SourceConfig(id=f"s{i}", url=f"https://{host}/{i}.xml", categories=("c",))
+
+
+def test_every_rounds_down_to_a_period_cron_can_say() -> None:
+    assert every(30) == "* * * * * */30"
+    assert every(45) == "* * * * * */30"
+    assert every(1) == "* * * * * */1"
+    assert every(0.4) == "* * * * * */1"
+    assert every(300) == "*/5 * * * *"
+    assert every(420) == "*/6 * * * *"
+    assert every(7200) == "0 */2 * * *"
+    assert every(86400 * 3) == "0 */24 * * *"
+
+
+def test_a_hosts_sources_share_per_host_slots_and_a_source_keeps_its_own() -> None:
+    same_host = {host_lock(source(i), 2) for i in range(100)}
+    assert len(same_host) == 2  # at most two of that host's fetches run at once
+    assert host_lock(source(7), 2) == host_lock(source(7), 2)  # never two of one source
+    assert host_lock(source(1, "a.example"), 4) != host_lock(source(1, "b.example"), 4)
+    assert fetch_lock("x") != fetch_lock("y")
+
+
+def test_the_tick_leaves_a_bounded_number_waiting_per_slot() -> None:
+    due = [source(i) for i in range(3 * WAITING_PER_SLOT)]
+    jobs = _fetch_jobs("feeds.fetch", due, 1, [])
+    assert len(jobs) == WAITING_PER_SLOT  # one slot: the rest stay due for a later tick
+    assert {j.queueing_lock for j in jobs} == {fetch_lock(s.id) for s in due[:WAITING_PER_SLOT]}
+    busy = [host_lock(due[0], 1)] * (WAITING_PER_SLOT - 1)
+    assert len(_fetch_jobs("feeds.fetch", due, 1, busy)) == 1
+
+
+def test_worker_without_a_database_names_the_key(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    for args in (("worker",), ("run", "--distributed")):
+        proc = run_cli(*args, "-c", site.config, timeout=60)
+        assert proc.returncode == 2, proc.stderr
+        assert "queue.database" in proc.stderr
