@@ -93,13 +93,12 @@ class Ledger:
         finally:
             db.close()
 
-    def get(self, key: str) -> Seen | None:
+    def all(self) -> dict[str, Seen]:
         with self._db() as db:
-            row = db.execute(
-                "SELECT etag, sha, pending FROM objects WHERE bucket = ? AND key = ?",
-                (self.bucket, key),
-            ).fetchone()
-        return None if row is None else Seen(*row)
+            rows = db.execute(
+                "SELECT key, etag, sha, pending FROM objects WHERE bucket = ?", (self.bucket,)
+            ).fetchall()
+        return {key: Seen(*rest) for key, *rest in rows}
 
     def intend(self, key: str, sha: str) -> None:
         with self._db() as db:
@@ -141,19 +140,21 @@ class S3Writer:
         # another store's bucket of the same name only makes a write fail (412), never land
         self.ledger = Ledger(state_dir / LEDGER, cfg.bucket)
         self.listing: dict[str, Listed] = {}
+        self.seen: dict[str, Seen] = self.ledger.all()  # the ledger's rows, kept in step
 
     # ------------------------------------------------------------------ the Writer protocol
 
     def cleanup(self) -> None:
         """Nothing to clean up (an upload is whole or absent); lists the objects instead."""
         self.listing = self._list()
+        self.seen = self.ledger.all()
 
     def exists(self, rel: str) -> bool:
         return self.cfg.key(rel) in self.listing
 
     def holds(self, rel: str, record: Output) -> bool:
         key = self.cfg.key(rel)
-        listed, seen = self.listing.get(key), self.ledger.get(key)
+        listed, seen = self.listing.get(key), self.seen.get(key)
         return (
             listed is not None
             and seen is not None
@@ -168,7 +169,7 @@ class S3Writer:
     def write(self, rel: str, data: bytes, *, create_only: bool = False) -> bool:
         key = self.cfg.key(rel)
         sha = hashlib.sha256(data).hexdigest()
-        seen, listed = self.ledger.get(key), self.listing.get(key)
+        seen, listed = self.seen.get(key), self.listing.get(key)
         if seen and seen.sha == sha and listed and listed.etag == seen.etag:
             return False  # the object holds these bytes and is still the one we left
         condition = (
@@ -177,6 +178,7 @@ class S3Writer:
             else {"IfNoneMatch": "*"}
         )
         self.ledger.intend(key, sha)
+        self.seen[key] = Seen(seen.etag if seen else None, seen.sha if seen else None, sha)
         try:
             try:
                 etag = self._put(rel, data, sha, create_only, condition)
@@ -225,6 +227,7 @@ class S3Writer:
 
     def _wrote(self, key: str, etag: str, sha: str, size: int) -> None:
         self.ledger.done(key, etag, sha)
+        self.seen[key] = Seen(etag, sha, None)
         self.listing[key] = Listed(etag, size)
 
     def _refused(
