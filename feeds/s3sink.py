@@ -42,6 +42,7 @@ from feeds.write import fault_point
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import PutObjectRequestTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -172,18 +173,14 @@ class S3Writer:
         seen, listed = self.seen.get(key), self.listing.get(key)
         if seen and seen.sha == sha and listed and listed.etag == seen.etag:
             return False  # the object holds these bytes and is still the one we left
-        condition = (
-            {"IfMatch": seen.etag}
-            if seen and seen.etag and not create_only
-            else {"IfNoneMatch": "*"}
-        )
+        if_match = seen.etag if seen and not create_only else None
         self.ledger.intend(key, sha)
         self.seen[key] = Seen(seen.etag if seen else None, seen.sha if seen else None, sha)
         try:
             try:
-                etag = self._put(rel, data, sha, create_only, condition)
+                etag = self._put(rel, data, sha, create_only, if_match)
             except _Missing:  # deleted since: nobody's object is overwritten by making it anew
-                etag = self._put(rel, data, sha, create_only, {"IfNoneMatch": "*"})
+                etag = self._put(rel, data, sha, create_only, None)
         except _Refused:
             return self._refused(rel, data, sha, create_only, seen)
         self._wrote(key, etag, sha, len(data))
@@ -240,10 +237,11 @@ class S3Writer:
         if head is not None and head[1] == sha:
             self._wrote(key, head[0], sha, len(data))
             return False
-        if head is not None and not create_only and seen and seen.pending == head[1]:
+        pending = seen.pending if seen else None  # an upload of ours never confirmed
+        if head is not None and not create_only and pending is not None and pending == head[1]:
             log.info("event=s3 adopted=%s etag=%s (an upload not recorded)", key, head[0])
-            with contextlib.suppress(_Refused):
-                etag = self._put(rel, data, sha, create_only, {"IfMatch": head[0]})
+            with contextlib.suppress(_Refused, _Missing):
+                etag = self._put(rel, data, sha, create_only, head[0])
                 self._wrote(key, etag, sha, len(data))
                 return True
         where = self.cfg.where(rel)
@@ -261,26 +259,30 @@ class S3Writer:
             )
         raise WriteError(f"{where}: not written: 412 Precondition Failed: {why}")
 
-    def _put(
-        self, rel: str, data: bytes, sha: str, create_only: bool, condition: dict[str, str]
-    ) -> str:
+    def _put(self, rel: str, data: bytes, sha: str, create_only: bool, if_match: str | None) -> str:
+        """Put the object if it is still ``if_match`` (an ETag), or if it does not exist yet
+        (None); the new ETag."""
         cache = self.cfg.archive_cache_control if create_only else self.cfg.cache_control
         fault_point()  # tests: stop or die just before an upload
+        request: PutObjectRequestTypeDef = {
+            "Bucket": self.cfg.bucket,
+            "Key": self.cfg.key(rel),
+            "Body": data,
+            "ContentType": content_type(rel),
+            "CacheControl": cache,
+            "Metadata": {HASH_KEY: sha},
+        }
+        if if_match is None:
+            request["IfNoneMatch"] = "*"
+        else:
+            request["IfMatch"] = if_match
         try:
-            answer = self.s3.put_object(
-                Bucket=self.cfg.bucket,
-                Key=self.cfg.key(rel),
-                Body=data,
-                ContentType=content_type(rel),
-                CacheControl=cache,
-                Metadata={HASH_KEY: sha},
-                **condition,  # type: ignore[arg-type]
-            )
+            answer = self.s3.put_object(**request)
         except ClientError as e:
             status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if status == 412:
                 raise _Refused from e
-            if status == 404 and "IfMatch" in condition:
+            if status == 404 and if_match is not None:
                 raise _Missing from e
             raise self._failed(rel, e) from e
         except BotoCoreError as e:
