@@ -2,7 +2,8 @@
 ``output`` that puts each file as one object with boto3.
 
 Every object carries the Content-Type with charset that ``feeds serve`` sends for it, a
-Cache-Control (``output.s3.cache_control``; archives ``output.s3.archive_cache_control``) and
+Cache-Control (``output.s3.cache_control``, by default the caching contract's that ``feeds
+serve`` sends; archives ``output.s3.archive_cache_control``) and
 the SHA-256 of its bytes (metadata ``sha256``). Writes are conditional, so that two builders
 never overwrite each other and a closed archive is never rewritten:
 
@@ -134,8 +135,11 @@ class _Missing(Exception):
 
 
 class S3Writer:
-    def __init__(self, cfg: S3Config, state_dir: Path, s3: S3Client | None = None) -> None:
+    def __init__(
+        self, cfg: S3Config, state_dir: Path, s3: S3Client | None = None, *, cache_control: str
+    ) -> None:
         self.cfg = cfg
+        self.cache_control = cfg.cache_control or cache_control
         self.s3 = s3 if s3 is not None else client(cfg)
         # by bucket, not endpoint: one bucket can be reached at several URLs; an ETag of
         # another store's bucket of the same name only makes a write fail (412), never land
@@ -262,7 +266,7 @@ class S3Writer:
     def _put(self, rel: str, data: bytes, sha: str, create_only: bool, if_match: str | None) -> str:
         """Put the object if it is still ``if_match`` (an ETag), or if it does not exist yet
         (None); the new ETag."""
-        cache = self.cfg.archive_cache_control if create_only else self.cfg.cache_control
+        cache = self.cfg.archive_cache_control if create_only else self.cache_control
         fault_point()  # tests: stop or die just before an upload
         request: PutObjectRequestTypeDef = {
             "Bucket": self.cfg.bucket,
