@@ -160,7 +160,10 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
         from feeds import scheduler  # APScheduler loads only for the commands that use it
 
         daemon = scheduler.Daemon(
-            cfg, scheduler.reloader(args.config, overrides), health_port=args.health_port
+            cfg,
+            scheduler.reloader(args.config, overrides),
+            health_port=args.health_port,
+            metrics_port=args.metrics_port,
         )
         return Exit(daemon.run())
     if args.command == "serve":

@@ -136,7 +136,17 @@ def _add_run(sub: _Sub, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="schedule fetch and build jobs in PostgreSQL for `feeds worker`s (see README)",
     )
+    _metrics_port(run)
     _log_format(run)
+
+
+def _metrics_port(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics (GET /metrics) on 127.0.0.1:PORT",
+    )
 
 
 def _log_format(p: argparse.ArgumentParser) -> None:

@@ -124,9 +124,9 @@ KEYS: tuple[Key, ...] = (
     Key("output.s3.profile", optional_text, None, "none (`AWS_PROFILE` or default)", "profile"),
     Key(
         "output.s3.cache_control",
-        text,
-        s3config.HEAD_CACHE,
-        f"`{s3config.HEAD_CACHE}`",
+        optional_text,
+        None,
+        "from `schedule.build`, as `feeds serve` sends",
         "cache_control",
     ),
     Key(

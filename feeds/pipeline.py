@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 
-from feeds import archive, generate, normalize, poststage, urlcheck
+from feeds import archive, caching, generate, normalize, poststage, urlcheck
 from feeds import plan as plan_
 from feeds.buildcache import BuildCache, LastBuild, Output
 from feeds.collect import posts as post_collector
@@ -131,7 +131,9 @@ def _writer(cfg: Config) -> Writer:
         return DiskWriter(cfg.output_dir)
     from feeds.s3sink import S3Writer  # boto3 loads only for a site that writes to S3
 
-    return S3Writer(cfg.output_s3, cfg.store.state_dir)
+    s = cfg.schedule  # the caching contract's Cache-Control, unless output.s3 sets one
+    control = caching.hints(s.build, s.build_seconds, cfg.site.tz).cache_control
+    return S3Writer(cfg.output_s3, cfg.store.state_dir, cache_control=control)
 
 
 def _check(run: Run, problems: Problems) -> Report:

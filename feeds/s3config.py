@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from feeds import yamlutil
 from feeds.configread import Reader
 
-HEAD_CACHE = "public, max-age=300"  # head feeds and discovery files change with every build
 ARCHIVE_CACHE = "public, max-age=31536000, immutable"  # a closed archive never changes
 
 
@@ -22,7 +21,7 @@ class S3Config:
     prefix: str | None = None  # None: the bucket's top; else a folder path ending with "/"
     region: str | None = None  # None: from the AWS environment or profile
     profile: str | None = None  # None: AWS_PROFILE, else the default credentials
-    cache_control: str = HEAD_CACHE
+    cache_control: str | None = None  # None: the caching contract's, as feeds serve sends
     archive_cache_control: str = ARCHIVE_CACHE
 
     def key(self, rel: str) -> str:

@@ -2,7 +2,8 @@
 ``output`` that puts each file as one object with boto3.
 
 Every object carries the Content-Type with charset that ``feeds serve`` sends for it, a
-Cache-Control (``output.s3.cache_control``; archives ``output.s3.archive_cache_control``) and
+Cache-Control (``output.s3.cache_control``, by default the caching contract's that ``feeds
+serve`` sends; archives ``output.s3.archive_cache_control``) and
 the SHA-256 of its bytes (metadata ``sha256``). Writes are conditional, so that two builders
 never overwrite each other and a closed archive is never rewritten:
 
@@ -42,6 +43,7 @@ from feeds.write import fault_point
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import PutObjectRequestTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +95,12 @@ class Ledger:
         finally:
             db.close()
 
-    def get(self, key: str) -> Seen | None:
+    def all(self) -> dict[str, Seen]:
         with self._db() as db:
-            row = db.execute(
-                "SELECT etag, sha, pending FROM objects WHERE bucket = ? AND key = ?",
-                (self.bucket, key),
-            ).fetchone()
-        return None if row is None else Seen(*row)
+            rows = db.execute(
+                "SELECT key, etag, sha, pending FROM objects WHERE bucket = ?", (self.bucket,)
+            ).fetchall()
+        return {key: Seen(*rest) for key, *rest in rows}
 
     def intend(self, key: str, sha: str) -> None:
         with self._db() as db:
@@ -134,26 +135,31 @@ class _Missing(Exception):
 
 
 class S3Writer:
-    def __init__(self, cfg: S3Config, state_dir: Path, s3: S3Client | None = None) -> None:
+    def __init__(
+        self, cfg: S3Config, state_dir: Path, s3: S3Client | None = None, *, cache_control: str
+    ) -> None:
         self.cfg = cfg
+        self.cache_control = cfg.cache_control or cache_control
         self.s3 = s3 if s3 is not None else client(cfg)
         # by bucket, not endpoint: one bucket can be reached at several URLs; an ETag of
         # another store's bucket of the same name only makes a write fail (412), never land
         self.ledger = Ledger(state_dir / LEDGER, cfg.bucket)
         self.listing: dict[str, Listed] = {}
+        self.seen: dict[str, Seen] = self.ledger.all()  # the ledger's rows, kept in step
 
     # ------------------------------------------------------------------ the Writer protocol
 
     def cleanup(self) -> None:
         """Nothing to clean up (an upload is whole or absent); lists the objects instead."""
         self.listing = self._list()
+        self.seen = self.ledger.all()
 
     def exists(self, rel: str) -> bool:
         return self.cfg.key(rel) in self.listing
 
     def holds(self, rel: str, record: Output) -> bool:
         key = self.cfg.key(rel)
-        listed, seen = self.listing.get(key), self.ledger.get(key)
+        listed, seen = self.listing.get(key), self.seen.get(key)
         return (
             listed is not None
             and seen is not None
@@ -168,20 +174,17 @@ class S3Writer:
     def write(self, rel: str, data: bytes, *, create_only: bool = False) -> bool:
         key = self.cfg.key(rel)
         sha = hashlib.sha256(data).hexdigest()
-        seen, listed = self.ledger.get(key), self.listing.get(key)
+        seen, listed = self.seen.get(key), self.listing.get(key)
         if seen and seen.sha == sha and listed and listed.etag == seen.etag:
             return False  # the object holds these bytes and is still the one we left
-        condition = (
-            {"IfMatch": seen.etag}
-            if seen and seen.etag and not create_only
-            else {"IfNoneMatch": "*"}
-        )
+        if_match = seen.etag if seen and not create_only else None
         self.ledger.intend(key, sha)
+        self.seen[key] = Seen(seen.etag if seen else None, seen.sha if seen else None, sha)
         try:
             try:
-                etag = self._put(rel, data, sha, create_only, condition)
+                etag = self._put(rel, data, sha, create_only, if_match)
             except _Missing:  # deleted since: nobody's object is overwritten by making it anew
-                etag = self._put(rel, data, sha, create_only, {"IfNoneMatch": "*"})
+                etag = self._put(rel, data, sha, create_only, None)
         except _Refused:
             return self._refused(rel, data, sha, create_only, seen)
         self._wrote(key, etag, sha, len(data))
@@ -225,6 +228,7 @@ class S3Writer:
 
     def _wrote(self, key: str, etag: str, sha: str, size: int) -> None:
         self.ledger.done(key, etag, sha)
+        self.seen[key] = Seen(etag, sha, None)
         self.listing[key] = Listed(etag, size)
 
     def _refused(
@@ -237,10 +241,11 @@ class S3Writer:
         if head is not None and head[1] == sha:
             self._wrote(key, head[0], sha, len(data))
             return False
-        if head is not None and not create_only and seen and seen.pending == head[1]:
+        pending = seen.pending if seen else None  # an upload of ours never confirmed
+        if head is not None and not create_only and pending is not None and pending == head[1]:
             log.info("event=s3 adopted=%s etag=%s (an upload not recorded)", key, head[0])
-            with contextlib.suppress(_Refused):
-                etag = self._put(rel, data, sha, create_only, {"IfMatch": head[0]})
+            with contextlib.suppress(_Refused, _Missing):
+                etag = self._put(rel, data, sha, create_only, head[0])
                 self._wrote(key, etag, sha, len(data))
                 return True
         where = self.cfg.where(rel)
@@ -258,26 +263,30 @@ class S3Writer:
             )
         raise WriteError(f"{where}: not written: 412 Precondition Failed: {why}")
 
-    def _put(
-        self, rel: str, data: bytes, sha: str, create_only: bool, condition: dict[str, str]
-    ) -> str:
-        cache = self.cfg.archive_cache_control if create_only else self.cfg.cache_control
+    def _put(self, rel: str, data: bytes, sha: str, create_only: bool, if_match: str | None) -> str:
+        """Put the object if it is still ``if_match`` (an ETag), or if it does not exist yet
+        (None); the new ETag."""
+        cache = self.cfg.archive_cache_control if create_only else self.cache_control
         fault_point()  # tests: stop or die just before an upload
+        request: PutObjectRequestTypeDef = {
+            "Bucket": self.cfg.bucket,
+            "Key": self.cfg.key(rel),
+            "Body": data,
+            "ContentType": content_type(rel),
+            "CacheControl": cache,
+            "Metadata": {HASH_KEY: sha},
+        }
+        if if_match is None:
+            request["IfNoneMatch"] = "*"
+        else:
+            request["IfMatch"] = if_match
         try:
-            answer = self.s3.put_object(
-                Bucket=self.cfg.bucket,
-                Key=self.cfg.key(rel),
-                Body=data,
-                ContentType=content_type(rel),
-                CacheControl=cache,
-                Metadata={HASH_KEY: sha},
-                **condition,  # type: ignore[arg-type]
-            )
+            answer = self.s3.put_object(**request)
         except ClientError as e:
             status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if status == 412:
                 raise _Refused from e
-            if status == 404 and "IfMatch" in condition:
+            if status == 404 and if_match is not None:
                 raise _Missing from e
             raise self._failed(rel, e) from e
         except BotoCoreError as e:

@@ -37,7 +37,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from feeds import config, cron, health, pipeline, runstate
+from feeds import config, cron, health, metrics, pipeline, runstate
 from feeds.errors import FeedsError
 from feeds.lock import ProcessLock
 from feeds.models import Severity
@@ -87,10 +87,11 @@ class Daemon:
         load_config: Callable[[], config.Config],
         *,
         health_port: int | None = None,
+        metrics_port: int | None = None,
     ) -> None:
         self.cfg = cfg
         self.load_config = load_config
-        self.health_port = health_port
+        self.health_port, self.metrics_port = health_port, metrics_port
         self.stop = threading.Event()
         self.reload = threading.Event()
         self.wake = threading.Event()  # set by the signal handlers, after their flag
@@ -139,7 +140,10 @@ class Daemon:
             for sig in STOP_SIGNALS:
                 signal.signal(sig, self._on_stop_signal)
             signal.signal(signal.SIGHUP, self._on_hup)
-            server = None
+            server = scraped = None
+            if self.metrics_port is not None:
+                metrics.watch_sources(lambda: self.cfg)
+                scraped = metrics.start_metrics_server(self.metrics_port)
             if self.health_port is not None:
                 server = health.serve(self.health_port, self.health)
             log.info(
@@ -163,8 +167,9 @@ class Daemon:
                 # finish the jobs under way (they stop between files and between sources),
                 # then let go of the lock
                 self.scheduler.shutdown(wait=True)
-                if server is not None:
-                    server.shutdown()
+                for listening in (server, scraped):
+                    if listening is not None:
+                        listening.shutdown()
                 self._save_status()
             log.info("event=stop pid=%d", os.getpid())
         return 0
@@ -316,10 +321,12 @@ class Daemon:
             )
         except Exception as e:
             self._failed("build", e)
+            metrics.record_build(None, time.monotonic() - t0)
             log.exception("event=build result=failed reason=%s", reason)
             return
         self.job_failed["build"] = None
         seconds = time.monotonic() - t0
+        metrics.record_build(report, seconds)
         finished = self.now()
         self._log_problems(report)
         runstate.record_build(cfg.store.state_dir, report, started, finished)
@@ -360,6 +367,7 @@ class Daemon:
             return
         self.job_failed["fetch"] = None
         self._log_problems(report)
+        metrics.record_fetch(report)
         changed = [o for o in report.sources if o.new or o.changed]
         new = sum(o.new for o in report.sources)
         self.last_fetch = {"at": now.isoformat(), "sources": len(report.sources), "new": new}

@@ -48,7 +48,7 @@ def _with_endpoint(site: Site, endpoint: str) -> None:
     site.config.write_text(text[:start] + endpoint + text[end:], encoding="utf-8")
 
 
-@pytest.mark.parametrize(("cut", "at"), [("request", 3), ("response", 3)])
+@pytest.mark.parametrize(("cut", "at"), [("request", 3), ("response", 3), ("hook", 3)])
 def test_a_builder_killed_mid_upload_leaves_every_object_old_or_new(
     tmp_path: Path, endpoint: str, bucket: str, aws: dict[str, str], cut: str, at: int
 ) -> None:
@@ -56,10 +56,16 @@ def test_a_builder_killed_mid_upload_leaves_every_object_old_or_new(
     write_posts(site, 1)
     assert build(site, aws).returncode == 0
     old = objects(endpoint, bucket)
-    assert on_disk(site, tmp_path / "ref", aws) == old
+    assert on_disk(site, tmp_path / "ref") == old
     write_posts(site, 2)
-    new = on_disk(site, tmp_path / "ref", aws)
+    new = on_disk(site, tmp_path / "ref")
     assert len([n for n in new if old.get(n) != new[n]]) > at
+    if cut == "hook":  # the fault hook: SIGKILL just before the at-th upload starts
+        killed = run_cli("build", "-c", site.config, env={**aws, "FEEDS_FAULT_KILL_AT": str(at)})
+        assert killed.returncode == -signal.SIGKILL
+        _check_old_or_new(objects(endpoint, bucket), old, new)
+        _rebuild_either_way(site, endpoint, bucket, aws, old, new)
+        return
     upstream = int(endpoint.rsplit(":", 1)[1])
     proxy = StallingProxy(upstream, at, cut)
     proxy.start()
@@ -80,15 +86,30 @@ def test_a_builder_killed_mid_upload_leaves_every_object_old_or_new(
         while objects(endpoint, bucket) == old and time.monotonic() < deadline:  # bounded
             time.sleep(0.1)
     now = objects(endpoint, bucket)
-    assert set(now) <= set(old) | set(new)
-    for name, data in now.items():
-        assert data in (old.get(name), new.get(name)), f"{name} is neither old nor new"
+    _check_old_or_new(now, old, new)
     held = proxy.held_key.removeprefix(f"/{bucket}/{PREFIX}")
     assert held in old and old[held] != new[held]
     assert now[held] == (old[held] if cut == "request" else new[held])
-    # the next builds go either way: the builder knows an object it uploaded without seeing
-    # the answer as its own (it replaces it), and one it never finished as the old one
     _with_endpoint(site, endpoint)
+    _rebuild_either_way(site, endpoint, bucket, aws, old, new)
+
+
+def _check_old_or_new(now: dict[str, bytes], old: dict[str, bytes], new: dict[str, bytes]) -> None:
+    assert set(now) <= set(old) | set(new)
+    for name, data in now.items():
+        assert data in (old.get(name), new.get(name)), f"{name} is neither old nor new"
+
+
+def _rebuild_either_way(
+    site: Site,
+    endpoint: str,
+    bucket: str,
+    aws: dict[str, str],
+    old: dict[str, bytes],
+    new: dict[str, bytes],
+) -> None:
+    """The next builds go either way: the builder knows an object it uploaded without seeing
+    the answer as its own (it replaces it), and one it never finished as the old one."""
     write_posts(site, 1)
     done = run_cli("build", "-c", site.config, env=aws)
     assert done.returncode == 0, done.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config
+from feeds import caching, config, manifest
 from feeds.errors import WriteError
 from feeds.s3sink import S3Writer
 from feeds.serve import content_type
@@ -39,16 +39,18 @@ def test_a_build_to_s3_writes_the_bytes_of_a_build_to_disk_with_their_headers(
     proc = build(site, aws)
     assert proc.returncode == 0, proc.stderr
     assert f"→ s3://{bucket}/{PREFIX}" in proc.stderr
-    disk = on_disk(site, tmp_path / "ref", aws)
+    disk = on_disk(site, tmp_path / "ref")
     assert any(name.startswith("archive/") for name in disk)
     assert objects(endpoint, bucket) == disk
     client = s3(endpoint)
+    served = caching.hints_for(300).cache_control  # what feeds serve sends (schedule.build 5m)
     for name, data in disk.items():
         head = client.head_object(Bucket=bucket, Key=PREFIX + name)
         assert head["ContentType"] == content_type(name)
-        assert head["ContentType"].endswith("; charset=utf-8"), name
+        if name not in (caching.HEADERS_FILE, caching.NGINX_FILE, manifest.NAME):
+            assert head["ContentType"].endswith("; charset=utf-8"), name  # the others: untyped
         archive = name.startswith("archive/")
-        cache = "public, max-age=31536000, immutable" if archive else "public, max-age=300"
+        cache = "public, max-age=31536000, immutable" if archive else served
         assert head["CacheControl"] == cache, name
         assert head["Metadata"] == {"sha256": hashlib.sha256(data).hexdigest()}, name
 
@@ -61,12 +63,18 @@ def test_a_build_to_s3_writes_the_bytes_of_a_build_to_disk_with_their_headers(
     write_posts(site, 2)
     proc = build(site, aws)
     assert proc.returncode == 0, proc.stderr
-    new = on_disk(site, tmp_path / "ref", aws)
+    new = on_disk(site, tmp_path / "ref")
     assert objects(endpoint, bucket) == new
     after = {o["Key"]: o["ETag"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
     changed = {k.removeprefix(PREFIX) for k in after if etags.get(k) != after[k]}
     assert changed == {n for n in new if disk.get(n) != new[n]}
     assert not any(n.startswith("archive/") for n in changed)  # closed months stay as they were
+    # an object deleted by hand is made anew (If-Match finds nothing: created, If-None-Match)
+    client.delete_object(Bucket=bucket, Key=PREFIX + "all.rss.xml")
+    proc = build(site, aws)
+    assert proc.returncode == 0, proc.stderr
+    assert " 1 files written" in proc.stderr
+    assert objects(endpoint, bucket) == new
 
 
 def test_a_second_builder_with_a_stale_etag_gets_412_and_changes_nothing(
@@ -102,7 +110,7 @@ def test_a_closed_archive_is_never_rewritten(
     archive = sorted(n for n in before if n.startswith("archive/"))[0]
     cfg = config.load(site.config)
     assert cfg.output_s3 is not None
-    writer = S3Writer(cfg.output_s3, tmp_path / "another-state")
+    writer = S3Writer(cfg.output_s3, tmp_path / "another-state", cache_control="no-cache")
     writer.cleanup()
     with pytest.raises(WriteError) as info:
         writer.write(archive, before[archive] + b"\n", create_only=True)
@@ -111,7 +119,7 @@ def test_a_closed_archive_is_never_rewritten(
     )
     assert "a closed archive is never rewritten" in str(info.value)
     # even by the builder that wrote it
-    writer = S3Writer(cfg.output_s3, site.root / "state")
+    writer = S3Writer(cfg.output_s3, site.root / "state", cache_control="no-cache")
     writer.cleanup()
     with pytest.raises(WriteError):
         writer.write(archive, b"<rss/>", create_only=True)

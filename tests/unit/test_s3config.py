@@ -8,7 +8,7 @@ import pytest
 
 from feeds import config
 from feeds.errors import ConfigError
-from feeds.s3config import ARCHIVE_CACHE, HEAD_CACHE
+from feeds.s3config import ARCHIVE_CACHE
 
 SITE = "site:\n  title: 站点\n  url: https://news.example.com/\n"
 
@@ -30,7 +30,7 @@ def test_defaults_and_a_prefix_made_a_folder(tmp_path: Path) -> None:
         None,
         None,
     )
-    assert (s3.cache_control, s3.archive_cache_control) == (HEAD_CACHE, ARCHIVE_CACHE)
+    assert (s3.cache_control, s3.archive_cache_control) == (None, ARCHIVE_CACHE)
     assert s3.where("all.rss.xml") == "s3://news/site/feeds/all.rss.xml"
     assert load(tmp_path, "  s3:\n    bucket: news\n").output_s3 == type(s3)("news")
     assert load(tmp_path, "  dir: out\n").output_s3 is None
