@@ -99,6 +99,7 @@ class FeedsConfig:
     archive_path: str = "archive/{slug}/{month}"
     websub_hub: str | None = None
     discovery: bool = True  # index.html, feeds.opml, snippets/
+    variants: tuple[str, ...] = ()  # 繁體中文 copies of every feed (feeds.variants)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class CategoryMeta:
     title: str | None = None
     description: str | None = None
     slug: str | None = None
+    variants: tuple[str, ...] = ()  # 繁體中文 copies of this feed, besides feeds.variants
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from feeds.configread import (
     text,
     texts,
     title_template,
+    variant_list,
     whole,
     zone_name,
 )
@@ -91,6 +92,7 @@ def _group(g: str) -> tuple[Key, ...]:
             "description",
         ),
         Key(f"{g}.meta.NAME.slug", slug, None, "slugify(NAME)", "slug"),
+        Key(f"{g}.meta.NAME.variants", variant_list, (), "`[]`", "variants"),
     )
 
 
@@ -173,6 +175,7 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("feeds.websub_hub", hub_url, None, _NONE, "websub_hub"),
     Key("feeds.discovery", flag, True, "`true`", "discovery"),
+    Key("feeds.variants", variant_list, (), "`[]`", "variants"),
     # categories and tags
     *_group("categories"),
     *_group("tags"),

@@ -275,6 +275,17 @@ def database_url(r: Reader, path: yamlutil.Path, default: None) -> str | None:
     return value
 
 
+def variant_list(r: Reader, path: yamlutil.Path, default: tuple[str, ...]) -> tuple[str, ...]:
+    """繁體中文 variants to write (``feeds.variants``): each one of ``variants.VARIANTS``."""
+    from feeds.variants import VARIANTS
+
+    values = r.strings(path, default)
+    for i, value in enumerate(values):
+        if value not in VARIANTS:
+            raise r.error((*path, i), f"unknown variant {value!r}; known: {', '.join(VARIANTS)}")
+    return tuple(dict.fromkeys(values))
+
+
 def image_proxy(r: Reader, path: yamlutil.Path, default: None) -> str | None:
     """An image proxy's URL template: absolute http(s), with ``{url}`` (the image's URL,
     percent-encoded) exactly once."""

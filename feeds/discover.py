@@ -19,6 +19,7 @@ from feeds.config import Config
 from feeds.formats import FORMATS
 from feeds.generate import STYLESHEET, FeedPlan, feed_page_url, self_url
 from feeds.timeutil import rfc822
+from feeds.variants import LABELS
 
 OPML_FILE = "feeds.opml"
 INDEX_FILE = pages.INDEX_FILE
@@ -37,7 +38,8 @@ def files(cfg: Config, feeds: Sequence[Listed]) -> dict[str, bytes]:
     """Every discovery file, by path relative to the output folder."""
     out: dict[str, bytes] = {}
     ordered = sorted(
-        feeds, key=lambda f: ({"all": 0, "category": 1, "tag": 2}[f.plan.kind], f.plan.name)
+        feeds,
+        key=lambda f: ({"all": 0, "category": 1, "tag": 2}[f.plan.kind], f.plan.name, f.plan.lang),
     )
     if cfg.feeds.stylesheet:
         out[STYLESHEET] = XSL.encode("utf-8")
@@ -46,7 +48,7 @@ def files(cfg: Config, feeds: Sequence[Listed]) -> dict[str, bytes]:
     out[INDEX_FILE] = index_html(cfg, ordered)
     out[OPML_FILE] = opml(cfg, [f for f in ordered if f.plan.kind == "category"])
     for f in ordered:
-        if f.plan.kind == "category":
+        if f.plan.kind == "category" and not f.plan.lang:  # a variant's links are in its own
             out[f"snippets/{f.plan.slug}.html"] = snippet(cfg, f.plan)
     # the includes win over a category slugged "head" or "subscribe" (head.html has its links)
     out |= includes.files(cfg, [f.plan for f in ordered])
@@ -60,7 +62,7 @@ def _links(cfg: Config, plan: FeedPlan) -> list[tuple[str, str, str]]:
 
 def snippet(cfg: Config, plan: FeedPlan) -> bytes:
     lines = [f"<!-- feeds: {escape(plan.title)}: include in the <head> of {plan.page_url} -->"]
-    lines += pages.head_links(cfg, plan)
+    lines += pages.head_links(cfg, plan) + pages.variant_links(cfg, plan)
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -110,13 +112,16 @@ def index_html(cfg: Config, feeds: Sequence[Listed]) -> bytes:
 def _index_item(cfg: Config, f: Listed) -> str:
     plan = f.plan
     page = feed_page_url(cfg, plan) or plan.page_url
+    lang = f' hreflang="{escape(plan.lang)}"' if plan.lang else ""
     links = " ".join(
-        f'<a href="{escape(url)}" type="{media}">{FORMATS[fmt].label}</a>'
+        f'<a href="{escape(url)}" type="{media}"{lang}>{FORMATS[fmt].label}</a>'
         for fmt, media, url in _links(cfg, plan)
     )
     newest = f.newest.astimezone(cfg.site.tz)
+    shown = f" <small>{escape(LABELS[plan.lang])}</small>" if plan.lang in LABELS else ""
     return (
-        f'<li><h3><a href="{escape(page)}">{escape(plan.title)}</a></h3>\n'
+        f'<li{lang.replace("hreflang", "lang")}><h3><a href="{escape(page)}">'
+        f"{escape(plan.title)}</a>{shown}</h3>\n"
         f'<p class="muted">{escape(plan.description)}</p>\n'
         f'<p class="meta">最新 <time datetime="{newest.isoformat()}">'
         f"{newest:%Y-%m-%d %H:%M}</time> · {f.items} 条 · {links} · "
@@ -146,7 +151,7 @@ def opml(cfg: Config, feeds: Sequence[Listed]) -> bytes:
         outline.set("xmlUrl", self_url(cfg, f.plan.paths[fmt]))
         outline.set("htmlUrl", f.plan.page_url)
         outline.set("description", f.plan.description)
-        outline.set("language", cfg.site.language)
+        outline.set("language", f.plan.lang or cfg.site.language)
         if fmt == "rss":
             outline.set("version", "RSS2")
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

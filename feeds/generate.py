@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
-from lxml import etree
 
 from feeds import __version__, caching, content
 from feeds.config import SUFFIXES, Config
+from feeds.feedext import ExtraEntry, ExtraFeed
 from feeds.formats import FORMATS, page_path
 from feeds.models import Author, Enclosure, Entry, Problems
 
@@ -49,10 +48,14 @@ class FeedPlan:
     description: str
     page_url: str  # the HTML page this feed mirrors (RSS <link>, Atom rel=alternate)
     paths: dict[str, str]  # format → path relative to the output folder
+    lang: str = ""  # a variant's language (feeds.variants); "": the site's, the original
+    # the same feed in other languages: (language, its paths), linked with hreflang
+    alternates: tuple[tuple[str, dict[str, str]], ...] = ()
 
     @property
     def label(self) -> str:
-        return "all" if self.kind == "all" else f"{self.kind} {self.name!r}"
+        base = "all" if self.kind == "all" else f"{self.kind} {self.name!r}"
+        return f"{base} [{self.lang}]" if self.lang else base
 
 
 def newest_first(items: Iterable[T]) -> list[T]:
@@ -174,92 +177,6 @@ def _refuse_collisions(
 # --------------------------------------------------------------------------- feedgen
 
 
-ATOM_NS = "http://www.w3.org/2005/Atom"
-FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
-SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
-
-
-class _ExtraFeed(BaseExtension):  # type: ignore[misc]
-    """Feed-level links feedgen cannot write in RSS (only rel="self" there): the WebSub hub
-    and RFC 5005's prev-archive/next-archive/current, RFC 5005's fh:archive marker, and how
-    often the feed is rebuilt (sy:updatePeriod/sy:updateFrequency; feedgen's own extension
-    misspells them)."""
-
-    def __init__(self) -> None:
-        self.links: list[tuple[str, str]] = []  # (rel, href)
-        self.archive = False
-        self.page: str | None = None  # the feed's web page (pages.py)
-        self.update: tuple[str, int] | None = None  # (period, frequency)
-
-    def extend_ns(self) -> dict[str, str]:
-        return ({"fh": FH_NS} if self.archive else {}) | ({"sy": SY_NS} if self.update else {})
-
-    def _extend(self, parent: etree._Element, link: str) -> None:
-        for rel, href in self.links:
-            etree.SubElement(parent, link, rel=rel, href=href)
-        if self.page:
-            etree.SubElement(parent, link, rel="related", type="text/html", href=self.page)
-        if self.archive:
-            etree.SubElement(parent, f"{{{FH_NS}}}archive")
-        if self.update:
-            etree.SubElement(parent, f"{{{SY_NS}}}updatePeriod").text = self.update[0]
-            etree.SubElement(parent, f"{{{SY_NS}}}updateFrequency").text = str(self.update[1])
-
-    def extend_atom(self, feed: etree._Element) -> etree._Element:
-        self._extend(feed, "link")
-        return feed
-
-    def extend_rss(self, rss: etree._Element) -> etree._Element:
-        self._extend(rss[0], f"{{{ATOM_NS}}}link")
-        return rss
-
-
-class _ExtraEntry(BaseEntryExtension):  # type: ignore[misc]
-    """What feedgen 1.0 cannot write correctly: it drops ``rel`` from entry links (so
-    ``via`` and ``enclosure`` links would become duplicate alternates), writes Atom
-    ``<source>`` without ``rel="self"``, and keeps only the last RSS enclosure."""
-
-    def __init__(self) -> None:
-        self.entry: Entry | None = None
-
-    def extend_atom(self, entry: etree._Element) -> etree._Element:
-        e = self.entry
-        if e is None:
-            return entry
-        if e.source_link:
-            etree.SubElement(entry, "link", rel="via", href=e.source_link)
-        for enc in e.enclosures:
-            link = etree.SubElement(entry, "link", rel="enclosure", href=enc.url, type=enc.type)
-            if enc.length > 0:
-                link.set("length", str(enc.length))
-        if e.source:
-            src = etree.SubElement(entry, "source")
-            if e.source.url or e.source.link:
-                etree.SubElement(src, "id").text = e.source.url or e.source.link
-            etree.SubElement(src, "title").text = e.source.title
-            # RFC 4287 §4.2.11: a source should say when it was updated. The source feed's
-            # own time changes with every fetch; the entry's is a lower bound that stays put.
-            etree.SubElement(src, "updated").text = e.updated.isoformat()
-            if e.source.url:
-                etree.SubElement(src, "link", rel="self", href=e.source.url)
-            if e.source.link:
-                etree.SubElement(src, "link", rel="alternate", href=e.source.link)
-        return entry
-
-    def extend_rss(self, item: etree._Element) -> etree._Element:
-        e = self.entry
-        if e is None:
-            return item
-        if e.enclosures:  # RSS 2.0 allows one enclosure per item: the first
-            enc = e.enclosures[0]
-            etree.SubElement(
-                item, "enclosure", url=enc.url, length=str(max(enc.length, 0)), type=enc.type
-            )
-        if e.source and e.source.url:  # RSS <source> needs the feed's URL
-            etree.SubElement(item, "source", url=e.source.url).text = e.source.title
-        return item
-
-
 def self_url(cfg: Config, path: str) -> str:
     return cfg.output_url + quote(path, safe="/")
 
@@ -294,8 +211,8 @@ def render(
         return render_json(cfg, feed, entries)
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)  # RSS <author> needs an e-mail; dc:creator not
-    fg.register_extension("extra", _ExtraFeed, _ExtraEntry, atom=True, rss=True)
-    extra: _ExtraFeed = fg.extra
+    fg.register_extension("extra", ExtraFeed, ExtraEntry, atom=True, rss=True)
+    extra: ExtraFeed = fg.extra
     if cfg.feeds.websub_hub:
         extra.links.append(("hub", cfg.feeds.websub_hub))
     if prev_archive:
@@ -312,11 +229,14 @@ def render(
     # The site's page stays the alternate (readers open it as "the website"); the feed's
     # own page is related (RFC 4287 allows one alternate per type).
     extra.page = feed_page_url(cfg, feed)
+    for lang, paths in feed.alternates:  # the feed in other languages (feeds.variants)
+        if fmt in paths:
+            extra.alternates.append((FORMATS[fmt].media_type, lang, self_url(cfg, paths[fmt])))
     this = self_url(cfg, path or feed.paths[fmt])
     fg.id(this)
     fg.title(feed.title)
     fg.subtitle(feed.description)
-    fg.language(cfg.site.language)
+    fg.language(feed.lang or cfg.site.language)
     fg.generator("feeds", __version__)
     # feedgen uses the last link added as the RSS <link>: the page, not the feed itself.
     fg.link(href=this, rel="self", type=FORMATS[fmt].media_type)
@@ -416,7 +336,7 @@ def render_json(cfg: Config, feed: FeedPlan, entries: Sequence[Entry]) -> bytes:
         "home_page_url": feed.page_url,
         "feed_url": self_url(cfg, feed.paths["json"]),
         "description": feed.description,
-        "language": cfg.site.language,
+        "language": feed.lang or cfg.site.language,
         "authors": [_json_person(author)],
     }
     if cfg.feeds.websub_hub:

@@ -34,6 +34,7 @@ PICK = (
 
 def files(cfg: Config, plans: Sequence[FeedPlan]) -> dict[str, bytes]:
     """Both includes, by path relative to the output folder."""
+    plans = [p for p in plans if not p.lang]  # a variant is linked from its original
     everything = next((p for p in plans if p.kind == "all"), None)
     categories = [p for p in plans if p.kind == "category" and _literal(p.name) is not None]
     head = [_comment("head", "in the <head> of a layout"), PICK]
@@ -42,11 +43,13 @@ def files(cfg: Config, plans: Sequence[FeedPlan]) -> dict[str, bytes]:
     box.append("{%- case feeds_category -%}")
     for plan in categories:
         when = f"{{%- when {_literal(plan.name)} -%}}"
-        head += [when, *(_safe(x) for x in pages.head_links(cfg, plan))]
+        links = pages.head_links(cfg, plan) + pages.variant_links(cfg, plan)
+        head += [when, *(_safe(x) for x in links)]
         box += [when, _box(cfg, plan)]
     head.append("{%- endcase -%}")
     if everything is not None:
-        head += [_safe(x) for x in pages.head_links(cfg, everything)]
+        links = pages.head_links(cfg, everything) + pages.variant_links(cfg, everything)
+        head += [_safe(x) for x in links]
         box += ["{%- else -%}", _box(cfg, everything)]
     box.append("{%- endcase -%}")
     return {

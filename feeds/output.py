@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from feeds import __version__, archive, caching, discover, generate, pages
+from feeds import __version__, archive, caching, discover, generate, pages, variants
 from feeds.buildcache import Output
 from feeds.config import Config
 from feeds.errors import FeedsError, WriteError
@@ -173,7 +173,12 @@ def _document(
     role: str,
     **links: str | None,
 ) -> FileResult:
-    """Generate and write one document of a feed."""
+    """Generate and write one document of a feed (a variant's entries converted first)."""
+
+    def make() -> bytes:
+        shown = variants.convert_entries(entries, feed.lang) if feed.lang else entries
+        return generate.render(cfg, feed, shown, fmt, path=rel, **links)
+
     return _make_and_write(
         writer,
         problems,
@@ -182,7 +187,7 @@ def _document(
         rel,
         fingerprint,
         role,
-        lambda: generate.render(cfg, feed, entries, fmt, path=rel, **links),
+        make,
         newest(entries),
     )
 
@@ -239,7 +244,8 @@ def write_head(
         prev = (
             archive.url(cfg, plan, months[-1], fmt) if months and fmt in archivable(plan) else None
         )
-        fp = feed_fingerprint(cfg, plan.label, fmt, f"{plan!r} {prev}", feed.entries)
+        made = f"{plan!r} {prev}" + (f" opencc {variants.engine()}" if plan.lang else "")
+        fp = feed_fingerprint(cfg, plan.label, fmt, made, feed.entries)
         same = unchanged(rel, fp)
         if same is not None:
             out.append(Written(rel, False, same, modified=newest(feed.entries)))
@@ -270,7 +276,8 @@ def write_page(
     same = unchanged(rel, fp)
     if same is not None:
         return [Written(rel, False, same, "page", modified=newest(feed.entries))]
-    make = partial(pages.render, cfg, plan, feed.entries)
+    shown = variants.convert_entries(feed.entries, plan.lang) if plan.lang else feed.entries
+    make = partial(pages.render, cfg, plan, shown)
     modified = newest(feed.entries)
     return [
         _make_and_write(writer, problems, plan.label, "web page", rel, fp, "page", make, modified)

@@ -19,6 +19,7 @@ from feeds.config import Config
 from feeds.formats import FORMATS
 from feeds.generate import FeedPlan, self_url
 from feeds.models import Entry
+from feeds.variants import LABELS
 
 INDEX_FILE = "index.html"
 
@@ -106,19 +107,33 @@ def _safe_href(url: str | None) -> str | None:
 
 
 def head_links(cfg: Config, plan: FeedPlan) -> list[str]:
-    """Autodiscovery ``<link rel="alternate">`` tags of every format of a feed."""
+    """Autodiscovery ``<link rel="alternate">`` tags of every format of a feed (with its
+    ``hreflang`` when it is a 繁體中文 variant)."""
+    lang = f' hreflang="{escape(plan.lang)}"' if plan.lang else ""
     return [
-        f'<link rel="alternate" type="{FORMATS[fmt].media_type}" '
+        f'<link rel="alternate" type="{FORMATS[fmt].media_type}"{lang} '
         f'title="{escape(plan.title)} ({FORMATS[fmt].label})" '
         f'href="{escape(self_url(cfg, path))}">'
         for fmt, path in plan.paths.items()
     ]
 
 
+def variant_links(cfg: Config, plan: FeedPlan) -> list[str]:
+    """Autodiscovery tags of the same feed in its other languages (its 繁體中文 variants, or
+    for a variant the original and the other variants), with ``hreflang``."""
+    return [
+        f'<link rel="alternate" type="{FORMATS[fmt].media_type}" hreflang="{escape(lang)}" '
+        f'title="{escape(plan.title)} ({LABELS.get(lang, lang)}, {FORMATS[fmt].label})" '
+        f'href="{escape(self_url(cfg, path))}">'
+        for lang, paths in plan.alternates
+        for fmt, path in paths.items()
+    ]
+
+
 def render(cfg: Config, plan: FeedPlan, entries: Sequence[Entry]) -> bytes:
     """The page of one feed; ``entries`` as the feed carries them (newest first)."""
-    lang = escape(cfg.site.language)
-    head = "\n".join(head_links(cfg, plan))
+    lang = escape(plan.lang or cfg.site.language)
+    head = "\n".join(head_links(cfg, plan) + variant_links(cfg, plan))
     articles = "\n".join(_article(cfg, e) for e in entries)
     offset = _offset(entries[0].published.astimezone(cfg.site.tz)) if entries else ""
     site_link = _safe_href(plan.page_url)

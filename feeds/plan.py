@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from feeds import archive, generate, normalize, poststage
+from feeds import archive, generate, normalize, poststage, variants
 from feeds.buildcache import BuildCache
 from feeds.config import Config
 from feeds.models import Entry, PostRef, Problems, RemoteRef
@@ -143,7 +143,7 @@ def plan_feeds(
                 by_tag.setdefault(t, []).append(ref)
     by_tag = fold_tags(cfg, by_tag)
     feeds = generate.plan_groups(cfg, by_category, by_tag, every, problems)
-    return Plan(feeds, posts)
+    return Plan(variants.expand(cfg, feeds), posts)
 
 
 def remote_tags(refs: list[RemoteRef], per_source: int) -> dict[str, set[str]]:
@@ -199,10 +199,11 @@ def render_feeds(
 def _archive_months(
     run: Run, cache: BuildCache, feed: generate.FeedPlan, stored: Stored
 ) -> list[archive.Month]:
-    """The closed months of a category feed's archive (none when archives are off)."""
+    """The closed months of a category feed's archive (none when archives are off, and none
+    for a variant)."""
     cfg = run.cfg
-    if not cfg.feeds.archives or feed.kind != "category":
-        return []
+    if not cfg.feeds.archives or feed.kind != "category" or feed.lang:
+        return []  # a variant is a head feed only
     tz = cfg.site.tz
     until = None if cfg.posts.future else run.now.timestamp()
     times = [dt.datetime.fromtimestamp(t, tz) for t in cache.post_times("c", feed.name, until)]

@@ -107,6 +107,7 @@ state:
 feeds:
   tag_feeds: true
   archives: true
+  variants: [zh-Hant-TW, zh-Hant-HK]
 sources:
   - {id: f0, path: feeds/feed-00.rss.xml, categories: [xinhuawang]}
   - {id: f1, path: feeds/feed-01.atom.xml, categories: [renminwang]}
@@ -115,7 +116,7 @@ sources:
 
 def test_no_warnings_at_all_where_archives_form_chains(tmp_path: Path) -> None:
     """A generated site over three years (bench/corpus.py): category heads, the feed of
-    everything, tags, aggregated entries and archive chains, not one warning."""
+    everything, tags, aggregated entries, archive chains and 繁體 variants, not one warning."""
     _validator()
     site = tmp_path / "corpus"
     make = [sys.executable, str(ROOT / "bench" / "corpus.py"), str(site), "--posts", "300"]
@@ -126,6 +127,7 @@ def test_no_warnings_at_all_where_archives_form_chains(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     archives = list((site / "output" / "archive").rglob("*.atom.xml"))
     assert len(archives) > 4 * 12  # each category's months, chained
+    assert len(list((site / "output" / "zh-Hant-HK").rglob("*.atom.xml"))) > 4
     checked, messages = _validate("https://bench.example.com/feeds/", site / "output")
     assert checked > 2 * len(archives)
     assert not messages, _summary(messages)
