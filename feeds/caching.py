@@ -27,6 +27,9 @@ TYPES = (
     (".xsl", "text/xsl; charset=utf-8"),
     (".html", "text/html; charset=utf-8"),
     (".xml", "application/xml; charset=utf-8"),
+    (".conf", "text/plain; charset=utf-8"),  # the nginx snippet
+    ("_headers", "text/plain; charset=utf-8"),  # Netlify's and Cloudflare's; they read it
+    (".feeds-manifest", "application/json; charset=utf-8"),
 )
 MIN_MAX_AGE = 60  # s: a copy may always be used for a minute
 MAX_MAX_AGE = 900  # s: and never for more than 15 minutes without asking (a 304 is cheap)

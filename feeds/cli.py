@@ -175,7 +175,12 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
         progress = _ProgressBar(err) if err.isatty() and not args.quiet else None
         with ProcessLock(cfg.store.state_dir, "build"):
             report = pipeline.run_once(
-                cfg, now, progress=progress, fetch_sources=not args.no_fetch, full=args.full
+                cfg,
+                now,
+                progress=progress,
+                fetch_sources=not args.no_fetch,
+                full=args.full,
+                accept_shrink=args.accept_shrink,
             )
             runstate.record_build(cfg.store.state_dir, report, now, _now(cfg))
         if progress:

@@ -93,6 +93,12 @@ def _add_build(sub: _Sub, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ignore the build cache: read every post and write every feed",
     )
+    build.add_argument(
+        "--accept-shrink",
+        action="store_true",
+        help="write even if the inputs look broken (a posts folder missing or empty, a "
+        "category that lost more than build.max_shrink of its posts)",
+    )
 
 
 def _add_fetch(sub: _Sub, common: argparse.ArgumentParser) -> None:

@@ -203,6 +203,7 @@ class Config:
     queue: QueueConfig = field(default_factory=QueueConfig)
     output_s3: S3Config | None = None  # set: the output goes to object storage, not output_dir
     image_proxy: str | None = None  # output.image_proxy: a URL template with {url}
+    max_shrink: float = 0.5  # build.max_shrink: a category losing more of its posts is refused
 
     def source_zone(self, source: SourceConfig) -> timeutil.Zone:
         return timeutil.zone(source.timezone or self.site.timezone)
@@ -276,6 +277,7 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
     fetch = _fetch(r)
     sources = _sources(r, base)
     schedule = _schedule(r)
+    build = read_section(r, "build", ("build",))
     cfg = Config(
         output_s3=_output_s3(r),
         path=path,
@@ -292,6 +294,7 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
         schedule=schedule,
         queue=_queue(r),
         image_proxy=output["image_proxy"],
+        max_shrink=build["max_shrink"],
     )
     _check_slugs(r, cfg)
     return cfg

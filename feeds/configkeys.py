@@ -35,6 +35,7 @@ from feeds.configread import (
     optional_zone,
     page_url,
     permalink,
+    share,
     site_url,
     slug,
     source_id,
@@ -227,6 +228,8 @@ KEYS: tuple[Key, ...] = (
     Key("queue.heartbeat", duration(0.5), 10.0, "`10s`", "heartbeat"),
     Key("queue.stall_timeout", duration(1), 60.0, "`60s`", "stall_timeout"),
     Key("queue.build_settle", duration(0), 10.0, "`10s`", "build_settle"),
+    # build
+    Key("build.max_shrink", share, 0.5, "`0.5`", "max_shrink"),
 )
 
 

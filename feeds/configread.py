@@ -169,6 +169,16 @@ def whole(minimum: int) -> ValueReader:
     return read
 
 
+def share(r: Reader, path: yamlutil.Path, default: float) -> float:
+    """A share from 0 to 1 (``0.5``: half)."""
+    if not r.has(path):
+        return default
+    value = r.raw(path)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise r.error(path, f"must be a share from 0 to 1 such as 0.5, not {kind(value)}")
+    return float(value)
+
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 

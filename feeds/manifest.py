@@ -1,10 +1,12 @@
 """The output folder's own record of what feeds wrote there: ``.feeds-manifest`` (JSON).
 
-For each file: the hash of the bytes written and the time of the newest entry it shows, and
-for all of them the ``Cache-Control`` value of the schedule. ``feeds serve`` reads it (it
-needs nothing but the output folder), and the next whole build reads it to find the files
-this tool wrote that no feed makes any more: only those are removed, and only while they
-still hold the bytes recorded here (a file anyone else wrote or changed is never touched).
+For each file: the hash of the bytes written and the time of the newest entry it shows; for
+all of them the ``Cache-Control`` value of the schedule; and how many posts the live feeds
+were made from, in all and per category (the validation gate's baseline, ``feeds.gate``).
+``feeds serve`` reads it (it needs nothing but the output folder), and the next whole build
+reads it to find the files this tool wrote that no feed makes any more: only those are
+removed, and only while they still hold the bytes recorded here (a file anyone else wrote or
+changed is never touched).
 It lives beside the files it describes, so it survives a dropped build cache or state folder.
 
 Pure: bytes in, values out (the writer reads and writes the file).
@@ -33,6 +35,8 @@ class FileInfo:
 class Manifest:
     cache_control: str = ""
     files: Mapping[str, FileInfo] = field(default_factory=dict)
+    posts: int | None = None  # published posts the live feeds were made from
+    category_posts: Mapping[str, int] = field(default_factory=dict)  # category → its posts
 
     def modified(self, rel: str) -> dt.datetime | None:
         info = self.files.get(rel)
@@ -54,7 +58,13 @@ def to_bytes(m: Manifest) -> bytes:
     files = {
         rel: {"sha": info.sha, "modified": info.modified} for rel, info in sorted(m.files.items())
     }
-    doc = {"version": VERSION, "cache_control": m.cache_control, "files": files}
+    doc = {
+        "version": VERSION,
+        "cache_control": m.cache_control,
+        "posts": m.posts,
+        "category_posts": dict(sorted(m.category_posts.items())),
+        "files": files,
+    }
     return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
@@ -73,7 +83,14 @@ def from_bytes(data: bytes) -> Manifest:
         modified = info.get("modified")
         files[rel] = FileInfo(info["sha"], modified if isinstance(modified, str) else None)
     control = doc.get("cache_control")
-    return Manifest(control if isinstance(control, str) else "", files)
+    posts = doc.get("posts")
+    counts = doc.get("category_posts")
+    return Manifest(
+        control if isinstance(control, str) else "",
+        files,
+        posts if isinstance(posts, int) else None,
+        {k: n for k, n in counts.items() if isinstance(n, int)} if isinstance(counts, dict) else {},
+    )
 
 
 @dataclass(frozen=True)
@@ -84,22 +101,33 @@ class Change:
     stale: dict[str, FileInfo]  # files written by an earlier build that nothing makes now
 
 
+@dataclass(frozen=True)
+class Counts:
+    """How many posts a build was made from: in all, and per category it built."""
+
+    posts: int
+    category_posts: Mapping[str, int]
+
+
 def after_build(
     old: Manifest,
     written: Mapping[str, FileInfo],
     failed: Iterable[str],
     cache_control: str,
+    counts: Counts,
     *,
     whole: bool,
 ) -> Change:
-    """The next manifest: this build's files over the old ones. Only a whole build (every
-    feed planned, not stopped) knows which old files no feed makes now; a file that failed to
-    be written keeps its old record (the old file is still there)."""
+    """The next manifest: this build's files and counts over the old ones. Only a whole build
+    (every feed planned, not stopped) knows which old files no feed makes now; a file that
+    failed to be written keeps its old record (the old file is still there)."""
     kept = {rel: old.files[rel] for rel in failed if rel in old.files}
     if whole:
         files = {**kept, **written}
         stale = {rel: info for rel, info in old.files.items() if rel not in files}
+        categories = dict(counts.category_posts)
     else:
         files = {**old.files, **written}
         stale = {}
-    return Change(Manifest(cache_control, files), stale)
+        categories = {**old.category_posts, **counts.category_posts}
+    return Change(Manifest(cache_control, files, counts.posts, categories), stale)

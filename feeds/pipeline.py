@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 
-from feeds import archive, caching, generate, normalize, poststage, urlcheck
+from feeds import archive, caching, gate, generate, manifest, normalize, poststage, urlcheck
 from feeds import plan as plan_
 from feeds.buildcache import BuildCache, LastBuild, Output
 from feeds.collect import posts as post_collector
 from feeds.config import Config
-from feeds.models import Entry, Problems, SourceOutcome
+from feeds.models import Entry, Problem, Problems, SourceOutcome
 from feeds.output import (
     DiskWriter,
     DryWriter,
@@ -32,10 +32,11 @@ from feeds.output import (
     write_host_files,
 )
 from feeds.plan import EntrySource, Plan, Progress, Rendered, Run, Sources, StopCheck, Stored
-from feeds.publish import publish
+from feeds.publish import publish, read_manifest
 from feeds.report import Failed, FeedResult, FileResult, Report, records, written
 from feeds.store import Store, open_store
 from feeds.store import exists as store_exists
+from feeds.textutil import shown
 from feeds.workers import Workers
 
 __all__ = ["FeedResult", "Report", "fetch", "run_once"]
@@ -91,6 +92,7 @@ def run_once(
     should_stop: StopCheck | None = None,
     full: bool = False,
     ping: bool = True,
+    accept_shrink: bool = False,
 ) -> Report:
     """Fetch the due sources, then build every feed from the posts and the stored entries.
 
@@ -104,10 +106,12 @@ def run_once(
     ``should_stop`` is asked between feeds: when it says yes, the file being written is
     finished and the rest keep their previous version. ``ping=False`` leaves announcing the
     written head feeds to the WebSub hub to the caller (a distributed build: a job each).
+    A build whose inputs look broken (``feeds.gate``) writes nothing unless
+    ``accept_shrink``.
     """
     if now.tzinfo is None:
         raise ValueError("run_once needs an aware 'now'")
-    run = Run(cfg, now, only, should_stop, progress, full, check=not write)
+    run = Run(cfg, now, only, should_stop, progress, full, not write, accept_shrink)
     problems = Problems()
     if run.check:
         return _check(run, problems)
@@ -205,6 +209,13 @@ def build(
     stored = _stored(cfg, inputs.store)
     loader = _loader(cfg, inputs.store)
     plan = plan_.plan_feeds(run, cache, scan, stored, problems, settings, workers)
+    counts = _counts(run, cache)
+    refused = _refused(run, writer, counts)
+    if refused:  # nothing is written: the live feeds stay as they are
+        for reason in refused:
+            problems.error(str(cfg.path), reason)
+        _save_last(run, cache, "", plan, problems.items[first_problem:])
+        return Report(posts_found=plan.posts.count, problems=problems, refused=tuple(refused))
     renderer = poststage.PostRenderer(settings, cache, problems, workers)
     sources = Sources({"post": renderer} | ({"remote": loader} if loader else {}))
     try:
@@ -217,19 +228,12 @@ def build(
         renderer.flush()  # what was rendered stays cached, whatever happens next
     replace_all = run.whole and not outcome.stopped
     if not run.check:
-        published = publish(cfg, writer, problems, outcome.files, whole=replace_all)
+        published = publish(cfg, writer, problems, outcome.files, counts, whole=replace_all)
         outcome = replace(outcome, files=outcome.files + published.files, removed=published.removed)
     cache.save_outputs(records(outcome.files), replace_all=replace_all)
     report = _report(plan, outcome, stored, problems, renderer.used, every_feed=replace_all)
     complete = run.whole and not report.stopped and not report.write_failed
-    cache.save_build(
-        LastBuild(
-            fingerprint=fingerprint if complete else "",
-            next_due=_next_due(run, plan.posts.next_due),
-            problems=tuple(problems.items[first_problem:]),
-            posts=plan.posts.count,
-        )
-    )
+    _save_last(run, cache, fingerprint if complete else "", plan, problems.items[first_problem:])
     return report
 
 
@@ -240,6 +244,38 @@ def _next_due(run: Run, post_due: float | None) -> float | None:
         return post_due
     month_end = archive.month_of(run.now, run.cfg.site.tz).end.timestamp()
     return month_end if post_due is None else min(post_due, month_end)
+
+
+def _save_last(
+    run: Run, cache: BuildCache, fingerprint: str, plan: Plan, problems: list[Problem]
+) -> None:
+    """What the next build compares with ("" when this one did not finish: it is redone)."""
+    due = _next_due(run, plan.posts.next_due)
+    cache.save_build(LastBuild(fingerprint, due, tuple(problems), plan.posts.count))
+
+
+def _counts(run: Run, cache: BuildCache) -> manifest.Counts:
+    """The published posts, in all and in each category this build makes."""
+    until = None if run.cfg.posts.future else run.now.timestamp()
+    names = [n for n in cache.names("c", until) if run.wants(n)]
+    per = {n: len(cache.post_times("c", n, until)) for n in names}
+    return manifest.Counts(cache.count_posts(until), per)
+
+
+def _refused(run: Run, writer: Writer, counts: manifest.Counts) -> list[str]:
+    """Why the validation gate keeps the live feeds (``feeds.gate``); empty: go on."""
+    cfg = run.cfg
+    if run.check or run.accept_shrink:
+        return []
+    missing = [shown(d) for d in cfg.posts.dirs if not d.is_dir()]
+    found = gate.Found(missing, counts.posts, counts.category_posts)
+    only = set(cfg.categories.only)
+    return gate.reasons(
+        found,
+        read_manifest(writer),
+        cfg.max_shrink,
+        lambda name: run.wants(name) and (not only or name in only),
+    )
 
 
 def _nothing_changed(

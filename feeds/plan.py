@@ -94,6 +94,7 @@ class Run:
     progress: Progress | None = None
     full: bool = False
     check: bool = False  # every post rendered, nothing written (``feeds check``)
+    accept_shrink: bool = False  # write even when the inputs look broken (``feeds.gate``)
 
     def stopping(self) -> bool:
         """Asked between feeds (the one place a build stops early)."""

@@ -27,7 +27,13 @@ class Published:
 
 
 def publish(
-    cfg: Config, writer: Writer, problems: Problems, results: Sequence[FileResult], *, whole: bool
+    cfg: Config,
+    writer: Writer,
+    problems: Problems,
+    results: Sequence[FileResult],
+    counts: manifest.Counts,
+    *,
+    whole: bool,
 ) -> Published:
     """Write the manifest of ``results`` over the old one; with ``whole`` (every feed was
     planned and the build was not stopped) remove the old files no feed made this time."""
@@ -36,7 +42,7 @@ def publish(
     failed = [r.path for r in results if isinstance(r, Failed)]
     s = cfg.schedule
     control = caching.hints(s.build, s.build_seconds, cfg.site.tz).cache_control
-    change = manifest.after_build(old, written, failed, control, whole=whole)
+    change = manifest.after_build(old, written, failed, control, counts, whole=whole)
     removed: list[str] = []
     for rel, info in sorted(change.stale.items()):
         try:
@@ -53,10 +59,22 @@ def publish(
     return Published(write_files(writer, problems, data, "manifest", None), tuple(removed))
 
 
+def read_manifest(writer: Writer) -> manifest.Manifest:
+    """The manifest the last build left (empty when there is none or it is not ours)."""
+    try:
+        return _read(writer)
+    except (FeedsError, ValueError):
+        return manifest.Manifest()
+
+
+def _read(writer: Writer) -> manifest.Manifest:
+    data = writer.read(manifest.NAME, manifest.MAX_BYTES)
+    return manifest.Manifest() if data is None else manifest.from_bytes(data)
+
+
 def _old(writer: Writer, problems: Problems) -> manifest.Manifest:
     try:
-        data = writer.read(manifest.NAME, manifest.MAX_BYTES)
-        return manifest.Manifest() if data is None else manifest.from_bytes(data)
+        return _read(writer)
     except (FeedsError, ValueError) as e:
         problems.warn(
             manifest.NAME,

@@ -58,6 +58,7 @@ class Report:
     head_feeds_written: tuple[str, ...] = ()  # of files_written, the head feeds (for WebSub)
     files_removed: tuple[str, ...] = ()  # written by an earlier build, made by no feed now
     every_feed: bool = False  # ``feeds`` is every feed there is (a whole build, not stopped)
+    refused: tuple[str, ...] = ()  # why the inputs looked broken: nothing was written
 
     @property
     def ok(self) -> bool:

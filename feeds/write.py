@@ -176,11 +176,15 @@ def remove_if_holds(root: Path, rel: str, ours: Callable[[bytes], bool]) -> bool
         return False
     except OSError as e:
         raise WriteError(f"{shown(path)}: cannot remove: {e.strerror or e}") from e
-    folder = path.parent
+    _remove_empty(path.parent, base)
+    return True
+
+
+def _remove_empty(folder: Path, base: Path) -> None:
+    """Remove ``folder`` and its parents below ``base`` while they are empty."""
     while folder.resolve() != base:
         try:
             folder.rmdir()  # only an empty folder goes
         except OSError:
-            break
+            return
         folder = folder.parent
-    return True

@@ -56,6 +56,10 @@ def test_content_types_by_longest_suffix() -> None:
     assert caching.content_type("archive/x/2022-06.atom.xml").startswith("application/atom+xml")
     assert caching.content_type("sitemap.xml") == "application/xml; charset=utf-8"
     assert caching.content_type("x.bin") == "application/octet-stream"
+    # every file the build writes has a type of its own (object storage sends it as given)
+    assert caching.content_type("_headers") == "text/plain; charset=utf-8"
+    assert caching.content_type("feeds-nginx.conf") == "text/plain; charset=utf-8"
+    assert caching.content_type(".feeds-manifest").startswith("application/json")
 
 
 def _build(tmp: Path, schedule: str) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from feeds.errors import WriteError
-from feeds.write import TEMP_PREFIX, remove_stale_temps, write_if_changed
+from feeds.write import TEMP_PREFIX, remove_if_holds, remove_stale_temps, write_if_changed
 
 
 def test_writes_mode_0644_even_with_strict_umask(tmp_path: Path) -> None:
@@ -49,3 +49,25 @@ def test_remove_stale_temps(tmp_path: Path) -> None:
     (tmp_path / "keep.xml").write_bytes(b"ok")
     assert remove_stale_temps(tmp_path) == 1
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["keep.xml"]
+
+
+def test_remove_if_holds_removes_only_our_regular_files_inside(tmp_path: Path) -> None:
+    root = tmp_path / "out"
+    (root / "tags" / "deep").mkdir(parents=True)
+    (root / "tags" / "deep" / "a.rss.xml").write_bytes(b"ours")
+    (root / "keep.txt").write_bytes(b"theirs")
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"ours")
+    (root / "link.xml").symlink_to(outside)
+    (root / "linked").symlink_to(tmp_path)
+    os.mkfifo(root / "fifo.xml")
+
+    def ours(data: bytes) -> bool:
+        return data == b"ours"
+
+    for rel in ("keep.txt", "link.xml", "linked/outside.txt", "../outside.txt", "fifo.xml"):
+        assert not remove_if_holds(root, rel, ours), rel
+    assert outside.read_bytes() == b"ours" and (root / "keep.txt").exists()
+    assert remove_if_holds(root, "tags/deep/a.rss.xml", ours)
+    assert not (root / "tags").exists() and root.is_dir()  # emptied folders go, not the root
+    assert not remove_if_holds(root, "tags/deep/a.rss.xml", ours)  # gone already
