@@ -20,48 +20,11 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from feeds.cacheschema import META_SCHEMA as META_SCHEMA  # the store makes it
+from feeds.cacheschema import SCHEMA, TABLES
 from feeds.errors import FeedsError
-from feeds.models import PostRef, Problem, Severity
+from feeds.models import Entry, PostRef, Problem, Severity
 
-SCHEMA = """
-CREATE TABLE posts (
-    path TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    sha TEXT NOT NULL,
-    published REAL,
-    link TEXT,
-    categories TEXT,
-    tags TEXT,
-    problems TEXT
-);
-CREATE INDEX posts_by_time ON posts (published DESC, link) WHERE link IS NOT NULL;
-CREATE INDEX posts_by_link ON posts (link) WHERE link IS NOT NULL;
-CREATE INDEX posts_with_problems ON posts (path) WHERE problems IS NOT NULL;
-CREATE TABLE post_names (
-    path TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    name TEXT NOT NULL,
-    published REAL NOT NULL,
-    link TEXT NOT NULL
-);
-CREATE INDEX post_names_by_name ON post_names (kind, name, published DESC, link);
-CREATE INDEX post_names_by_path ON post_names (path);
-CREATE TABLE rendered (
-    path TEXT PRIMARY KEY,
-    sha TEXT NOT NULL,
-    entry TEXT,
-    problems TEXT
-);
-CREATE TABLE outputs (
-    path TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL
-);
-"""
-TABLES = ("posts", "post_names", "rendered", "outputs")
-META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 _BATCH = 2000
 
 
@@ -79,6 +42,7 @@ class PostRow:
     categories: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
+    rendered: Rendered | None = None  # its rendering, when made from the same read
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +61,7 @@ class Rendered:
     sha: str
     entry_json: str | None
     problems: tuple[Problem, ...] = ()
+    entry: Entry | None = None  # the entry itself, when just rendered (not kept in the cache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,15 +208,22 @@ class BuildCache:
             {
                 "build": state.fingerprint,
                 "next_due": "" if state.next_due is None else repr(state.next_due),
-                "problems": json.dumps(
-                    [[p.severity.value, p.message, p.line, p.where] for p in state.problems],
-                    ensure_ascii=False,
-                ),
+                "problems": problems_json(state.problems) or "[]",
                 "posts": str(state.posts),
             }
         )
 
     # ---------------------------------------------------------------- posts
+
+    def scan_problems(self) -> tuple[Problem, ...] | None:
+        """What the last full scan of the post folders reported; None when the posts rows
+        may not be that scan brought up to date (no scan recorded since the cache was made)."""
+        text = self._meta("scan")
+        return None if text is None else problems_from_json(text)
+
+    def save_scan(self, problems: Iterable[Problem]) -> None:
+        """The posts rows are a full scan's, synced; it reported ``problems``."""
+        self._set_meta({"scan": problems_json(problems) or ""})
 
     def post_stats(self) -> dict[str, Stat]:
         """Path → size, mtime and hash of every cached post."""
@@ -391,10 +363,7 @@ class BuildCache:
 
     def save_rendered(self, rows: Iterable[Rendered]) -> None:
         with self._write() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)",
-                [(r.path, r.sha, r.entry_json, problems_json(r.problems)) for r in rows],
-            )
+            _insert_rendered(db, rows)
 
     def outputs(self) -> dict[str, Output]:
         return {r[0]: Output(r[0], r[1], r[2], r[3]) for r in self._rows("SELECT * FROM outputs")}
@@ -435,6 +404,14 @@ def _insert_posts(db: sqlite3.Connection, rows: list[PostRow]) -> None:
         names.extend((r.path, "c", n, r.published, r.link) for n in r.categories)
         names.extend((r.path, "t", n, r.published, r.link) for n in r.tags)
     db.executemany("INSERT INTO post_names VALUES (?, ?, ?, ?, ?)", names)
+    _insert_rendered(db, [r.rendered for r in rows if r.rendered is not None])
+
+
+def _insert_rendered(db: sqlite3.Connection, rows: Iterable[Rendered]) -> None:
+    db.executemany(
+        "INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)",
+        [(r.path, r.sha, r.entry_json, problems_json(r.problems)) for r in rows],
+    )
 
 
 def _ref(row: tuple[Any, ...], tz: dt.tzinfo) -> PostRef:

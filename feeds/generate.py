@@ -302,9 +302,11 @@ def _add_entry(fg: FeedGenerator, e: Entry, fmt: str, pic: Enclosure | None) -> 
 
 def _with_stylesheet(data: bytes, href: str) -> bytes:
     """A browser opening the feed shows it through feed.xsl instead of raw XML."""
-    decl, _, rest = data.partition(b"\n")
+    end = data.find(b"\n")
+    end = len(data) if end < 0 else end
     pi = f'<?xml-stylesheet type="text/xsl" href="{href}"?>'.encode()
-    return decl + b"\n" + pi + b"\n" + rest
+    view = memoryview(data)  # one copy of a large feed, not three
+    return b"".join((view[:end], b"\n", pi, b"\n", view[end + 1 :]))
 
 
 STYLESHEET = "feed.xsl"

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
@@ -29,7 +30,6 @@ from feeds.formats import archivable, page_path
 from feeds.generate import FeedPlan
 from feeds.models import Entry, Problems
 from feeds.report import Failed, FeedResult, FileResult, Written
-from feeds.store import entry_to_json
 from feeds.write import remove_if_holds, remove_stale_temps, write_if_changed
 
 if TYPE_CHECKING:  # made by the plan phase; imported for annotations only (plan stands above)
@@ -138,10 +138,21 @@ class DryWriter:
         return False
 
 
-def feed_fingerprint(
-    cfg: Config, label: str, fmt: str, plan_repr: str, entries: Iterable[Entry]
-) -> str:
-    """What one output file is made of: equal fingerprints give identical bytes."""
+def entries_digest(entries: Iterable[Entry]) -> str:
+    """What a feed's entries are, for its files' fingerprints: every field of each entry (a
+    field added to ``Entry`` counts without a change here; text as it is, the rest as its
+    ``repr``), hashed once per feed and shared by its formats."""
+    h = hashlib.blake2b(digest_size=16)
+    values = attrgetter(*(f.name for f in fields(Entry)))
+    for e in entries:
+        h.update("\0".join([v if isinstance(v, str) else repr(v) for v in values(e)]).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def feed_fingerprint(cfg: Config, label: str, fmt: str, plan_repr: str, entries: str) -> str:
+    """What one output file is made of (``entries``: their ``entries_digest``): equal
+    fingerprints give identical bytes."""
     h = hashlib.blake2b(digest_size=16)
     parts = (
         __version__,
@@ -152,12 +163,11 @@ def feed_fingerprint(
         repr(cfg.feeds),
         cfg.output_url,
         cfg.schedule.build,
+        entries,
     )
     for part in parts:
         h.update(part.encode())
         h.update(b"\0")
-    for e in entries:
-        h.update(json.dumps(entry_to_json(e), ensure_ascii=False, sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -240,12 +250,13 @@ def write_head(
     """The head feed in every format (a file made from the same inputs is left alone)."""
     out: list[FileResult] = []
     months, plan = feed.months, feed.plan
+    entries = entries_digest(feed.entries)
     for fmt, rel in plan.paths.items():
         prev = (
             archive.url(cfg, plan, months[-1], fmt) if months and fmt in archivable(plan) else None
         )
         made = f"{plan!r} {prev}" + (f" opencc {variants.engine()}" if plan.lang else "")
-        fp = feed_fingerprint(cfg, plan.label, fmt, made, feed.entries)
+        fp = feed_fingerprint(cfg, plan.label, fmt, made, entries)
         same = unchanged(rel, fp)
         if same is not None:
             out.append(Written(rel, False, same, modified=newest(feed.entries)))
@@ -256,14 +267,20 @@ def write_head(
             )
         )
     if cfg.feeds.discovery:
-        out += write_page(cfg, writer, problems, feed, unchanged)
+        out += write_page(cfg, writer, problems, feed, unchanged, entries)
     return out
 
 
 def write_page(
-    cfg: Config, writer: Writer, problems: Problems, feed: Rendered, unchanged: Unchanged
+    cfg: Config,
+    writer: Writer,
+    problems: Problems,
+    feed: Rendered,
+    unchanged: Unchanged,
+    entries: str | None = None,
 ) -> list[FileResult]:
-    """The feed's web page (``pages.py``), beside its feed files."""
+    """The feed's web page (``pages.py``), beside its feed files (``entries``: the feed's
+    ``entries_digest``, when the caller has it)."""
     plan = feed.plan
     rel = page_path(plan)
     if rel is None:
@@ -272,7 +289,8 @@ def write_page(
             f"{plan.label}: no web page: it would be written over {discover.INDEX_FILE}",
         )
         return []
-    fp = feed_fingerprint(cfg, plan.label, "page", repr(plan), feed.entries)
+    digest_ = entries if entries is not None else entries_digest(feed.entries)
+    fp = feed_fingerprint(cfg, plan.label, "page", repr(plan), digest_)
     same = unchanged(rel, fp)
     if same is not None:
         return [Written(rel, False, same, "page", modified=newest(feed.entries))]

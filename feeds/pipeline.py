@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 
 from feeds import archive, caching, gate, generate, manifest, normalize, poststage, urlcheck
 from feeds import plan as plan_
@@ -93,6 +94,7 @@ def run_once(
     full: bool = False,
     ping: bool = True,
     accept_shrink: bool = False,
+    changed: frozenset[Path] | None = None,
 ) -> Report:
     """Fetch the due sources, then build every feed from the posts and the stored entries.
 
@@ -107,11 +109,15 @@ def run_once(
     finished and the rest keep their previous version. ``ping=False`` leaves announcing the
     written head feeds to the WebSub hub to the caller (a distributed build: a job each).
     A build whose inputs look broken (``feeds.gate``) writes nothing unless
-    ``accept_shrink``.
+    ``accept_shrink``. ``changed`` (the daemon's watcher: the post files that changed since
+    the last build) replaces the stat walk of every post by a stat of those, when the cache
+    holds a full scan to start from.
     """
     if now.tzinfo is None:
         raise ValueError("run_once needs an aware 'now'")
-    run = Run(cfg, now, only, should_stop, progress, full, not write, accept_shrink)
+    run = Run(
+        cfg, now, only, should_stop, progress, full, not write, accept_shrink, changed=changed
+    )
     problems = Problems()
     if run.check:
         return _check(run, problems)
@@ -197,7 +203,7 @@ def build(
     settings = normalize.PostSettings.of(cfg)
     writer.cleanup()
     cache.use_settings(poststage.settings_fingerprint(settings), drop=run.full)
-    scan = post_collector.scan_posts(cfg.posts.dirs, problems)
+    scan, walked = _scan(run, cache, problems)
     fingerprint = poststage.build_fingerprint(cfg, scan, inputs.entries_version, settings)
     outputs = cache.outputs()
     last = cache.last_build()
@@ -233,6 +239,8 @@ def build(
     cache.save_outputs(records(outcome.files), replace_all=replace_all)
     report = _report(plan, outcome, stored, problems, renderer.used, every_feed=replace_all)
     complete = run.whole and not report.stopped and not report.write_failed
+    if walked is not None:  # the posts rows are now this full scan's
+        cache.save_scan(walked)
     _save_last(run, cache, fingerprint if complete else "", plan, problems.items[first_problem:])
     return report
 
@@ -276,6 +284,25 @@ def _refused(run: Run, writer: Writer, counts: manifest.Counts) -> list[str]:
         cfg.max_shrink,
         lambda name: run.wants(name) and (not only or name in only),
     )
+
+
+def _scan(
+    run: Run, cache: BuildCache, problems: Problems
+) -> tuple[poststage.Scan, list[Problem] | None]:
+    """Every post file's (path, size, mtime), and what a full scan reported (None when the
+    files were not walked: only the changed ones were stat-ed, the rest are the cache's)."""
+    dirs = run.cfg.posts.dirs
+    last = cache.scan_problems() if run.changed is not None else None
+    if run.changed is not None and last is not None:
+        known = ((p, s.size, s.mtime_ns) for p, s in cache.post_stats().items())
+        scan = post_collector.rescan(dirs, known, run.changed)
+        if scan is not None:
+            problems.items.extend(last)
+            return scan, None
+    walked = Problems()
+    scan = post_collector.scan_posts(dirs, walked)
+    problems.items.extend(walked.items)
+    return scan, walked.items
 
 
 def _nothing_changed(

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from feeds import archive, generate, normalize, poststage, variants
@@ -95,6 +96,7 @@ class Run:
     full: bool = False
     check: bool = False  # every post rendered, nothing written (``feeds check``)
     accept_shrink: bool = False  # write even when the inputs look broken (``feeds.gate``)
+    changed: frozenset[Path] | None = None  # the post files a watcher saw change (None: walk)
 
     def stopping(self) -> bool:
         """Asked between feeds (the one place a build stops early)."""
@@ -123,7 +125,9 @@ def plan_feeds(
     (newest first; only the first ``max_items`` that render are used)."""
     cfg = run.cfg
     t0 = time.perf_counter()
-    parsed = poststage.sync(settings, cache, scan, problems, run.progress, workers)
+    # when every post will land in a feed, each is rendered as it is read (one read, not two)
+    ahead = run.check or cfg.feeds.archives or cfg.feeds.max_items >= len(scan)
+    parsed = poststage.sync(settings, cache, scan, problems, run.progress, workers, render=ahead)
     log.debug(
         "posts scanned=%d parsed=%d seconds=%.3f", len(scan), parsed, time.perf_counter() - t0
     )

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from feeds import __version__, liquid, normalize, postmedia
@@ -29,6 +29,7 @@ from feeds.workers import Workers
 
 PARSE_PARALLEL_AT = 2000  # parse in worker processes when at least this many posts changed
 RENDER_PARALLEL_AT = 200
+SAVE_EVERY = 500  # renderings saved to the cache in batches of this many, not held to the end
 
 Progress = Callable[[int, int], None]
 Scan = list[tuple[str, int, int]]  # (path, size, mtime_ns) of every post file, by path
@@ -63,9 +64,17 @@ def build_fingerprint(
 
 
 def read_row(
-    settings: PostSettings, path: str, size: int, mtime_ns: int, data: bytes | None = None
+    settings: PostSettings,
+    path: str,
+    size: int,
+    mtime_ns: int,
+    data: bytes | None = None,
+    *,
+    render: bool = False,
 ) -> PostRow:
-    """Read and check one post: its cache row, problems included."""
+    """Read and check one post: its cache row, problems included. With ``render``, a post
+    that can be used is also rendered from the same read (its row carries the rendering),
+    unless its body names other posts (``{% post_url %}``: their URLs are not all known yet)."""
     problems = Problems()
     if data is None:
         try:
@@ -73,25 +82,30 @@ def read_row(
         except FileProblem as e:
             problems.error(path, e.reason)
             return PostRow(path, size, mtime_ns, "", problems=tuple(problems.items))
+    sha = digest(data)
     raw = post_collector.parse_post(Path(path), data, problems)
     info = normalize.prepare(raw, settings, problems) if raw is not None else None
     if info is None:
-        return PostRow(path, size, mtime_ns, digest(data), problems=tuple(problems.items))
+        return PostRow(path, size, mtime_ns, sha, problems=tuple(problems.items))
+    rendered = None
+    if render and "{%" not in info.raw.body:
+        rendered = replace(_rendered(settings, info, path, sha, {}), entry=None)
     return PostRow(
         path,
         size,
         mtime_ns,
-        digest(data),
+        sha,
         published=info.published.timestamp(),
         link=info.link,
         categories=info.categories,
         tags=info.tags,
         problems=tuple(problems.items),
+        rendered=rendered,
     )
 
 
-def _read_chunk(settings: PostSettings, items: list[tuple[str, int, int]]) -> list[PostRow]:
-    return [read_row(settings, p, s, m) for p, s, m in items]
+def _read_chunk(settings: PostSettings, items: list[tuple[str, int, int, bool]]) -> list[PostRow]:
+    return [read_row(settings, p, s, m, render=r) for p, s, m, r in items]
 
 
 def _read_many(
@@ -99,12 +113,13 @@ def _read_many(
     todo: Scan,
     workers: Workers | None,
     progress: Progress | None,
+    render: bool,
 ) -> Iterator[PostRow]:
     rows: Iterable[PostRow]
     if workers is not None and workers.usable(len(todo), PARSE_PARALLEL_AT):
-        rows = workers.map(_read_chunk, todo)
+        rows = workers.map(_read_chunk, [(p, s, m, render) for p, s, m in todo])
     else:
-        rows = (read_row(settings, p, s, m) for p, s, m in todo)
+        rows = (read_row(settings, p, s, m, render=render) for p, s, m in todo)
     for i, row in enumerate(rows, 1):
         if progress is not None:
             progress(i, len(todo))
@@ -118,10 +133,13 @@ def sync(
     problems: Problems,
     progress: Progress | None = None,
     workers: Workers | None = None,
+    *,
+    render: bool = False,
 ) -> int:
     """Bring the cache up to date with the files on disk; how many files were parsed.
     Problems of every post, cached or not, are reported again, so a rebuild reports exactly
-    what a full build would."""
+    what a full build would. With ``render`` (a build that uses every post), each post read
+    is rendered from the same read and its rendering cached, instead of read again later."""
     cached = cache.post_stats()
     todo: Scan = []
     touched: list[tuple[int, str]] = []
@@ -139,7 +157,7 @@ def sync(
     del cached
     parsed = 0
     if todo or deleted or touched:
-        rows = _read_many(settings, todo, workers, progress)
+        rows = _read_many(settings, todo, workers, progress, render)
         parsed = cache.update_posts(rows, deleted, touched, known_paths)
     problems.items.extend(cache.post_problems())
     return parsed
@@ -222,26 +240,34 @@ def _still_valid(row: Rendered, sha: str, links: Callable[[], Links]) -> bool:
 def render_file(settings: PostSettings, path: str, links: Links | None = None) -> Rendered:
     """Render one post into its cache row. Front-matter problems are not repeated here (they
     were reported when the post was scanned); rendering problems are in the row."""
-    local = Problems()
     try:
         data = read_regular(path, MAX_POST_BYTES)
     except FileProblem as e:
+        local = Problems()
         local.error(path, e.reason)
         return Rendered(path, "", None, tuple(local.items))
     ignored = Problems()
-    links = links or {}
     raw = post_collector.parse_post(Path(path), data, ignored)
     info = normalize.prepare(raw, settings, ignored) if raw is not None else None
-    entry = normalize.render(info, settings, local, links) if info is not None else None
+    # cached under the hash of the bytes rendered, whatever the scan saw
+    if info is None:
+        return Rendered(path, digest(data), None)
+    return _rendered(settings, info, path, digest(data), links or {})
+
+
+def _rendered(
+    settings: PostSettings, info: normalize.PostInfo, path: str, sha: str, links: Links
+) -> Rendered:
+    local = Problems()
+    entry = normalize.render(info, settings, local, links)
     if entry is not None:
         root = settings.site_root
         entry = postmedia.with_sizes(
             entry, settings.site_url, lambda rel: post_collector.media_size(root, rel)
         )
     text = json.dumps(entry_to_json(entry), ensure_ascii=False) if entry else None
-    # cached under the hash of the bytes rendered, whatever the scan saw
-    key = render_key(digest(data), raw.body, links) if raw is not None else digest(data)
-    return Rendered(path, key, text, tuple(local.items))
+    key = render_key(sha, info.raw.body, links)
+    return Rendered(path, key, text, tuple(local.items), entry)
 
 
 def _render_chunk(settings: PostSettings, items: list[tuple[str, Links]]) -> list[Rendered]:
@@ -324,14 +350,19 @@ class PostRenderer:
 
     def _use(self, row: Rendered) -> None:
         self.problems.items.extend(row.problems)
-        self.done[row.path] = (
-            entry_from_json(json.loads(row.entry_json)) if row.entry_json else None
-        )
+        entry = row.entry
+        if entry is None and row.entry_json:
+            entry = entry_from_json(json.loads(row.entry_json))
+        self.done[row.path] = entry
 
     def _take(self, row: Rendered) -> None:
+        """A new rendering: its entry used as it is (no trip through its JSON), the row saved
+        to the cache with the next batch (without the entry, which the cache does not keep)."""
         self.rendered += 1
-        self.pending.append(row)
         self._use(row)
+        self.pending.append(replace(row, entry=None))
+        if len(self.pending) >= SAVE_EVERY:
+            self.flush()
 
     def flush(self) -> None:
         if self.pending:

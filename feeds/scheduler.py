@@ -42,7 +42,7 @@ from feeds.errors import FeedsError
 from feeds.lock import ProcessLock
 from feeds.models import Severity
 from feeds.store import open_store
-from feeds.watch import PostWatcher
+from feeds.watch import Changes, PostWatcher
 from feeds.write import remove_stale_temps
 
 log = logging.getLogger("feeds.daemon")
@@ -108,6 +108,7 @@ class Daemon:
         self.pending_reasons: set[str] = set()
         self.queued = False
         self.watcher: PostWatcher | None = None
+        self.changes = Changes()  # the post files the watcher saw change, for the next build
         self.scheduler = BackgroundScheduler(
             timezone=cfg.site.tz,
             executors={
@@ -253,6 +254,7 @@ class Daemon:
             return
         watcher = PostWatcher(self.cfg.posts.dirs, self._on_posts_changed)
         self.watcher = watcher if watcher.start() else None
+        self.changes.walk_next()  # what changed before the watcher was up is found by a walk
 
     def _unwatch(self) -> None:
         if self.watcher is not None:
@@ -261,7 +263,8 @@ class Daemon:
 
     def _on_posts_changed(self, paths: frozenset[Path]) -> None:
         log.debug("event=watch changed=%d", len(paths))
-        self.ask_build(None, "watch")  # incremental: only the changed files are read again
+        self.changes.add(paths)
+        self.ask_build(None, "watch")  # incremental: only the changed files are stat-ed
 
     # ------------------------------------------------------------------ jobs
 
@@ -315,11 +318,18 @@ class Daemon:
         cfg = self.cfg
         started = self.now()
         t0 = time.monotonic()
+        changed = self.changes.take(watching=self.watcher is not None)
         try:
             report = pipeline.run_once(
-                cfg, started, fetch_sources=False, only=only, should_stop=self.stop.is_set
+                cfg,
+                started,
+                fetch_sources=False,
+                only=only,
+                should_stop=self.stop.is_set,
+                changed=changed,
             )
         except Exception as e:
+            self.changes.walk_next()  # the changes it took may not have reached the cache
             self._failed("build", e)
             metrics.record_build(None, time.monotonic() - t0)
             log.exception("event=build result=failed reason=%s", reason)
@@ -342,9 +352,10 @@ class Daemon:
         )
         log.log(
             level,
-            "event=build reason=%s feeds=%d written=%d unchanged=%d errors=%d "
+            "event=build reason=%s scan=%s feeds=%d written=%d unchanged=%d errors=%d "
             "stopped=%s seconds=%.2f",
             reason,
+            "walk" if changed is None else f"changed:{len(changed)}",
             len(report.feeds),
             len(report.files_written),
             len(report.files_unchanged),

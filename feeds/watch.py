@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -22,6 +23,40 @@ from feeds.collect.posts import POST_EXTS
 log = logging.getLogger("feeds.watch")
 
 OnChange = Callable[[frozenset[Path]], None]
+# With the watcher on, a build stats only the post files it saw change; every post file is
+# walked (stat-ed) when the watcher starts, after a failed build, and this often (seconds).
+WALK_EVERY = 3600.0
+
+
+class Changes:
+    """The post files the watcher saw change since the last build took them (thread-safe),
+    and whether the next build must walk every post file instead."""
+
+    def __init__(self, walk_every: float = WALK_EVERY) -> None:
+        self._lock = threading.Lock()
+        self._paths: set[Path] = set()
+        self._walk = True
+        self._walked = 0.0
+        self.walk_every = walk_every
+
+    def add(self, paths: Iterable[Path]) -> None:
+        with self._lock:
+            self._paths.update(paths)
+
+    def walk_next(self) -> None:
+        with self._lock:
+            self._walk = True
+
+    def take(self, *, watching: bool) -> frozenset[Path] | None:
+        """The files to stat for a build starting now, or None: walk them all (no watcher,
+        a walk asked for, or ``walk_every`` since the last one)."""
+        with self._lock:
+            paths, self._paths = frozenset(self._paths), set()
+            now = time.monotonic()
+            if not watching or self._walk or now - self._walked >= self.walk_every:
+                self._walk, self._walked = False, now
+                return None
+        return paths
 
 
 class PostFilter(watchfiles.DefaultFilter):

@@ -100,10 +100,12 @@ def _holds(path: Path, data: bytes) -> bool:
             raise WriteError(f"{shown(path)}: cannot write over it: {os.strerror(errno.EISDIR)}")
         if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
             return False
-        chunks = []
+        view, at = memoryview(data), 0  # compared a chunk at a time: no second copy in memory
         while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks) == data
+            if view[at : at + len(chunk)] != chunk:
+                return False
+            at += len(chunk)
+        return at == len(data)
     except OSError:
         return False
     finally:

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from frontmatter.default_handlers import YAMLHandler
@@ -62,6 +63,50 @@ def scan_posts(dirs: tuple[Path, ...], problems: Problems) -> list[tuple[str, in
         )
     walk.found.sort(key=lambda f: f[0])
     return walk.found
+
+
+def rescan(
+    dirs: tuple[Path, ...], known: Iterable[tuple[str, int, int]], changed: Iterable[Path]
+) -> list[tuple[str, int, int]] | None:
+    """``scan_posts`` from the last scan (``known``) and the files a watcher saw change,
+    stat-ing only those: the result a full scan would give, or None when a changed path
+    needs the full scan to be judged (a folder, a symlink, a misnamed or ignored file, a
+    path outside the posts folders or not valid UTF-8: what the walk reports or follows)."""
+    found = {path: (path, size, mtime) for path, size, mtime in known}
+    for changed_path in changed:
+        path = _scan_path(changed_path.absolute(), dirs)
+        if path is None:
+            return None
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            found.pop(path, None)  # deleted, or renamed away
+            continue
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        found[path] = (path, st.st_size, st.st_mtime_ns)
+    return sorted(found.values(), key=lambda f: f[0])
+
+
+def _scan_path(changed: Path, dirs: tuple[Path, ...]) -> str | None:
+    """A changed file's path as the walk writes it (below the folder as configured), or
+    None when the walk would not list it as a plain post file."""
+    for top in dirs:
+        for root in dict.fromkeys((top.absolute(), top.resolve())):
+            if not changed.is_relative_to(root):
+                continue
+            parts = changed.relative_to(root).parts
+            if not parts or not match_post(parts[-1]) or not _utf8(str(changed)):
+                return None
+            folder = root
+            for part in parts[:-1]:  # a subfolder: not ignored, not a symlink
+                folder = folder / part
+                if _ignored(part) or folder.is_symlink():
+                    return None
+            return str(top.joinpath(*parts))
+    return None
 
 
 class _Walk:

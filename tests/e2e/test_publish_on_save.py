@@ -90,6 +90,8 @@ def test_saved_edited_renamed_and_deleted_posts_are_published_at_once(
             lambda: d.wait_for(lambda: titles(feed) == ["旧文章"], WAIT, "the deletion"),
         )
         assert d.text().count("event=build reason=schedule") == 1  # only the start-up one
+        # after the walk once the watcher is up, a build it asks for stats the changed files
+        assert "reason=watch scan=changed:" in d.text()
 
 
 def test_watch_false_leaves_it_to_the_schedule(tmp_path: Path) -> None:
