@@ -170,3 +170,21 @@ def test_an_unknown_variant_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         config.load(site.config)
     assert info.value.key == "feeds.variants.0" and "zh-Hant-TW" in str(info.value)
+
+
+def test_a_rebuilt_variant_equals_a_fresh_one(tmp_path: Path) -> None:
+    """Incremental equals full: an edited post reaches the variants as it reaches a new build."""
+    extra = "feeds:\n  variants: [zh-Hant-HK]\n"
+    site = _site(tmp_path / "a", extra)
+    site.post("2022-06-08-b.md", post_text("软件更新", "2022-06-08 10:00:00 +08:00", "other"))
+    report = pipeline.run_once(config.load(site.config), NOW)
+    assert "zh-Hant-HK/other.atom.xml" in report.files_written
+    assert "zh-Hant-HK/news.atom.xml" not in report.files_written  # not changed, not rewritten
+    fresh = make_site(tmp_path / "b", extra)
+    for p in site.posts.iterdir():
+        fresh.post(p.name, p.read_text(encoding="utf-8"))
+    pipeline.run_once(config.load(fresh.config), NOW)
+    assert site.outputs() == fresh.outputs()
+    assert HK("软件更新") in (site.out / "zh-Hant-HK" / "other.atom.xml").read_text(
+        encoding="utf-8"
+    )
