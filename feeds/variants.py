@@ -83,7 +83,7 @@ def convert_html(fragment: str, variant: str) -> str:
     return "".join(out)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=4096)
 def convert_entry(entry: Entry, variant: str) -> Entry:
     """The entry as the variant shows it (an entry in several feeds is converted once)."""
     return dataclasses.replace(
