@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from feeds import cron, timeutil, yamlutil
 from feeds.collect.encoding import codec_name
 from feeds.errors import ConfigError, DateError
+from feeds.formats import VARIANTS
 from feeds.jekyll import JekyllSite, load_site
 from feeds.jekyll_post import permalink_gaps
 from feeds.textutil import slugify
@@ -286,8 +287,7 @@ def database_url(r: Reader, path: yamlutil.Path, default: None) -> str | None:
 
 
 def variant_list(r: Reader, path: yamlutil.Path, default: tuple[str, ...]) -> tuple[str, ...]:
-    """繁體中文 variants to write (``feeds.variants``): each one of ``variants.VARIANTS``."""
-    from feeds.variants import VARIANTS
+    """繁體中文 variants to write (``feeds.variants``): each one of ``formats.VARIANTS``."""
 
     values = r.strings(path, default)
     for i, value in enumerate(values):

@@ -16,10 +16,9 @@ from lxml import etree
 
 from feeds import includes, pages
 from feeds.config import Config
-from feeds.formats import FORMATS
+from feeds.formats import FORMATS, LABELS
 from feeds.generate import STYLESHEET, FeedPlan, feed_page_url, self_url
 from feeds.timeutil import rfc822
-from feeds.variants import LABELS
 
 OPML_FILE = "feeds.opml"
 INDEX_FILE = pages.INDEX_FILE

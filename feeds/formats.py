@@ -57,3 +57,9 @@ def page_path(plan: _Planned) -> str | None:
 def archivable(plan: _Planned) -> list[str]:
     """The plan's formats that get archives, in the plan's order."""
     return [f for f in plan.paths if FORMATS[f].archivable]
+
+
+# 繁體中文 variants (feeds/variants.py): a BCP 47 tag, as written in the config and in
+# xml:lang → its OpenCC configuration, and how pages name it
+VARIANTS: dict[str, str] = {"zh-Hant-TW": "s2twp", "zh-Hant-HK": "s2hk"}
+LABELS: dict[str, str] = {"zh-Hant-TW": "繁體（台灣）", "zh-Hant-HK": "繁體（香港）"}

@@ -16,10 +16,9 @@ from html import escape
 from urllib.parse import quote, urlsplit
 
 from feeds.config import Config
-from feeds.formats import FORMATS
+from feeds.formats import FORMATS, LABELS
 from feeds.generate import FeedPlan, self_url
 from feeds.models import Entry
-from feeds.variants import LABELS
 
 INDEX_FILE = "index.html"
 

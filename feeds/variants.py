@@ -18,15 +18,13 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from feeds.formats import VARIANTS
 from feeds.models import Entry
 
 if TYPE_CHECKING:  # planning stands above: imported for annotations only
     from feeds.config import Config
     from feeds.generate import FeedPlan
 
-# variant (a BCP 47 tag, as written in the config and in xml:lang) → OpenCC configuration
-VARIANTS: dict[str, str] = {"zh-Hant-TW": "s2twp", "zh-Hant-HK": "s2hk"}
-LABELS: dict[str, str] = {"zh-Hant-TW": "繁體（台灣）", "zh-Hant-HK": "繁體（香港）"}
 
 _TOKEN = re.compile(r"(<[^>]*>)")
 _KEEP = {"code", "pre", "script", "style"}  # text inside is never converted
