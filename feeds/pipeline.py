@@ -171,7 +171,8 @@ def _stored(cfg: Config, store: Store | None) -> Stored:
         return Stored()
     from feeds import routing
 
-    return Stored(*routing.stored_entries(cfg, store))
+    routed, everything, merged = routing.stored_entries(cfg, store)
+    return Stored(routed, everything, sum(merged.values()))
 
 
 def _loader(cfg: Config, store: Store | None) -> EntrySource | None:

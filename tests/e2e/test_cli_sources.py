@@ -64,10 +64,12 @@ def test_fetch_status_build(tmp_path: Path, http_server: LocalServer) -> None:
         "SUCCESS",
         "ERRORS",
         "ENTRIES",
+        "UNDATED",
+        "MERGED",
         "NEXT",
         "ATTEMPT",
     ]
-    assert lines[1].split()[:2] == ["xinhua", "ok"] and lines[1].split()[5] == "4"
+    assert lines[1].split()[:2] == ["xinhua", "ok"] and lines[1].split()[5:8] == ["4", "0", "0"]
     assert lines[2].split()[:3] == ["down", "failing", "never"]
     assert "down: last error: HTTP 503 service unavailable" in proc.stdout
     status = json.loads(cli("status", "-c", site.config, "--json").stdout)["sources"]

@@ -9,6 +9,7 @@ with a stable, visible name.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.helpers import check_all_outputs, cli, make_site, parse_feed, post_text
@@ -45,6 +46,44 @@ def test_same_title_twice_in_one_source_is_two_entries(tmp_path: Path) -> None:
     # another source) accounted for in the log
     assert links == ["https://wire.example/1", "https://wire.example/2", "https://wire.example/3"]
     assert "duplicates merged" in proc.stderr
+
+
+def test_status_counts_each_sources_undated_and_merged_entries(tmp_path: Path) -> None:
+    """Promise: ``feeds status`` says, per source, how many stored entries are dated by the
+    time they were first seen (no usable date: missing, or unreadable) and how many were
+    merged into another source's copy, so no fallback and no merge is silent."""
+    undated = (
+        "<item><title>无日期</title><link>https://wire.example/u</link>"
+        "<guid>https://wire.example/u</guid></item>"
+        "<item><title>坏日期</title><link>https://wire.example/b</link>"
+        "<guid>https://wire.example/b</guid><pubDate>明天</pubDate></item>"
+    )
+    wire = SOURCE.format(items=item(1, "每日快讯") + item(3, "另一条") + undated)
+    other = SOURCE.format(
+        items=item(4, "每日快讯", "https://other.example/x")
+        + item(5, "独家", "https://o.example/5")
+    )
+    site = make_site(
+        tmp_path,
+        "state: {dir: state}\nsources:\n"
+        "  - {id: wire, path: wire.xml, categories: [wire]}\n"
+        "  - {id: other, path: other.xml, categories: [wire]}\n",
+    )
+    (tmp_path / "wire.xml").write_text(wire, encoding="utf-8")
+    (tmp_path / "other.xml").write_text(other, encoding="utf-8")
+    assert cli("build", "--config", site.config).returncode == 0
+    rows = {
+        r["id"]: r for r in json.loads(cli("status", "-c", site.config, "--json").stdout)["sources"]
+    }
+    assert (rows["wire"]["entries"], rows["wire"]["undated"], rows["wire"]["merged"]) == (4, 2, 0)
+    # the same article in the category feed and in the feed of everything: two placements
+    assert (rows["other"]["entries"], rows["other"]["undated"], rows["other"]["merged"]) == (
+        2,
+        0,
+        2,
+    )
+    text = cli("status", "-c", site.config).stdout
+    assert "UNDATED  MERGED" in text
 
 
 def test_tags_that_differ_in_case_are_one_feed(tmp_path: Path) -> None:
