@@ -449,12 +449,8 @@ class Daemon:
 
     def _save_status(self) -> None:
         try:
-            runstate.save(
-                self.cfg.store.state_dir,
-                runstate.DAEMON_FILE,
-                self.health(),
-                before_rename=self.runtime.before_rename,
-            )
+            state_dir, hook = self.cfg.store.state_dir, self.runtime.before_rename
+            runstate.save(state_dir, runstate.DAEMON_FILE, self.health(), before_rename=hook)
         except FeedsError as e:
             log.warning("event=status result=failed error=%s", json.dumps(str(e)))
 
