@@ -1,7 +1,9 @@
 """Command line: ``feeds build`` and ``feeds check``.
 
-The only module that configures logging and asks for the current time, and the one place
-that maps errors to exit codes.
+The only module that configures logging, the one that makes the process's ``Runtime`` (the
+clock, the environment, the tests' fault hooks) and passes it down, and the one place that
+maps errors to exit codes. ``main`` runs in-process as well (the tests do, with an
+environment of their own).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -24,6 +26,7 @@ from feeds.errors import ConfigError, FeedsError, LockedError
 from feeds.lock import ProcessLock
 from feeds.models import Severity
 from feeds.report import Report
+from feeds.runtime import Runtime
 
 log = logging.getLogger("feeds")
 
@@ -37,24 +40,35 @@ class Exit(enum.IntEnum):
 
 
 def main(
-    argv: Sequence[str] | None = None, *, stderr: TextIO | None = None, stdout: TextIO | None = None
+    argv: Sequence[str] | None = None,
+    *,
+    stderr: TextIO | None = None,
+    stdout: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> int:
+    """``feeds`` with ``argv`` in the environment ``env`` (default: the process's own)."""
     err = stderr or sys.stderr
     out = stdout or sys.stdout
-    args = cli_args.parser(__doc__.splitlines()[0]).parse_args(argv)
+    environ = os.environ if env is None else env
+    args = cli_args.parser(__doc__.splitlines()[0], environ).parse_args(argv)
+    try:
+        runtime = Runtime.from_env(environ)
+    except FeedsError as e:
+        print(f"feeds: {type(e).__name__}: {e}", file=err)
+        return int(Exit.FATAL)
     if args.command == "init":
         if args.jekyll is not None:
             return int(_init_jekyll(args.dir or Path(), args.jekyll, out, err))
         if args.dir is None:
             print("feeds init: DIR is required (or --jekyll SITE)", file=err)
             return int(Exit.FATAL)
-        return int(_init(args.dir, out, err))
+        return int(_init(args.dir, runtime, out, err))
     if args.command in ("run", "worker"):
         _configure_daemon_logging(args.verbose, args.quiet, args.log_format, err)
     else:
         _configure_logging(args.verbose, args.quiet, err)
     try:
-        code = int(_run(args, out, err))
+        code = int(_run(args, runtime, out, err))
         out.flush()  # here, so that a reader gone early (`| head`) is caught below
         return code
     except BrokenPipeError:
@@ -139,11 +153,11 @@ def _configure_daemon_logging(verbose: int, quiet: bool, fmt: str, err: TextIO) 
     )
 
 
-def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
+def _run(args: argparse.Namespace, runtime: Runtime, out: TextIO, err: TextIO) -> Exit:
     started = time.monotonic()
     overrides = {"posts": args.posts, "output": args.output, "state": args.state}
     cfg = config.load(args.config).with_overrides(**overrides)
-    now = _now(cfg)
+    now = runtime.now(cfg.site.tz)
     if args.command == "status":
         cli_status.status(cfg, now, args.json, out)
         return Exit.OK
@@ -164,6 +178,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
             scheduler.reloader(args.config, overrides),
             health_port=args.health_port,
             metrics_port=args.metrics_port,
+            runtime=runtime,
         )
         return Exit(daemon.run())
     if args.command == "serve":
@@ -181,8 +196,12 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
                 fetch_sources=not args.no_fetch,
                 full=args.full,
                 accept_shrink=args.accept_shrink,
+                runtime=runtime,
             )
-            runstate.record_build(cfg.store.state_dir, report, now, _now(cfg))
+            finished = runtime.now(cfg.site.tz)
+            runstate.record_build(
+                cfg.store.state_dir, report, now, finished, before_rename=runtime.before_rename
+            )
         if progress:
             progress.close()
     else:
@@ -263,18 +282,6 @@ def _print_fetch(report: Report, seconds: float, err: TextIO) -> None:
     )
 
 
-def _now(cfg: config.Config) -> dt.datetime:
-    """The current time in the site zone. ``FEEDS_FAKE_NOW`` (an ISO 8601 time with offset)
-    stands in for the clock: a test hook for clock jumps, unset in normal use."""
-    fake = os.environ.get("FEEDS_FAKE_NOW")
-    if fake:
-        when = dt.datetime.fromisoformat(fake)
-        if when.tzinfo is None:
-            raise FeedsError("FEEDS_FAKE_NOW needs a UTC offset, e.g. 2022-06-09T12:00:00+08:00")
-        return when.astimezone(cfg.site.tz)
-    return dt.datetime.now(cfg.site.tz)
-
-
 def _stdout_gone(out: TextIO) -> None:
     """The reader of stdout has gone: point the descriptor at /dev/null so that Python's own
     flush at exit does not print a BrokenPipeError of its own."""
@@ -351,7 +358,7 @@ tags: [示例]
 """
 
 
-def _init(folder: Path, out: TextIO, err: TextIO) -> Exit:
+def _init(folder: Path, runtime: Runtime, out: TextIO, err: TextIO) -> Exit:
     target = folder / "config.yaml"
     if target.exists():
         print(f"feeds: {target} already exists; not overwriting it", file=err)
@@ -360,7 +367,7 @@ def _init(folder: Path, out: TextIO, err: TextIO) -> Exit:
         for sub in ("_posts", "output", "state"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         target.write_text(STARTER_CONFIG, encoding="utf-8")
-        today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
+        today = runtime.now(dt.timezone(dt.timedelta(hours=8)))
         post = folder / "_posts" / f"{today:%Y-%m-%d}-welcome.md"
         if not post.exists():
             post.write_text(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import argparse
-import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,9 @@ from feeds import __version__, cli_db
 _Sub = Any  # argparse's _SubParsersAction is private
 
 
-def parser(description: str) -> argparse.ArgumentParser:
-    common = _common()
+def parser(description: str, env: Mapping[str, str]) -> argparse.ArgumentParser:
+    """The parser; ``env`` (the runtime's environment) gives the defaults it documents."""
+    common = _common(env)
     p = argparse.ArgumentParser(prog="feeds", description=description)
     p.add_argument("--version", action="version", version=f"feeds {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -35,13 +36,13 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def _common() -> argparse.ArgumentParser:
+def _common(env: Mapping[str, str]) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "-c",
         "--config",
         type=Path,
-        default=Path(os.environ.get("FEEDS_CONFIG", "config.yaml")),
+        default=Path(env.get("FEEDS_CONFIG", "config.yaml")),
         help="config file (default: $FEEDS_CONFIG or ./config.yaml)",
     )
     common.add_argument(

@@ -6,24 +6,41 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from dataclasses import dataclass
 from typing import Any, TextIO
 
-from feeds import config, runstate
+from feeds import config, routing, runstate
 from feeds import store as store_
 from feeds.storeparts import SourceState
 
-_HEAD = ("SOURCE", "STATE", "LAST SUCCESS", "ERRORS", "ENTRIES", "NEXT ATTEMPT")
+_HEAD = (
+    "SOURCE",
+    "STATE",
+    "LAST SUCCESS",
+    "ERRORS",
+    "ENTRIES",
+    "UNDATED",
+    "MERGED",
+    "NEXT ATTEMPT",
+)
+
+
+@dataclass(frozen=True)
+class _Counts:
+    entries: int = 0
+    undated: int = 0  # dated by the time first seen: the source gave no usable date
+    merged: int = 0  # placements in feeds left to another source's copy (dedupe)
 
 
 def status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) -> None:
     """Each configured source's health, from the store."""
     known: dict[str, SourceState] = {}
-    counts: dict[str, int] = {}
+    counts: dict[str, _Counts] = {}
     has_store = store_.exists(cfg.store)  # status only reads: it never makes the store
     if has_store:
         with store_.open_store(cfg.store, read_only=True) as store:
-            known, counts = store.sources.states(), store.entries.counts()
-    rows = [_source_row(s, known.get(s.id), counts.get(s.id, 0), cfg) for s in cfg.sources]
+            known, counts = store.sources.states(), _counts(cfg, store)
+    rows = [_source_row(s, known.get(s.id), counts.get(s.id, _Counts()), cfg) for s in cfg.sources]
     state_dir = cfg.store.state_dir
     daemon = runstate.load(state_dir, runstate.DAEMON_FILE)
     if daemon and not _alive(daemon.get("pid")):
@@ -53,8 +70,20 @@ def status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) -> 
     _write_sources(rows, out)
 
 
+def _counts(cfg: config.Config, store: store_.Store) -> dict[str, _Counts]:
+    """Per source: stored entries, how many are dated by first sight, and how many
+    placements the build's de-duplication gives to another source's copy (the build's own
+    routing, run over the store as it is now)."""
+    entries, undated = store.entries.counts(), store.entries.undated()
+    merged = routing.stored_entries(cfg, store)[2] if cfg.sources else {}
+    return {
+        s: _Counts(entries.get(s, 0), undated.get(s, 0), merged.get(s, 0))
+        for s in entries.keys() | merged.keys()
+    }
+
+
 def _source_row(
-    s: config.SourceConfig, st: SourceState | None, entries: int, cfg: config.Config
+    s: config.SourceConfig, st: SourceState | None, counts: _Counts, cfg: config.Config
 ) -> dict[str, Any]:
     fresh = st if st is not None and st.url == s.url else None  # a changed URL starts anew
     return {
@@ -64,7 +93,9 @@ def _source_row(
         "state": _state_word(s.enabled, fresh),
         "last_success": _iso(fresh.last_success if fresh else None, cfg),
         "errors": fresh.consecutive_errors if fresh else 0,
-        "entries": entries,
+        "entries": counts.entries,
+        "undated": counts.undated,
+        "merged": counts.merged,
         "next_attempt": _iso(fresh.next_attempt if fresh else None, cfg),
         "last_error": fresh.last_error if fresh else None,
     }
@@ -130,6 +161,8 @@ def _write_sources(rows: list[dict[str, Any]], out: TextIO) -> None:
             r["last_success"] or "never",
             str(r["errors"]),
             str(r["entries"]),
+            str(r["undated"]),
+            str(r["merged"]),
             r["next_attempt"] or "now",
         )
         for r in rows

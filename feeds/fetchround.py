@@ -52,12 +52,9 @@ def fetch_round(
     should_stop: Callable[[], bool] | None = None,
 ) -> list[SourceOutcome]:
     """Fetch every due source concurrently (per-host limit), store what came back.
-
-    ``should_stop`` is asked before each fetch starts and while it waits: once it says yes,
-    the sources not yet started are left for the next round, and the fetches under way are
-    given up within a fraction of a second (their connections closed). Nothing is recorded
-    for a source given up, so the store holds what it held before its fetch began.
-    """
+    ``should_stop`` is asked before each fetch and while it waits: once it says yes, the rest
+    wait for the next round and fetches under way are given up within a moment (connections
+    closed, nothing recorded for them: the store holds what it held before)."""
     states = store.sources.states()
     todo = _interleave_hosts(fetchstate.due(cfg.sources, states, now, force=force))
     if not todo:

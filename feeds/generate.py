@@ -297,6 +297,11 @@ def _add_entry(fg: FeedGenerator, e: Entry, fmt: str, pic: Enclosure | None) -> 
         fe.category(term=name)
     if pic is not None:
         _media(fe, pic)
+    if e.rights:  # an aggregated entry's copyright: Atom <rights>, dc:rights in RSS
+        if fmt == "atom":
+            fe.rights(e.rights)
+        else:
+            fe.dc.dc_rights(e.rights)
     fe.extra.entry = e
 
 

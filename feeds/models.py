@@ -84,6 +84,7 @@ class Entry:
     enclosures: tuple[Enclosure, ...] = ()
     source: SourceRef | None = None  # set for entries aggregated from other feeds
     image: Enclosure | None = None  # its picture (front matter, the source's media:thumbnail)
+    rights: str | None = None  # an aggregated entry's copyright (its own, else its feed's)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -167,6 +168,7 @@ class RawItem:
     enclosures: tuple[tuple[str, int, str], ...]  # url, length, type
     base: str | None = None  # base URL of the content (xml:base, else the document's URL)
     image: str | None = None  # media:thumbnail or an image media:content; JSON Feed image
+    rights: str | None = None  # Atom <rights>, dc:rights, as text
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,7 @@ class RawFeed:
     language: str | None
     items: tuple[RawItem, ...]
     warning: str | None = None  # a recoverable problem feedparser reported
+    rights: str | None = None  # the feed's Atom <rights> or RSS <copyright>, as text
 
 
 @dataclass(frozen=True)

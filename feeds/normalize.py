@@ -132,6 +132,7 @@ def remote_entry(
             enclosures=tuple(
                 Enclosure(url=u, length=n, type=t) for u, n, t in raw.enclosures if _HTTP.match(u)
             ),
+            rights=_remote_title(raw.rights or feed.rights, False) or None,
             source=SourceRef(
                 id=source.id,
                 title=source.title or feed.title or source.id,

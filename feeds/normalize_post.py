@@ -145,7 +145,7 @@ def prepare(raw: RawPost, cfg: PostSettings, problems: Problems) -> PostInfo | N
 
     # Jekyll's order: ``categories`` (split on spaces), then ``category`` (one name)
     categories = postfields.names(raw, (("categories", True), ("category", False)), problems)
-    tags = postfields.names(raw, (("tag", True), ("tags", True)), problems)
+    tags = postfields.tags(raw, problems)
     if categories is None or tags is None:
         return None
     if not categories:

@@ -3,7 +3,7 @@ what to write and returns one ``Written`` or ``Failed`` per file; nothing is rep
 other way (generation and write errors also go to ``problems``, as sentences).
 
 Every file goes through a ``Writer``: ``DiskWriter`` writes atomically and only when the bytes
-change (``write.write_if_changed``, which also holds the fault-injection hooks); ``S3Writer``
+change (``write.write_if_changed``, with the runtime's fault hook); ``S3Writer``
 (``s3sink``, for ``output.s3``) puts objects with conditional writes; ``DryWriter``
 (``feeds check``) generates every document and records its path without writing anything.
 """
@@ -72,11 +72,12 @@ class Writer(Protocol):
 
 
 class DiskWriter:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, before_rename: Callable[[], None] | None = None) -> None:
         self.root = root
+        self.before_rename = before_rename  # the runtime's fault hook (tests only)
 
     def write(self, rel: str, data: bytes, *, create_only: bool = False) -> bool:
-        return write_if_changed(self.root / rel, data)
+        return write_if_changed(self.root / rel, data, before_rename=self.before_rename)
 
     def exists(self, rel: str) -> bool:
         return (self.root / rel).exists()

@@ -236,6 +236,15 @@ class PgEntries:
     def counts(self) -> dict[str, int]:
         return dict(self._pg.rows("SELECT source_id, count(*) FROM entries GROUP BY source_id"))
 
+    def undated(self) -> dict[str, int]:
+        """Stored entries per source id dated by the time they were first seen."""
+        return dict(
+            self._pg.rows(
+                "SELECT source_id, count(*) FROM entries WHERE published = first_seen "
+                "GROUP BY source_id"
+            )
+        )
+
     def prune(self, now: dt.datetime, *, max_age_days: int, max_per_source: int) -> int:
         with self._pg.transaction() as conn:
             dropped = 0

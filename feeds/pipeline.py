@@ -35,6 +35,7 @@ from feeds.output import (
 from feeds.plan import EntrySource, Plan, Progress, Rendered, Run, Sources, StopCheck, Stored
 from feeds.publish import publish, read_manifest
 from feeds.report import Failed, FeedResult, FileResult, Report, records, written
+from feeds.runtime import Runtime
 from feeds.store import Store, open_store
 from feeds.store import exists as store_exists
 from feeds.textutil import shown
@@ -95,6 +96,7 @@ def run_once(
     ping: bool = True,
     accept_shrink: bool = False,
     changed: frozenset[Path] | None = None,
+    runtime: Runtime | None = None,
 ) -> Report:
     """Fetch the due sources, then build every feed from the posts and the stored entries.
 
@@ -111,7 +113,8 @@ def run_once(
     A build whose inputs look broken (``feeds.gate``) writes nothing unless
     ``accept_shrink``. ``changed`` (the daemon's watcher: the post files that changed since
     the last build) replaces the stat walk of every post by a stat of those, when the cache
-    holds a full scan to start from.
+    holds a full scan to start from. ``runtime`` (made by the CLI) gives the file writes
+    their fault hook.
     """
     if now.tzinfo is None:
         raise ValueError("run_once needs an aware 'now'")
@@ -128,7 +131,8 @@ def run_once(
         Workers(settings) as workers,
     ):
         inputs = Inputs(store.cache, store, store.meta("entries_version") or "0")
-        report = build(run, inputs, _writer(cfg), problems, workers)
+        hook = runtime.before_rename if runtime is not None else None
+        report = build(run, inputs, _writer(cfg, hook), problems, workers)
     if ping and cfg.feeds.websub_hub and report.head_feeds_written:
         from feeds import websub
 
@@ -136,14 +140,16 @@ def run_once(
     return _with_sources(report, sources)
 
 
-def _writer(cfg: Config) -> Writer:
+def _writer(cfg: Config, hook: Callable[[], None] | None) -> Writer:
+    """The writer for the site's output; ``hook`` (the runtime's fault hook, tests only) is
+    called before each file is renamed into place or uploaded."""
     if cfg.output_s3 is None:
-        return DiskWriter(cfg.output_dir)
+        return DiskWriter(cfg.output_dir, hook)
     from feeds.s3sink import S3Writer  # boto3 loads only for a site that writes to S3
 
     s = cfg.schedule  # the caching contract's Cache-Control, unless output.s3 sets one
     control = caching.hints(s.build, s.build_seconds, cfg.site.tz).cache_control
-    return S3Writer(cfg.output_s3, cfg.store.state_dir, cache_control=control)
+    return S3Writer(cfg.output_s3, cfg.store.state_dir, cache_control=control, before_put=hook)
 
 
 def _check(run: Run, problems: Problems) -> Report:
@@ -165,7 +171,8 @@ def _stored(cfg: Config, store: Store | None) -> Stored:
         return Stored()
     from feeds import routing
 
-    return Stored(*routing.stored_entries(cfg, store))
+    routed, everything, merged = routing.stored_entries(cfg, store)
+    return Stored(routed, everything, sum(merged.values()))
 
 
 def _loader(cfg: Config, store: Store | None) -> EntrySource | None:

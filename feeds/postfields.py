@@ -18,7 +18,7 @@ from feeds import jekyll_post, timeutil, yamlutil
 from feeds.errors import DateError
 from feeds.jekyll import JekyllSite
 from feeds.models import Author, Problems, RawPost
-from feeds.textutil import has_xml_invalid, xml_safe
+from feeds.textutil import fold_space, has_xml_invalid, xml_safe
 
 _NAIVE_TIMESTAMP = re.compile(r"-?\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|\s+)\d{1,2}:\d\d:\d\d(?:\.\d*)?\s*")
 
@@ -89,7 +89,8 @@ def dates(
 
 def text_field(raw: RawPost, key: str, problems: Problems) -> str | None:
     """A one-line text field: scalars are turned into text (with a warning), lists and
-    mappings refused; XML-invalid characters removed; whitespace folded."""
+    mappings refused; XML-invalid characters removed; ASCII white space folded (a no-break
+    or an ideographic space is the writer's and stays, as in Jekyll's pages)."""
     where, line = str(raw.path), raw.line(key)
     value = raw.meta.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -113,7 +114,7 @@ def text_field(raw: RawPost, key: str, problems: Problems) -> str | None:
     if has_xml_invalid(value):
         problems.warn(where, f"{key}: contains control characters XML cannot carry; removed", line)
         value = xml_safe(value)
-    return " ".join(value.split())
+    return fold_space(value) or None
 
 
 def names(
@@ -147,6 +148,24 @@ def names(
             if name:
                 out.append(name)
     return tuple(dict.fromkeys(out))
+
+
+def tags(raw: RawPost, problems: Problems) -> tuple[str, ...] | None:
+    """Jekyll 4's ``Utils.pluralized_array_from_hash(data, "tag", "tags")``: ``tag``, when
+    it is there and not null or false, is the post's tags (a string is one tag, not split)
+    and ``tags`` is not read; otherwise ``tags`` (a string split on white space, or a list).
+    Both given: ``tags`` is ignored, as in Jekyll, with a warning."""
+    tag = raw.meta.get("tag")
+    if tag is None or tag is False:
+        return names(raw, (("tags", True),), problems)
+    if raw.meta.get("tags") not in (None, False):
+        problems.warn(
+            str(raw.path),
+            "tags: ignored because tag is given too (Jekyll reads only tag); "
+            "put every tag in one of them",
+            raw.line("tags"),
+        )
+    return names(raw, (("tag", False),), problems)
 
 
 def with_defaults(raw: RawPost, site: JekyllSite) -> RawPost:

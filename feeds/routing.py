@@ -43,10 +43,12 @@ def title_key(title: str) -> str:
     return _NOT_WORD.sub("", unicodedata.normalize("NFKC", title).casefold())
 
 
-def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[RemoteRef], int]:
+def stored_entries(
+    cfg: Config, store: Store
+) -> tuple[list[RemoteRef], list[RemoteRef], dict[str, int]]:
     """Stored entries of the configured, enabled sources, routed into categories and
     de-duplicated: (entries with their categories, entries for the feed of everything, how
-    many placements were merged into another source's copy).
+    many placements of each source were merged into another source's copy).
     Only what routing and de-duplication need is read; ``Loader`` reads the entries that
     land in a feed.
 
@@ -83,7 +85,7 @@ def stored_entries(cfg: Config, store: Store) -> tuple[list[RemoteRef], list[Rem
                 everything.append(ref)
     for source_id, count in sorted(seen.merged.items()):
         log.info("dedupe source=%s merged=%d (in a feed from another source)", source_id, count)
-    return routed, everything, sum(seen.merged.values())
+    return routed, everything, dict(seen.merged)
 
 
 class _Seen:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,12 @@ def build_summary(report: Report, started: dt.datetime, finished: dt.datetime) -
 
 
 def record_build(
-    state_dir: Path, report: Report, started: dt.datetime, finished: dt.datetime
+    state_dir: Path,
+    report: Report,
+    started: dt.datetime,
+    finished: dt.datetime,
+    *,
+    before_rename: Callable[[], None] | None = None,
 ) -> None:
     """Save the last build's summary. A build that went through every feed replaces the
     list of feeds (one gone from the config or the posts is forgotten); after any other (some
@@ -46,12 +52,21 @@ def record_build(
     if not report.every_feed:
         previous = load(state_dir, BUILD_FILE) or {}
         summary["feeds"] = {**previous.get("feeds", {}), **summary["feeds"]}
-    save(state_dir, BUILD_FILE, summary)
+    save(state_dir, BUILD_FILE, summary, before_rename=before_rename)
 
 
-def save(state_dir: Path, name: str, data: dict[str, Any]) -> None:
+def save(
+    state_dir: Path,
+    name: str,
+    data: dict[str, Any],
+    *,
+    before_rename: Callable[[], None] | None = None,
+) -> None:
+    """``before_rename``: the runtime's fault hook (tests only), as for every file write."""
     write_if_changed(
-        state_dir / name, json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode()
+        state_dir / name,
+        json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode(),
+        before_rename=before_rename,
     )
 
 

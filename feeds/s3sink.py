@@ -26,7 +26,7 @@ import contextlib
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,7 +39,6 @@ from feeds.buildcache import Output
 from feeds.errors import WriteError
 from feeds.s3config import S3Config
 from feeds.serve import content_type
-from feeds.write import fault_point
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -136,9 +135,16 @@ class _Missing(Exception):
 
 class S3Writer:
     def __init__(
-        self, cfg: S3Config, state_dir: Path, s3: S3Client | None = None, *, cache_control: str
+        self,
+        cfg: S3Config,
+        state_dir: Path,
+        s3: S3Client | None = None,
+        *,
+        cache_control: str,
+        before_put: Callable[[], None] | None = None,
     ) -> None:
         self.cfg = cfg
+        self.before_put = before_put  # the runtime's fault hook (tests only)
         self.cache_control = cfg.cache_control or cache_control
         self.s3 = s3 if s3 is not None else client(cfg)
         # by bucket, not endpoint: one bucket can be reached at several URLs; an ETag of
@@ -267,7 +273,8 @@ class S3Writer:
         """Put the object if it is still ``if_match`` (an ETag), or if it does not exist yet
         (None); the new ETag."""
         cache = self.cfg.archive_cache_control if create_only else self.cache_control
-        fault_point()  # tests: stop or die just before an upload
+        if self.before_put is not None:  # tests: stop or die just before an upload
+            self.before_put()
         request: PutObjectRequestTypeDef = {
             "Bucket": self.cfg.bucket,
             "Key": self.cfg.key(rel),

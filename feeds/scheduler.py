@@ -41,6 +41,7 @@ from feeds import config, cron, health, metrics, pipeline, runstate
 from feeds.errors import FeedsError
 from feeds.lock import ProcessLock
 from feeds.models import Severity
+from feeds.runtime import Runtime
 from feeds.store import open_store
 from feeds.watch import Changes, PostWatcher
 from feeds.write import remove_stale_temps
@@ -88,8 +89,10 @@ class Daemon:
         *,
         health_port: int | None = None,
         metrics_port: int | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
         self.cfg = cfg
+        self.runtime = runtime or Runtime()  # the clock and the file writes' fault hook
         self.load_config = load_config
         self.health_port, self.metrics_port = health_port, metrics_port
         self.stop = threading.Event()
@@ -123,7 +126,7 @@ class Daemon:
         )
 
     def now(self) -> dt.datetime:
-        return dt.datetime.now(self.cfg.site.tz)
+        return self.runtime.now(self.cfg.site.tz)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -327,6 +330,7 @@ class Daemon:
                 only=only,
                 should_stop=self.stop.is_set,
                 changed=changed,
+                runtime=self.runtime,
             )
         except Exception as e:
             self.changes.walk_next()  # the changes it took may not have reached the cache
@@ -339,7 +343,9 @@ class Daemon:
         metrics.record_build(report, seconds)
         finished = self.now()
         self._log_problems(report)
-        runstate.record_build(cfg.store.state_dir, report, started, finished)
+        runstate.record_build(
+            cfg.store.state_dir, report, started, finished, before_rename=self.runtime.before_rename
+        )
         self.last_build = {
             "at": finished.isoformat(),
             "ok": report.ok,
@@ -443,7 +449,8 @@ class Daemon:
 
     def _save_status(self) -> None:
         try:
-            runstate.save(self.cfg.store.state_dir, runstate.DAEMON_FILE, self.health())
+            state_dir, hook = self.cfg.store.state_dir, self.runtime.before_rename
+            runstate.save(state_dir, runstate.DAEMON_FILE, self.health(), before_rename=hook)
         except FeedsError as e:
             log.warning("event=status result=failed error=%s", json.dumps(str(e)))
 

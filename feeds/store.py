@@ -128,6 +128,7 @@ class EntriesPart(Protocol):
     def index(self, source_id: str) -> list[IndexRow]: ...
     def load(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Entry]: ...
     def counts(self) -> dict[str, int]: ...
+    def undated(self) -> dict[str, int]: ...
     def prune(self, now: dt.datetime, *, max_age_days: int, max_per_source: int) -> int: ...
     def dump(self) -> Iterator[EntryRow]: ...
     def restore(self, rows: Iterable[EntryRow]) -> int: ...
@@ -289,7 +290,9 @@ def describe(cfg: StoreConfig) -> str:
 
 
 def entry_to_json(e: Entry) -> dict[str, Any]:
-    # by hand: dataclasses.asdict deep-copies every value and was a third of a fetch round
+    # by hand: dataclasses.asdict deep-copies every value and was a third of a fetch round;
+    # rights only when there are some, so that what was stored (and fingerprinted) without
+    # them stays the same
     out: dict[str, Any] = {
         "id": e.id,
         "title": e.title,
@@ -315,6 +318,8 @@ def entry_to_json(e: Entry) -> dict[str, Any]:
     }
     if e.image is not None:  # only when there is one: older entries' JSON stays as it was
         out["image"] = {"url": e.image.url, "length": e.image.length, "type": e.image.type}
+    if e.rights is not None:
+        out["rights"] = e.rights
     return out
 
 
@@ -336,4 +341,5 @@ def entry_from_json(d: dict[str, Any]) -> Entry:
         enclosures=tuple(Enclosure(**x) for x in d.get("enclosures", [])),
         source=SourceRef(**src) if src else None,
         image=Enclosure(**d["image"]) if d.get("image") else None,
+        rights=d.get("rights"),
     )

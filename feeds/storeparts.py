@@ -332,6 +332,16 @@ class Entries:
         """Stored entries per source id."""
         return dict(self._sql.rows("SELECT source_id, count(*) FROM entries GROUP BY source_id"))
 
+    def undated(self) -> dict[str, int]:
+        """Stored entries per source id whose date is the time they were first seen: the
+        source gave none that could be used (missing, unreadable, implausible)."""
+        return dict(
+            self._sql.rows(
+                "SELECT source_id, count(*) FROM entries WHERE published = first_seen "
+                "GROUP BY source_id"
+            )
+        )
+
     def prune(self, now: dt.datetime, *, max_age_days: int, max_per_source: int) -> int:
         """Retention: drop entries older than ``max_age_days`` (0: no limit) and all but the
         newest ``max_per_source`` of each source. Returns how many were dropped."""

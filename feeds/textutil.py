@@ -16,7 +16,16 @@ _NON_ALNUM = re.compile(r"[\W_]+")
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(?:p|div|li|h[1-6]|blockquote|pre|tr|table)>|<br\s*/?>", re.I)
 _DROPPED = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.I | re.S)
-_SPACE = re.compile(r"\s+")
+# Jekyll's normalize_whitespace (Ruby's \s and strip): runs of ASCII white space become one
+# space; a no-break space (U+00A0) or an ideographic space (U+3000) is the writer's and stays
+ASCII_SPACE = " \t\r\n\f\v"
+_SPACE = re.compile(f"[{ASCII_SPACE}]+")
+
+
+def fold_space(text: str) -> str:
+    """``text`` with each run of ASCII white space one space, and none at either end; other
+    spaces (no-break, ideographic) are kept, as Jekyll and jekyll-feed keep them."""
+    return _SPACE.sub(" ", text).strip(ASCII_SPACE)
 
 
 def slugify(name: str) -> str:
@@ -63,13 +72,13 @@ def plain_text(fragment: str) -> str:
     text = _DROPPED.sub("", fragment)
     text = _BLOCK_END.sub(" ", text)
     text = _TAG.sub("", text)
-    return _SPACE.sub(" ", html.unescape(text)).strip()
+    return fold_space(html.unescape(text))
 
 
 def excerpt(text: str, length: int) -> str:
     """The first ``length`` characters of ``text`` (a CJK character counts one), with '…'
     when cut. Cuts after a sentence end in the last fifth when there is one."""
-    text = _SPACE.sub(" ", text).strip()
+    text = fold_space(text)
     if length <= 0:
         return ""
     if len(text) <= length:

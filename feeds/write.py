@@ -12,10 +12,8 @@ import contextlib
 import errno
 import logging
 import os
-import signal
 import stat
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,19 +25,16 @@ log = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".feeds-tmp-"
 FILE_MODE = 0o644
-# Fault injection for tests: seconds to sleep with the temp file written but not yet renamed,
-# so a test can stop or kill a build in the middle of a write. Unset in normal use.
-_WRITE_DELAY = float(os.environ.get("FEEDS_FAULT_WRITE_DELAY", "0") or 0)
-# Fault injection for tests: the process SIGKILLs itself at its Nth write, with the temp file
-# written and not yet renamed (the worst moment to die). Unset in normal use.
-_KILL_AT = int(os.environ.get("FEEDS_FAULT_KILL_AT", "0") or 0)
-_writes = 0
 _REMOVE_LIMIT = 256 * 1024 * 1024  # a file to remove is read first: one bigger is not ours
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
+def write_if_changed(
+    path: Path, data: bytes, *, before_rename: Callable[[], None] | None = None
+) -> bool:
     """Make ``path`` hold ``data``. Returns True if the file was (re)written.
 
+    ``before_rename`` is called with the temp file written and not yet renamed: the fault
+    hooks of the tests (``runtime.Runtime``) pause or kill the process there.
     Raises ``WriteError`` (the previous file intact) when it cannot.
     """
     if _holds(path, data):
@@ -65,10 +60,8 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             os.fsync(fd)
         finally:
             os.close(fd)
-        if _WRITE_DELAY:
-            time.sleep(_WRITE_DELAY)
-        if _KILL_AT:
-            _count_and_maybe_die()
+        if before_rename is not None:
+            before_rename()
         tmp.replace(path)
     except OSError as e:
         with contextlib.suppress(OSError):
@@ -110,22 +103,6 @@ def _holds(path: Path, data: bytes) -> bool:
         return False
     finally:
         os.close(fd)
-
-
-def fault_point() -> None:
-    """The fault-injection hooks, for a writer other than ``write_if_changed`` (an upload):
-    sleep ``FEEDS_FAULT_WRITE_DELAY`` seconds, SIGKILL at the ``FEEDS_FAULT_KILL_AT``th write."""
-    if _WRITE_DELAY:
-        time.sleep(_WRITE_DELAY)
-    if _KILL_AT:
-        _count_and_maybe_die()
-
-
-def _count_and_maybe_die() -> None:
-    global _writes
-    _writes += 1
-    if _writes == _KILL_AT:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _fsync_dir(folder: Path) -> None:

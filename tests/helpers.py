@@ -1,9 +1,13 @@
-"""Test helpers: a temporary Jekyll site, the CLI as a subprocess, and outside validators."""
+"""Test helpers: a temporary Jekyll site, the CLI (in-process, or as a subprocess for what
+needs a process of its own), and outside validators."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -11,7 +15,7 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import feedparser
@@ -98,13 +102,55 @@ def post_text(
     return "\n".join(lines) + "\n" + body + "\n"
 
 
+class CliResult(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+# what needs a process of its own: the hook kills it, the clock of a daemon, signals
+SUBPROCESS_ONLY = ("FEEDS_FAULT_KILL_AT", "TZ")
+
+
+def cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliResult:
+    """``feeds ARGS`` in this process, as httpie's tests run theirs: ``cli.main`` with an
+    environment of its own (the process's, plus ``env``), its output captured, the working
+    directory ``cwd`` for the call, and the logging set up by the CLI undone afterwards.
+    Give what needs a process of its own (signals, kills, ``feeds run``) to ``run_cli``."""
+    from feeds import cli as feeds_cli
+
+    if (args and args[0] in ("run", "serve")) or any(k in (env or {}) for k in SUBPROCESS_ONLY):
+        raise ValueError("this needs a process of its own: use run_cli")
+    out, err = io.StringIO(), io.StringIO()
+    logger = logging.getLogger("feeds")
+    saved = logger.handlers[:], logger.propagate, logger.level
+    old_cwd = Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        # argparse writes usage errors, --help and --version to sys.stdout/stderr and exits
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                argv = [str(a) for a in args]
+                environ = {**os.environ, **(env or {})}
+                code = feeds_cli.main(argv, stdout=out, stderr=err, env=environ)
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else 0 if e.code is None else 2
+    finally:
+        os.chdir(old_cwd)
+        logger.handlers[:], logger.propagate = saved[0], saved[1]
+        logger.setLevel(saved[2])
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
 def run_cli(
     *args: str | Path,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m feeds`` as a real subprocess."""
+    """Run ``python -m feeds`` as a real subprocess (for signals, kills, the daemon, the
+    server's time zone; ``cli`` runs everything else in-process)."""
     full_env = {**os.environ, **(env or {})}
     full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
     return subprocess.run(

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -35,8 +35,26 @@ from feeds.collect.deadline import LIMIT, DeadlineTransport, Limit
 from feeds.collect.inflate import Decoder
 from feeds.errors import FetchError
 
-if TYPE_CHECKING:  # for the annotation only: the fetcher stands below the config
-    from feeds.config import FetchConfig
+
+class FetchSettings(Protocol):
+    """What the fetcher reads of its settings (``config.FetchConfig`` is one): named here,
+    so that the fetcher stands below the config instead of importing it."""
+
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def deadline(self) -> float: ...
+    @property
+    def max_bytes(self) -> int: ...
+    @property
+    def max_redirects(self) -> int: ...
+    @property
+    def user_agent(self) -> str: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def allow_networks(self) -> tuple[str, ...]: ...
+
 
 __all__ = ["FetchError", "FetchResult", "Fetcher", "parse_retry_after"]
 
@@ -68,7 +86,7 @@ class Fetcher:
 
     def __init__(
         self,
-        cfg: FetchConfig,
+        cfg: FetchSettings,
         *,
         resolve: Callable[[str, int | None], list[str]] | None = None,
         should_stop: Callable[[], bool] | None = None,

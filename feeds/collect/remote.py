@@ -29,6 +29,7 @@ from feeds.textutil import xml_safe
 log = logging.getLogger(__name__)
 
 _ENTITY = re.compile(rb"<!ENTITY", re.I)
+_MARKUP = re.compile(r"<[^>]*>")
 _INERT = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.S)
 # A character reference to a lone surrogate (&#xD800; … &#57343;): feedparser's loose parser
 # raises on it, failing the whole source. Dropped before parsing, like other invalid text.
@@ -101,6 +102,7 @@ def parse(result: FetchResult, *, encoding: str | None = None) -> RawFeed:
         language=_text(feed.get("language")),
         items=tuple(_item(e) for e in entries),
         warning=warning,
+        rights=_rights(feed),
     )
 
 
@@ -173,6 +175,16 @@ def _authors(e: Any) -> tuple[tuple[str, str | None, str | None], ...]:
     return tuple(authors)
 
 
+def _rights(d: Any) -> str | None:
+    """Atom ``<rights>``, RSS ``<copyright>`` or ``dc:rights`` (feedparser's ``rights``) as
+    text: an HTML one (Atom ``type="html"``) is reduced to its text."""
+    value = d.get("rights")
+    kind = (d.get("rights_detail") or {}).get("type") or ""
+    if isinstance(value, str) and "html" in kind:
+        value = html.unescape(_MARKUP.sub("", value))
+    return _text(value, MAX_TITLE)
+
+
 def _enclosures(e: Any) -> tuple[tuple[str, int, str], ...]:
     enclosures = []
     for enc in (e.get("enclosures") or [])[:MAX_ENCLOSURES]:
@@ -234,6 +246,7 @@ def _item(e: Any) -> RawItem:
         enclosures=_enclosures(e),
         base=_url(base),
         image=_image(e),
+        rights=_rights(e),
     )
 
 

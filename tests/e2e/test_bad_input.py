@@ -10,10 +10,10 @@ from tests.helpers import (
     BASE_CONFIG,
     Site,
     check_all_outputs,
+    cli,
     make_site,
     parse_feed,
     post_text,
-    run_cli,
 )
 
 
@@ -63,7 +63,7 @@ def bad_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Site, str, int]:
     site.post("2022-01-17-map-category.md", post_text("分类是映射", "2022-01-17", "{x: 1}"))
     site.post("2022-01-18-list-title.md", post_text("[一, 二]", "2022-01-18", "a"))
     site.post("2022-02-30-bad-name.md", "---\ntitle: 文件名日期错\ncategories: a\n---\n正文\n")
-    proc = run_cli("build", "-c", site.config)
+    proc = cli("build", "-c", site.config)
     return site, proc.stderr, proc.returncode
 
 
@@ -143,7 +143,7 @@ def test_future_posts_when_allowed(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     site.write_config(base=BASE_CONFIG.replace("posts:\n", "posts:\n  future: true\n"))
     site.post("2099-01-01-future.md", post_text("未来", "2099-01-01", "a"))
-    assert run_cli("build", "-c", site.config).returncode == 0
+    assert cli("build", "-c", site.config).returncode == 0
     assert parse_feed(site.out / "a.rss.xml").entries[0].title == "未来"
 
 
@@ -151,14 +151,14 @@ def test_one_feed_that_cannot_be_written_keeps_its_old_file(tmp_path: Path) -> N
     site = make_site(tmp_path)
     site.post("2022-01-01-a.md", post_text("甲", "2022-01-01", "a"))
     site.post("2022-01-02-b.md", post_text("乙", "2022-01-02", "b"))
-    assert run_cli("build", "-c", site.config).returncode == 0
+    assert cli("build", "-c", site.config).returncode == 0
     old_b = (site.out / "b.rss.xml").read_bytes()
     site.post("2022-01-03-a2.md", post_text("甲二", "2022-01-03", "a"))
     site.post("2022-01-04-b2.md", post_text("乙二", "2022-01-04", "b"))
     # b.atom.xml's place is taken by a folder: its write fails, nothing else does
     (site.out / "b.atom.xml").unlink()
     (site.out / "b.atom.xml").mkdir()
-    proc = run_cli("build", "-c", site.config)
+    proc = cli("build", "-c", site.config)
     assert proc.returncode == 1
     assert "b.atom.xml" in proc.stderr and "category 'b'" in proc.stderr
     assert [e.title for e in parse_feed(site.out / "a.atom.xml").entries] == ["甲二", "甲"]
@@ -171,7 +171,7 @@ def test_two_categories_one_path_is_an_error_not_an_overwrite(tmp_path: Path) ->
     site.post("2022-01-01-a.md", post_text("大写", "2022-01-01", "Tech"))
     site.post("2022-01-02-b.md", post_text("小写", "2022-01-02", "tech"))
     site.post("2022-01-03-c.md", post_text("其他", "2022-01-03", "other"))
-    proc = run_cli("build", "-c", site.config)
+    proc = cli("build", "-c", site.config)
     assert proc.returncode == 1
     assert "category 'Tech' and category 'tech' would both be written" in proc.stderr
     assert not (site.out / "tech.rss.xml").exists()

@@ -1,4 +1,5 @@
-"""The real CLI as a subprocess: exit codes, silence under cron, idempotence, time zones."""
+"""The CLI: exit codes, silence under cron, idempotence, time zones. In-process, but for what
+needs a process of its own (the server's TZ, ``python -m feeds``)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from feeds import cli
+from feeds import cli as feeds_cli
 from tests.helpers import (
     REAL_POST,
     ROOT,
     check_all_outputs,
+    cli,
     make_site,
     post_text,
     run_cli,
@@ -22,7 +24,7 @@ from tests.helpers import (
 
 def test_example_config_builds_silently_and_validates(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = run_cli(
+    proc = cli(
         "build", "--config", ROOT / "config.yaml", "--output", out, "--state", tmp_path / "state"
     )
     assert proc.returncode == 0, proc.stderr
@@ -39,13 +41,12 @@ def test_two_builds_leave_files_byte_identical_and_untouched(tmp_path: Path) -> 
     out = tmp_path / "out"
     state = tmp_path / "state"
     assert (
-        run_cli("build", "-c", ROOT / "config.yaml", "--output", out, "--state", state).returncode
-        == 0
+        cli("build", "-c", ROOT / "config.yaml", "--output", out, "--state", state).returncode == 0
     )
     first = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
     for p in first:  # make any rewrite visible even on a coarse-mtime filesystem
         os.utime(p, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
-    proc = run_cli("build", "-c", ROOT / "config.yaml", "--output", out, "--state", state, "-v")
+    proc = cli("build", "-c", ROOT / "config.yaml", "--output", out, "--state", state, "-v")
     assert proc.returncode == 0
     assert f"0 files written, {len(first)} unchanged" in proc.stderr
     second = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
@@ -82,7 +83,7 @@ def test_posts_and_output_options(tmp_path: Path) -> None:
     (other / "2022-01-01-a.md").write_text(
         post_text("别处", "2022-01-01", "elsewhere"), encoding="utf-8"
     )
-    proc = run_cli("build", "-c", site.config, "--posts", other, "--output", tmp_path / "o2")
+    proc = cli("build", "-c", site.config, "--posts", other, "--output", tmp_path / "o2")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "o2" / "elsewhere.rss.xml").is_file()
     assert not site.out.exists()
@@ -90,14 +91,14 @@ def test_posts_and_output_options(tmp_path: Path) -> None:
 
 def test_config_error_exits_2_and_names_file_line_key(tmp_path: Path) -> None:
     site = make_site(tmp_path, "feeds:\n  max_items: -1\n")
-    proc = run_cli("build", "-c", site.config)
+    proc = cli("build", "-c", site.config)
     assert proc.returncode == 2
     assert f"{site.config}:11: feeds.max_items: must be ≥ 1" in proc.stderr
     assert not site.out.exists()
 
 
 def test_missing_config_exits_2(tmp_path: Path) -> None:
-    proc = run_cli("build", "-c", tmp_path / "none.yaml")
+    proc = cli("build", "-c", tmp_path / "none.yaml")
     assert proc.returncode == 2 and "none.yaml" in proc.stderr and "cannot read" in proc.stderr
 
 
@@ -105,7 +106,7 @@ def test_check_writes_nothing_and_reports(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     site.post("2022-01-01-ok.md", post_text("好", "2022-01-01", "a"))
     site.post("2022-01-02-bad.md", post_text("坏", "2022-02-30", "a"))
-    proc = run_cli("check", "-c", site.config)
+    proc = cli("check", "-c", site.config)
     assert proc.returncode == 1
     assert (
         "1 posts, 2 feeds (rss + atom + json each), 0 sources; 1 errors, 0 warnings" in proc.stdout
@@ -113,7 +114,7 @@ def test_check_writes_nothing_and_reports(tmp_path: Path) -> None:
     assert "schedule.build '5m' (Asia/Shanghai): next " in proc.stdout
     assert "2022-01-02-bad.md:4: error: date: impossible date '2022-02-30'" in proc.stderr
     assert not site.out.exists()
-    proc = run_cli("check", "-c", ROOT / "config.yaml", "--state", tmp_path / "state")
+    proc = cli("check", "-c", ROOT / "config.yaml", "--state", tmp_path / "state")
     assert proc.returncode == 0, proc.stderr
 
 
@@ -121,10 +122,10 @@ def test_quiet_hides_warnings_not_errors(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     site.post("2022-01-01-num.md", post_text("2024", "2022-01-01", "a"))
     site.post("2022-01-02-bad.md", "---\ntitle: [\n---\n")
-    proc = run_cli("build", "-q", "-c", site.config)
+    proc = cli("build", "-q", "-c", site.config)
     assert proc.returncode == 1
     assert ": error: " in proc.stderr and ": warning: " not in proc.stderr
-    proc = run_cli("build", "-c", site.config)
+    proc = cli("build", "-c", site.config)
     assert "2022-01-01-num.md:3: warning: title: 2024 is not text" in proc.stderr
 
 
@@ -143,8 +144,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     for i in range(600):
         site.post(f"2022-01-01-p{i:03d}.md", post_text(f"第{i}篇", "2022-01-01", "a"))
     tty, out = _Terminal(), io.StringIO()
-    assert cli.main(["build", "-c", str(site.config)], stderr=tty, stdout=out) == 0
+    assert feeds_cli.main(["build", "-c", str(site.config)], stderr=tty, stdout=out) == 0
     assert "reading posts [" in tty.getvalue() and "600/600" in tty.getvalue()
     plain = io.StringIO()
-    assert cli.main(["build", "-c", str(site.config)], stderr=plain, stdout=out) == 0
+    assert feeds_cli.main(["build", "-c", str(site.config)], stderr=plain, stdout=out) == 0
     assert plain.getvalue() == ""

@@ -1,4 +1,4 @@
-"""``feeds fetch``, ``feeds status`` and ``feeds build`` with sources, as real subprocesses
+"""``feeds fetch``, ``feeds status`` and ``feeds build`` with sources, with the CLI in-process
 against a real HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests import server as srv
-from tests.helpers import check_all_outputs, make_site, parse_feed, post_text, run_cli
+from tests.helpers import check_all_outputs, cli, make_site, parse_feed, post_text
 from tests.server import LocalServer
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -38,11 +38,11 @@ def test_fetch_status_build(tmp_path: Path, http_server: LocalServer) -> None:
     site = make_site(tmp_path, config_for(http_server))
     site.post("2022-06-09-own.md", post_text("自己的文章", "2022-06-09", "own"))
 
-    proc = run_cli("status", "-c", site.config, "--json")
+    proc = cli("status", "-c", site.config, "--json")
     assert proc.returncode == 0, proc.stderr
     assert [s["state"] for s in json.loads(proc.stdout)["sources"]] == ["new", "new"]
 
-    proc = run_cli("fetch", "-c", site.config, "-v")
+    proc = cli("fetch", "-c", site.config, "-v")
     assert proc.returncode == 1  # one source failed
     assert (
         f"source 'down' ({http_server.url('/down.xml')}): error: fetch failed: HTTP 503"
@@ -51,7 +51,7 @@ def test_fetch_status_build(tmp_path: Path, http_server: LocalServer) -> None:
     assert "fetched 2 sources: 1 ok, 0 not modified, 1 failed, 0 gone; 4 new entries" in proc.stderr
     assert not site.out.exists()  # fetch writes no feed
 
-    proc = run_cli("status", "-c", site.config)
+    proc = cli("status", "-c", site.config)
     assert proc.returncode == 0
     lines = proc.stdout.splitlines()
     assert lines[0] == "daemon: not started here (no daemon.json)"
@@ -64,18 +64,20 @@ def test_fetch_status_build(tmp_path: Path, http_server: LocalServer) -> None:
         "SUCCESS",
         "ERRORS",
         "ENTRIES",
+        "UNDATED",
+        "MERGED",
         "NEXT",
         "ATTEMPT",
     ]
-    assert lines[1].split()[:2] == ["xinhua", "ok"] and lines[1].split()[5] == "4"
+    assert lines[1].split()[:2] == ["xinhua", "ok"] and lines[1].split()[5:8] == ["4", "0", "0"]
     assert lines[2].split()[:3] == ["down", "failing", "never"]
     assert "down: last error: HTTP 503 service unavailable" in proc.stdout
-    status = json.loads(run_cli("status", "-c", site.config, "--json").stdout)["sources"]
+    status = json.loads(cli("status", "-c", site.config, "--json").stdout)["sources"]
     assert status[0]["entries"] == 4 and status[1]["errors"] == 1
 
-    proc = run_cli("build", "-c", site.config)  # nothing due: no fetch, builds from the store
+    proc = cli("build", "-c", site.config)  # nothing due: no fetch, builds from the store
     assert proc.returncode == 0, proc.stderr
-    status = json.loads(run_cli("status", "-c", site.config, "--json").stdout)
+    status = json.loads(cli("status", "-c", site.config, "--json").stdout)
     assert status["last_build"]["ok"] is True and status["daemon"] is None
     ages = {f["feed"]: f["newest"] for f in status["feeds"]}
     assert ages["category 'caijing'"] == "2022-06-11T10:00:00+08:00"
@@ -85,6 +87,6 @@ def test_fetch_status_build(tmp_path: Path, http_server: LocalServer) -> None:
     check_all_outputs(site.out)
 
     requests = len(http_server.requests)
-    proc = run_cli("fetch", "-c", site.config, "--all", "-v")
+    proc = cli("fetch", "-c", site.config, "--all", "-v")
     assert "1 not modified" in proc.stderr
     assert len(http_server.requests) == requests + 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from tests.helpers import check_all_outputs, parse_feed, run_cli
+from tests.helpers import check_all_outputs, cli, parse_feed
 
 JEKYLL_CONFIG = """\
 title: 测试新闻
@@ -54,7 +54,7 @@ def _feeds_config(root: Path, extra: str = "") -> Path:
 def test_url_permalink_defaults_and_authors_come_from_the_site(tmp_path: Path) -> None:
     _jekyll_site(tmp_path)
     cfg = _feeds_config(tmp_path)
-    proc = run_cli("build", "-c", cfg, "--state", tmp_path / "state")
+    proc = cli("build", "-c", cfg, "--state", tmp_path / "state")
     assert proc.returncode == 0, proc.stderr
     [entry] = parse_feed(cfg.parent / "out" / "all.atom.xml").entries
     assert entry.link == "https://news.example.com/blog/news/hello/"  # url+baseurl, permalink
@@ -69,12 +69,12 @@ def test_a_change_to_config_or_authors_reaches_the_next_build(tmp_path: Path) ->
     site = _jekyll_site(tmp_path)
     cfg = _feeds_config(tmp_path)
     state = tmp_path / "state"
-    assert run_cli("build", "-c", cfg, "--state", state).returncode == 0
+    assert cli("build", "-c", cfg, "--state", state).returncode == 0
     (site / "_config.yml").write_text(
         JEKYLL_CONFIG.replace("/:categories/:title/", "/:year/:title.html"), encoding="utf-8"
     )
     (site / "_data" / "authors.yml").write_text(AUTHORS.replace("张三", "李四"), encoding="utf-8")
-    proc = run_cli("build", "-c", cfg, "--state", state)
+    proc = cli("build", "-c", cfg, "--state", state)
     assert proc.returncode == 0, proc.stderr
     [entry] = parse_feed(cfg.parent / "out" / "all.atom.xml").entries
     assert entry.link == "https://news.example.com/blog/2022/hello.html"
@@ -96,7 +96,7 @@ def test_keys_the_site_decides_are_refused_beside_it(tmp_path: Path) -> None:
         else:
             text = text.replace("  jekyll_config:", extra + "  jekyll_config:")
         cfg.write_text(text, encoding="utf-8")
-        proc = run_cli("build", "-c", cfg, "--state", tmp_path / "state")
+        proc = cli("build", "-c", cfg, "--state", tmp_path / "state")
         assert proc.returncode == 2
         assert f"{key}: cannot be set together with posts.jekyll_config" in proc.stderr
 
@@ -104,15 +104,15 @@ def test_keys_the_site_decides_are_refused_beside_it(tmp_path: Path) -> None:
 def test_init_jekyll_writes_a_config_that_builds(tmp_path: Path) -> None:
     site = _jekyll_site(tmp_path)
     folder = tmp_path / "feeds-config"
-    proc = run_cli("init", folder, "--jekyll", site)
+    proc = cli("init", folder, "--jekyll", site)
     assert proc.returncode == 0, proc.stderr
     assert "jekyll_config" in (folder / "config.yaml").read_text(encoding="utf-8")
-    build = run_cli("build", "-c", folder / "config.yaml")
+    build = cli("build", "-c", folder / "config.yaml")
     assert build.returncode == 0, build.stderr
     [entry] = parse_feed(site / "feeds" / "all.atom.xml").entries  # Jekyll publishes feeds/
     assert entry.link == "https://news.example.com/blog/news/hello/"
     assert entry.title == "你好"
-    again = run_cli("init", folder, "--jekyll", site)
+    again = cli("init", folder, "--jekyll", site)
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
@@ -128,7 +128,7 @@ def test_site_feed_excerpt_only_as_jekyll_feed(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     cfg = _feeds_config(tmp_path)
-    proc = run_cli("build", "-c", cfg, "--state", tmp_path / "state")
+    proc = cli("build", "-c", cfg, "--state", tmp_path / "state")
     assert proc.returncode == 0, proc.stderr
     entries = parse_feed(cfg.parent / "out" / "all.atom.xml").entries
     assert len(entries) == 2

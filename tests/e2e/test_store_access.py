@@ -16,19 +16,19 @@ import pytest
 from feeds.config import StoreConfig
 from feeds.store import open_store
 from feeds.storeparts import SourceState
-from tests.helpers import ROOT, make_site, post_text, run_cli
+from tests.helpers import ROOT, cli, make_site, post_text
 from tests.stores import state_yaml
 
 
 def test_status_on_an_empty_site_creates_nothing(tmp_path: Path, store_config: StoreConfig) -> None:
     site = make_site(tmp_path, state_yaml(store_config))
-    proc = run_cli("status", "-c", site.config)
+    proc = cli("status", "-c", site.config)
     assert proc.returncode == 0, proc.stderr
     store = site.root / "state" / "feeds.sqlite3"
     none_yet = f"store: none yet ({store} is made by the first fetch or build)"
     assert (none_yet in proc.stdout) == (store_config.database is None)  # a database is there
     assert not (site.root / "state").exists()
-    assert run_cli("status", "-c", site.config, "--json").returncode == 0
+    assert cli("status", "-c", site.config, "--json").returncode == 0
     assert not (site.root / "state").exists()
 
 
@@ -37,12 +37,12 @@ def test_status_reads_an_existing_store_without_changing_it(
 ) -> None:
     site = make_site(tmp_path, state_yaml(store_config))
     site.post("2022-01-01-a.md", post_text("甲", "2022-01-01", "a"))
-    assert run_cli("build", "-c", site.config).returncode == 0
+    assert cli("build", "-c", site.config).returncode == 0
     with open_store(store_config) as s:
         s.sources.save(SourceState("wire", "https://wire.example/rss"), WHEN)
     store = site.root / "state" / "feeds.sqlite3"
     before = store.read_bytes(), _contents(store_config)
-    proc = run_cli("status", "-c", site.config)
+    proc = cli("status", "-c", site.config)
     assert proc.returncode == 0 and "store: none yet" not in proc.stdout
     assert (store.read_bytes(), _contents(store_config)) == before
 
@@ -102,7 +102,7 @@ def _feeds_with_read_only(path: Path, *args: str) -> subprocess.CompletedProcess
 def test_a_read_only_store_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
     site = make_site(tmp_path, "state:\n  dir: state\n")
     site.post("2022-01-01-a.md", post_text("甲", "2022-01-01", "a"))
-    assert run_cli("build", "-c", site.config).returncode == 0
+    assert cli("build", "-c", site.config).returncode == 0
     site.post("2022-01-02-b.md", post_text("乙", "2022-01-02", "a"))  # something to store
     store = site.root / "state" / "feeds.sqlite3"
     before, outputs = store.read_bytes(), site.outputs()

@@ -9,7 +9,7 @@ from pathlib import Path
 import feedparser
 
 from tests import server as srv
-from tests.helpers import check_all_outputs, make_site, post_text, run_cli
+from tests.helpers import check_all_outputs, cli, make_site, post_text
 from tests.server import LocalServer
 
 FEED = (
@@ -58,7 +58,7 @@ sources:
     site.post("2022-06-13-b.md", post_text("明天的文章", "2022-06-13 09:00:00 +0800", "news"))
     runs = []
     for now in (T0, BACK, AHEAD):
-        proc = run_cli("build", "-c", site.config, env={"FEEDS_FAKE_NOW": now})
+        proc = cli("build", "-c", site.config, env={"FEEDS_FAKE_NOW": now})
         assert proc.returncode == 0, proc.stderr
         check_all_outputs(site.out)
         runs.append(entries(site.out, "news.atom.xml"))
@@ -73,6 +73,6 @@ sources:
     assert titles["明天的文章"] == "2022-06-13T09:00:00+08:00"  # its time has come
     assert {t for _, t, _ in first} <= set(titles)
     status = json.loads(
-        run_cli("status", "-c", site.config, "--json", env={"FEEDS_FAKE_NOW": AHEAD}).stdout
+        cli("status", "-c", site.config, "--json", env={"FEEDS_FAKE_NOW": AHEAD}).stdout
     )
     assert status["sources"][0]["entries"] == 2  # stored once each, whatever the clock did

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Site, make_site, post_text, run_cli
+from tests.helpers import Site, cli, make_site, post_text
 
 
 def _mount(*args: str) -> None:
@@ -52,7 +52,7 @@ state:
             f"2022-01-01-{c}.md",
             post_text(f"{c}旧", "2022-01-01", c, body="<p>" + "正文" * 500 + "</p>"),
         )
-    assert run_cli("build", "-c", site.config).returncode == 0
+    assert cli("build", "-c", site.config).returncode == 0
     for c in ("a", "b", "c"):
         site.post(
             f"2022-01-02-{c}.md",
@@ -78,7 +78,7 @@ def test_disk_full(small_disk: Path, tmp_path: Path) -> None:
         pass
     finally:
         os.close(fd)
-    proc = run_cli("build", "-c", site.config)
+    proc = cli("build", "-c", site.config)
     assert proc.returncode == 1
     assert "No space left on device" in proc.stderr
     failed = [line for line in proc.stderr.splitlines() if "No space left" in line]
@@ -92,7 +92,7 @@ def test_disk_full(small_disk: Path, tmp_path: Path) -> None:
             assert after[name] == data, f"{name} changed although its write failed"
     assert not [p for p in out.iterdir() if p.name.startswith(".feeds-tmp-")]
     filler.unlink()
-    proc = run_cli("build", "-c", site.config)
+    proc = cli("build", "-c", site.config)
     assert proc.returncode == 0, proc.stderr
     assert "a新".encode() in (out / "a.atom.xml").read_bytes()
 
@@ -103,13 +103,13 @@ def test_read_only_output(small_disk: Path, tmp_path: Path) -> None:
     before = snapshot(out)
     _mount("-o", "remount,ro", str(small_disk))
     try:
-        proc = run_cli("build", "-c", site.config)
+        proc = cli("build", "-c", site.config)
         assert proc.returncode == 1
         assert "Read-only file system" in proc.stderr
         assert "category 'a'" in proc.stderr and "category 'b'" in proc.stderr
         assert snapshot(out) == before
     finally:
         _mount("-o", "remount,rw", str(small_disk))
-    proc = run_cli("build", "-c", site.config)
+    proc = cli("build", "-c", site.config)
     assert proc.returncode == 0, proc.stderr
     assert snapshot(out) != before

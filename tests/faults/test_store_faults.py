@@ -1,4 +1,5 @@
-"""Store faults through the real CLI: locked by another process, truncated, foreign, missing."""
+"""Store faults through the CLI (in-process; a subprocess where another process must hold the
+lock): locked by another process, truncated, foreign, missing."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tests.helpers import Site, make_site, post_text, run_cli
+from tests.helpers import Site, cli, make_site, post_text, run_cli
 
 
 def built_site(tmp_path: Path) -> Site:
     site = make_site(tmp_path, "state:\n  dir: state\n  lock_timeout: 1s\n")
     site.post("2022-01-01-a.md", post_text("甲", "2022-01-01", "a"))
-    assert run_cli("build", "-c", site.config).returncode == 0
+    assert cli("build", "-c", site.config).returncode == 0
     site.post("2022-01-02-b.md", post_text("乙", "2022-01-02", "a"))  # a change to write
     return site
 
@@ -24,7 +25,7 @@ def test_locked_store_bounded_wait_clear_error_nothing_written(tmp_path: Path) -
     holder.execute("BEGIN EXCLUSIVE")
     try:
         start = time.monotonic()
-        proc = run_cli("build", "-c", site.config)
+        proc = run_cli("build", "-c", site.config)  # a process of its own, as in real life
         assert time.monotonic() - start < 15  # 1 s of waiting, then a clear answer
         assert proc.returncode == 2
         assert "feeds.sqlite3: the store is locked by another process (waited 1 s)" in proc.stderr
@@ -32,7 +33,7 @@ def test_locked_store_bounded_wait_clear_error_nothing_written(tmp_path: Path) -
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert run_cli("build", "-c", site.config).returncode == 0  # no crash loop: it just works
+    assert cli("build", "-c", site.config).returncode == 0  # no crash loop: it just works
 
 
 def test_truncated_store_is_refused_and_kept(tmp_path: Path) -> None:
@@ -43,7 +44,7 @@ def test_truncated_store_is_refused_and_kept(tmp_path: Path) -> None:
         Path(str(store) + extra).unlink(missing_ok=True)
     store.write_bytes(store.read_bytes()[:1000])
     damaged = store.read_bytes()
-    proc = run_cli("build", "-c", site.config)
+    proc = cli("build", "-c", site.config)
     assert proc.returncode == 2 and str(store) in proc.stderr
     assert "left untouched" in proc.stderr or "not a" in proc.stderr
     assert store.read_bytes() == damaged and site.outputs() == before
@@ -59,7 +60,7 @@ def test_foreign_file_is_refused_and_kept(tmp_path: Path) -> None:
     other.commit()
     other.close()
     before = store.read_bytes()
-    proc = run_cli("build", "-c", site.config)
+    proc = cli("build", "-c", site.config)
     assert proc.returncode == 2 and "not a feeds store" in proc.stderr
     assert store.read_bytes() == before
 
@@ -69,5 +70,5 @@ def test_missing_state_folder_is_created(tmp_path: Path) -> None:
     import shutil
 
     shutil.rmtree(site.root / "state")
-    assert run_cli("build", "-c", site.config).returncode == 0
+    assert cli("build", "-c", site.config).returncode == 0
     assert (site.root / "state" / "feeds.sqlite3").is_file()

@@ -111,3 +111,32 @@ def test_a_plain_text_title_keeps_its_text(tmp_path: Path) -> None:
     (tmp_path / "atom").mkdir()
     _, out = build(tmp_path / "atom", "a.xml", atom)
     assert parse_feed(out / "ext.atom.xml").entries[0].title == "重要\u00a0新闻"
+
+
+def test_an_aggregated_entry_keeps_its_rights(tmp_path: Path) -> None:
+    """Promise: an aggregated entry keeps its copyright (Atom ``<rights>`` of the entry, else
+    the source feed's ``<rights>`` or RSS ``<copyright>``): Atom ``<rights>`` in our Atom feed,
+    ``dc:rights`` in our RSS (RSS 2.0 items have no copyright element); JSON Feed has no field
+    for it. A post's entry has none."""
+    rss = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>源</title>
+<link>https://src.example/</link><description>d</description>
+<copyright>© 2022 新华社 版权所有</copyright>
+<item><title>有版权</title><link>https://src.example/1</link>
+<pubDate>Thu, 09 Jun 2022 10:00:00 +0800</pubDate></item></channel></rss>"""
+    (tmp_path / "rss").mkdir()
+    _, out = build(tmp_path / "rss", "r.xml", rss)
+    assert parse_feed(out / "ext.atom.xml").entries[0].rights == "© 2022 新华社 版权所有"
+    text = (out / "ext.rss.xml").read_text(encoding="utf-8")
+    assert "<dc:rights>© 2022 新华社 版权所有</dc:rights>" in text
+    atom = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>源</title><id>urn:x</id>
+<rights>feed rights</rights><updated>2022-06-09T10:00:00+08:00</updated>
+<entry><title>一</title><id>urn:x:1</id><link href="https://src.example/1"/>
+<rights type="html">&lt;em&gt;CC BY&lt;/em&gt; 4.0</rights>
+<updated>2022-06-09T10:00:00+08:00</updated></entry>
+<entry><title>二</title><id>urn:x:2</id><link href="https://src.example/2"/>
+<updated>2022-06-08T10:00:00+08:00</updated></entry></feed>"""
+    (tmp_path / "atom").mkdir()
+    _, out = build(tmp_path / "atom", "a.xml", atom)
+    entries = parse_feed(out / "ext.atom.xml").entries
+    assert [(e.title, e.rights) for e in entries] == [("一", "CC BY 4.0"), ("二", "feed rights")]
