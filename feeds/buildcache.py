@@ -225,6 +225,10 @@ class BuildCache:
         """The posts rows are a full scan's, synced; it reported ``problems``."""
         self._set_meta({"scan": problems_json(problems) or ""})
 
+    def post_scan(self) -> list[tuple[str, int, int]]:
+        """(path, size, mtime_ns) of every cached post, by path: the scan they were read from."""
+        return self._rows("SELECT path, size, mtime_ns FROM posts ORDER BY path")
+
     def post_stats(self) -> dict[str, Stat]:
         """Path → size, mtime and hash of every cached post."""
         return {

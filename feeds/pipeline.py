@@ -294,8 +294,7 @@ def _scan(
     dirs = run.cfg.posts.dirs
     last = cache.scan_problems() if run.changed is not None else None
     if run.changed is not None and last is not None:
-        known = ((p, s.size, s.mtime_ns) for p, s in cache.post_stats().items())
-        scan = post_collector.rescan(dirs, known, run.changed)
+        scan = post_collector.rescan(dirs, cache.post_scan(), run.changed)
         if scan is not None:
             problems.items.extend(last)
             return scan, None
