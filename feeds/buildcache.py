@@ -225,12 +225,22 @@ class BuildCache:
         """The posts rows are a full scan's, synced; it reported ``problems``."""
         self._set_meta({"scan": problems_json(problems) or ""})
 
-    def post_stats(self) -> dict[str, Stat]:
-        """Path → size, mtime and hash of every cached post."""
-        return {
-            r[0]: Stat(r[1], r[2], r[3])
-            for r in self._rows("SELECT path, size, mtime_ns, sha FROM posts")
-        }
+    def post_scan(self) -> list[tuple[str, int, int]]:
+        """(path, size, mtime_ns) of every cached post, by path: the scan they were read from."""
+        return self._rows("SELECT path, size, mtime_ns FROM posts ORDER BY path")
+
+    def post_stats(self, paths: Iterable[str] | None = None) -> dict[str, Stat]:
+        """Path → size, mtime and hash of every cached post (of those in ``paths``)."""
+        sql = "SELECT path, size, mtime_ns, sha FROM posts"
+        if paths is None:
+            return {r[0]: Stat(r[1], r[2], r[3]) for r in self._rows(sql)}
+        wanted, out = list(paths), {}
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            marks = ",".join("?" * len(part))
+            for r in self._rows(f"{sql} WHERE path IN ({marks})", tuple(part)):
+                out[r[0]] = Stat(r[1], r[2], r[3])
+        return out
 
     def update_posts(
         self,

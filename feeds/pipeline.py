@@ -210,7 +210,7 @@ def build(
     settings = normalize.PostSettings.of(cfg)
     writer.cleanup()
     cache.use_settings(poststage.settings_fingerprint(settings), drop=run.full)
-    scan, walked = _scan(run, cache, problems)
+    scan, walked, candidates = _scan(run, cache, problems)
     fingerprint = poststage.build_fingerprint(cfg, scan, inputs.entries_version, settings)
     outputs = cache.outputs()
     last = cache.last_build()
@@ -221,7 +221,9 @@ def build(
         return Report(posts_found=last.posts, files_unchanged=files, problems=problems)
     stored = _stored(cfg, inputs.store)
     loader = _loader(cfg, inputs.store)
-    plan = plan_.plan_feeds(run, cache, scan, stored, problems, settings, workers)
+    plan = plan_.plan_feeds(run, cache, scan, stored, problems, settings, workers, candidates)
+    if walked is not None:  # the posts rows are now this full scan's
+        cache.save_scan(walked)
     counts = _counts(run, cache)
     refused = _refused(run, writer, counts)
     if refused:  # nothing is written: the live feeds stay as they are
@@ -246,8 +248,6 @@ def build(
     cache.save_outputs(records(outcome.files), replace_all=replace_all)
     report = _report(plan, outcome, stored, problems, renderer.used, every_feed=replace_all)
     complete = run.whole and not report.stopped and not report.write_failed
-    if walked is not None:  # the posts rows are now this full scan's
-        cache.save_scan(walked)
     _save_last(run, cache, fingerprint if complete else "", plan, problems.items[first_problem:])
     return report
 
@@ -295,21 +295,21 @@ def _refused(run: Run, writer: Writer, counts: manifest.Counts) -> list[str]:
 
 def _scan(
     run: Run, cache: BuildCache, problems: Problems
-) -> tuple[poststage.Scan, list[Problem] | None]:
-    """Every post file's (path, size, mtime), and what a full scan reported (None when the
-    files were not walked: only the changed ones were stat-ed, the rest are the cache's)."""
+) -> tuple[poststage.Scan, list[Problem] | None, set[str] | None]:
+    """Every post file's (path, size, mtime); what a full scan reported (None when the files
+    were not walked: only the changed ones were stat-ed, the rest are the cache's); and then
+    the changed files' paths, the only ones that can differ from the cache."""
     dirs = run.cfg.posts.dirs
     last = cache.scan_problems() if run.changed is not None else None
     if run.changed is not None and last is not None:
-        known = ((p, s.size, s.mtime_ns) for p, s in cache.post_stats().items())
-        scan = post_collector.rescan(dirs, known, run.changed)
-        if scan is not None:
+        found = post_collector.rescan(dirs, cache.post_scan(), run.changed)
+        if found is not None:
             problems.items.extend(last)
-            return scan, None
+            return found[0], None, found[1]
     walked = Problems()
     scan = post_collector.scan_posts(dirs, walked)
     problems.items.extend(walked.items)
-    return scan, walked.items
+    return scan, walked.items, None
 
 
 def _nothing_changed(

@@ -120,14 +120,18 @@ def plan_feeds(
     problems: Problems,
     settings: normalize.PostSettings,
     workers: Workers | None,
+    candidates: set[str] | None = None,
 ) -> Plan:
-    """Bring the post cache up to date, then plan every feed with its candidate refs
+    """Bring the post cache up to date (``candidates``: the only post files that can differ
+    from it, in a build the watcher asked for), then plan every feed with its candidate refs
     (newest first; only the first ``max_items`` that render are used)."""
     cfg = run.cfg
     t0 = time.perf_counter()
     # when every post will land in a feed, each is rendered as it is read (one read, not two)
     ahead = run.check or cfg.feeds.archives or cfg.feeds.max_items >= len(scan)
-    parsed = poststage.sync(settings, cache, scan, problems, run.progress, workers, render=ahead)
+    parsed = poststage.sync(
+        settings, cache, scan, problems, run.progress, workers, render=ahead, only=candidates
+    )
     log.debug(
         "posts scanned=%d parsed=%d seconds=%.3f", len(scan), parsed, time.perf_counter() - t0
     )

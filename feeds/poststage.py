@@ -135,12 +135,17 @@ def sync(
     workers: Workers | None = None,
     *,
     render: bool = False,
+    only: set[str] | None = None,
 ) -> int:
     """Bring the cache up to date with the files on disk; how many files were parsed.
     Problems of every post, cached or not, are reported again, so a rebuild reports exactly
     what a full build would. With ``render`` (a build that uses every post), each post read
-    is rendered from the same read and its rendering cached, instead of read again later."""
-    cached = cache.post_stats()
+    is rendered from the same read and its rendering cached, instead of read again later.
+    ``only``: the paths that can differ from the cache (the watcher's), the rest are not
+    compared."""
+    cached = cache.post_stats(only)
+    if only is not None:
+        scan = [f for f in scan if f[0] in only]
     todo: Scan = []
     touched: list[tuple[int, str]] = []
     for path, size, mtime in scan:

@@ -67,16 +67,20 @@ def scan_posts(dirs: tuple[Path, ...], problems: Problems) -> list[tuple[str, in
 
 def rescan(
     dirs: tuple[Path, ...], known: Iterable[tuple[str, int, int]], changed: Iterable[Path]
-) -> list[tuple[str, int, int]] | None:
-    """``scan_posts`` from the last scan (``known``) and the files a watcher saw change,
-    stat-ing only those: the result a full scan would give, or None when a changed path
-    needs the full scan to be judged (a folder, a symlink, a misnamed or ignored file, a
-    path outside the posts folders or not valid UTF-8: what the walk reports or follows)."""
-    found = {path: (path, size, mtime) for path, size, mtime in known}
+) -> tuple[list[tuple[str, int, int]], set[str]] | None:
+    """``scan_posts`` from the last scan (``known``, by path) and the files a watcher saw
+    change, stat-ing only those: the result a full scan would give, or None when a changed
+    path needs the full scan to be judged (a folder, a symlink, a misnamed or ignored file, a
+    path outside the posts folders or not valid UTF-8: what the walk reports or follows).
+    With the scan, the changed files' paths as it writes them."""
+    found = {f[0]: f for f in known}
+    added = False
+    paths: set[str] = set()
     for changed_path in changed:
         path = _scan_path(changed_path.absolute(), dirs)
         if path is None:
             return None
+        paths.add(path)
         try:
             st = os.lstat(path)
         except FileNotFoundError:
@@ -86,8 +90,12 @@ def rescan(
             return None
         if not stat.S_ISREG(st.st_mode):
             return None
+        added = added or path not in found
         found[path] = (path, st.st_size, st.st_mtime_ns)
-    return sorted(found.values(), key=lambda f: f[0])
+    scan = list(found.values())
+    if added:
+        scan.sort(key=lambda f: f[0])
+    return scan, paths
 
 
 def _scan_path(changed: Path, dirs: tuple[Path, ...]) -> str | None:
