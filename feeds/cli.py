@@ -152,6 +152,12 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> Exit:
     if args.command == "worker" or (args.command == "run" and args.distributed):
         from feeds import queue  # procrastinate loads only for the distributed commands
 
+        if args.metrics_port is not None:  # a worker's fetches, a scheduler's builds
+            from feeds import metrics
+
+            if args.command == "run":
+                metrics.watch_sources(lambda: cfg)
+            metrics.start_metrics_server(args.metrics_port)
         return Exit(queue.run(cfg, queue.database(cfg), scheduler=args.command == "run"))
     if args.command == "run":
         from feeds import scheduler  # APScheduler loads only for the commands that use it
