@@ -169,6 +169,12 @@ def _run(args: argparse.Namespace, runtime: Runtime, out: TextIO, err: TextIO) -
             return Exit.FATAL
         from feeds import queue  # procrastinate loads only for the distributed commands
 
+        if args.metrics_port is not None:  # a worker's fetches, a scheduler's builds
+            from feeds import metrics
+
+            if args.command == "run":
+                metrics.watch_sources(lambda: cfg)
+            metrics.start_metrics_server(args.metrics_port)
         return Exit(queue.run(cfg, queue.database(cfg), scheduler=args.command == "run"))
     if args.command == "run":
         from feeds import scheduler  # APScheduler loads only for the commands that use it

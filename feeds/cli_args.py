@@ -173,6 +173,7 @@ def _add_worker(sub: _Sub, common: argparse.ArgumentParser) -> None:
         description="Run the fetch jobs that `feeds run --distributed` defers, "
         "queue.concurrency at a time, until SIGTERM/SIGINT. Any number, on any machine.",
     )
+    _metrics_port(worker)
     _log_format(worker)
 
 

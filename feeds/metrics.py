@@ -49,12 +49,13 @@ from feeds import fetchstate
 from feeds.errors import StoreError
 from feeds.formats import FEED_SUFFIXES
 from feeds.httpguard import listen_error
-from feeds.store import Store
+from feeds.store import exists, open_store
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
     from feeds.config import Config, SourceConfig
+    from feeds.models import SourceOutcome
     from feeds.report import FeedResult, Report
     from feeds.storeparts import SourceState
 
@@ -89,7 +90,12 @@ QUEUE_AGE = Gauge(
 
 def record_fetch(report: Report) -> None:
     """A fetch round's outcomes: one per source fetched."""
-    for o in report.sources:
+    record_outcomes(report.sources)
+
+
+def record_outcomes(outcomes: Iterable[SourceOutcome]) -> None:
+    """Fetches done one by one (a worker's fetch jobs), or a round's."""
+    for o in outcomes:
         FETCHES.labels(o.status).inc()
         FETCH_SECONDS.observe(o.seconds)
         ENTRIES_STORED.inc(o.new)
@@ -165,7 +171,7 @@ class _Ages(Collector):
 
 class _Sources(Collector):
     """``feeds_sources_due`` and ``feeds_sources_overdue``, read from the store at each scrape
-    (nothing before ``watch_sources``, or while there is no store yet)."""
+    (nothing before ``watch_sources``, nor while the store cannot be read)."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -176,12 +182,14 @@ class _Sources(Collector):
             return
         cfg = self.config()
         now = dt.datetime.fromtimestamp(self._clock(), cfg.site.tz)
+        states: dict[str, SourceState] = {}
         try:
-            with Store(cfg.store.path, timeout=cfg.store.lock_timeout, read_only=True) as store:
-                states = store.sources.states()
-        except StoreError as e:
-            log.debug("event=metrics sources=unread error=%s", e)
-            states = {}
+            if exists(cfg.store):  # none yet: every enabled source is due
+                with open_store(cfg.store, read_only=True) as store:
+                    states = store.sources.states()
+        except StoreError as e:  # no figure rather than a wrong one
+            log.warning("event=metrics sources=unread error=%s", e)
+            return
         due, overdue = count_due(cfg.sources, states, now, cfg.schedule.misfire_grace)
         yield GaugeMetricFamily("feeds_sources_due", "Sources due to be fetched", value=due)
         yield GaugeMetricFamily(

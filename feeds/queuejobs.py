@@ -17,12 +17,13 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from feeds import fetchstate, pipeline
+from feeds import fetchstate, metrics, pipeline
 from feeds.collect.http import Fetcher
 from feeds.config import Config, SourceConfig
 from feeds.errors import FeedsError
@@ -134,6 +135,7 @@ def fetch_source(rt: Runtime, source_id: str) -> str:
         log.warning("event=fetch source=%s result=refused fence=%d", s.id, fence)
         return "refused: another job took the source meanwhile; nothing saved"
     log_problems(problems)
+    metrics.record_outcomes((outcome,))
     log.info(
         "event=fetch source=%s status=%s new=%d changed=%d",
         s.id,
@@ -159,8 +161,13 @@ def build_outputs(rt: Runtime, outputs: Iterable[str]) -> tuple[bool, tuple[str,
     the head feeds it wrote, for the WebSub hub (announced by jobs of their own)."""
     wanted = set(outputs)
     only = None if ALL_OUTPUTS in wanted else wanted
-    started = rt.now()
-    report = pipeline.run_once(rt.cfg, started, fetch_sources=False, only=only, ping=False)
+    started, t0 = rt.now(), time.monotonic()
+    try:
+        report = pipeline.run_once(rt.cfg, started, fetch_sources=False, only=only, ping=False)
+    except Exception:
+        metrics.record_build(None, time.monotonic() - t0)
+        raise
+    metrics.record_build(report, time.monotonic() - t0)
     log_problems(report.problems)
     log.info(
         "event=build outputs=%s written=%d unchanged=%d errors=%d",
