@@ -19,14 +19,12 @@ from feeds.configread import (
     FORMATS,
     JEKYLL_PERMALINKS,
     Reader,
-    http_url,
     interval_seconds,
-    jekyll_site,
-    kind,
-    source_id,
 )
+from feeds.configsources import Route, SourceConfig, read_sources
 from feeds.errors import ConfigError
-from feeds.jekyll import JekyllSite
+from feeds.jekyll import JekyllSite, load_site
+from feeds.jekyll_post import permalink_gaps
 from feeds.models import Author
 from feeds.s3config import S3Config
 from feeds.textutil import feed_slug
@@ -114,30 +112,6 @@ class CategoryMeta:
 class CategoriesConfig:
     only: tuple[str, ...] = ()  # empty: every category found in the posts gets a feed
     meta: Mapping[str, CategoryMeta] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Route:
-    """Send a source's entry to ``to`` when every condition given matches."""
-
-    to: str
-    category: str | None = None  # one of the entry's own categories/tags, exactly
-    title: str | None = None  # a keyword in the entry's title (case-insensitive)
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    id: str
-    url: str  # http(s) URL, or file:// URL for a local file
-    categories: tuple[str, ...] = ()
-    routes: tuple[Route, ...] = ()
-    timezone: str | None = None  # for naive dates; None: the site's
-    title: str | None = None  # overrides the feed's own title
-    enabled: bool = True
-    interval: int = 1800  # seconds between fetches
-    allow_networks: tuple[str, ...] = ()  # CIDRs allowed besides public addresses
-    encoding: str | None = None  # the body's encoding, whatever it claims (a codec name)
-    line: int | None = None  # where it is in the config, for messages
 
 
 @dataclass(frozen=True)
@@ -275,7 +249,7 @@ def parse(doc: yamlutil.Document, path: Path) -> Config:
             ("state", "dir"), "must be outside the output folder (it is not for publishing)"
         )
     fetch = _fetch(r)
-    sources = _sources(r, base)
+    sources = read_sources(r, base)
     schedule = _schedule(r)
     build = read_section(r, "build", ("build",))
     cfg = Config(
@@ -387,58 +361,6 @@ def _fetch(r: Reader) -> FetchConfig:
     return FetchConfig(**read_section(r, "fetch", ("fetch",), user_agent=lambda _: agent))
 
 
-def _sources(r: Reader, base: Path) -> tuple[SourceConfig, ...]:
-    raw = r.raw(("sources",))
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise r.error(("sources",), f"must be a list of sources, not {kind(raw)}")
-    out: list[SourceConfig] = []
-    seen: dict[str, int | None] = {}
-    for i in range(len(raw)):
-        out.append(_source(r, ("sources", i), base, seen))
-    return tuple(out)
-
-
-def _source(r: Reader, p: yamlutil.Path, base: Path, seen: dict[str, int | None]) -> SourceConfig:
-    check_section(r, "sources[]", p)
-    sid = source_id(r, (*p, "id"), None)
-    if sid in seen:
-        raise r.error((*p, "id"), f"duplicate source id {sid!r} (first at line {seen[sid]})")
-    seen[sid] = r.doc.line(p)
-    if r.has((*p, "url")) == r.has((*p, "path")):
-        raise r.error(p, "give exactly one of url (http/https) or path (a local file)")
-    if r.has((*p, "url")):
-        url = http_url(r, (*p, "url"), None)
-    else:
-        url = (base / r.string((*p, "path"))).resolve().as_uri()
-    values = read_section(r, "sources[]", p)
-    routes = _routes(r, (*p, "routes"))
-    if not values["categories"] and not routes:
-        raise r.error(p, f"source {sid!r} needs categories or routes: where should its entries go?")
-    return SourceConfig(id=sid, url=url, routes=routes, line=r.doc.line(p), **values)
-
-
-def _routes(r: Reader, path: yamlutil.Path) -> tuple[Route, ...]:
-    raw = r.raw(path)
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise r.error(path, f"must be a list of routes, not {kind(raw)}")
-    out = []
-    for i in range(len(raw)):
-        p = (*path, i)
-        route = Route(**read_section(r, "sources[].routes[]", p))
-        if route.category is None and route.title is None:
-            raise r.error(
-                p,
-                "a route needs a condition: category (the entry's own category "
-                "or tag) or title (a keyword)",
-            )
-        out.append(route)
-    return tuple(out)
-
-
 def _schedule(r: Reader) -> ScheduleConfig:
     values = read_section(r, "schedule", ("schedule",))
     return ScheduleConfig(**values, build_seconds=interval_seconds(values["build"]))
@@ -449,6 +371,34 @@ def _queue(r: Reader) -> QueueConfig:
     if q.stall_timeout < 2 * q.heartbeat:
         raise r.error(("queue", "stall_timeout"), "must be at least twice queue.heartbeat")
     return q
+
+
+_FROM_JEKYLL = (("site", "url"), ("site", "timezone"), ("posts", "dirs"), ("posts", "permalink"))
+
+
+def jekyll_site(r: Reader, base: Path) -> JekyllSite | None:
+    """The Jekyll site ``posts.jekyll_config`` names (its ``_config.yml``), or None."""
+    at = ("posts", "jekyll_config")
+    if r.raw(at) is None:
+        return None
+    for key in _FROM_JEKYLL:
+        if r.has(key):
+            raise r.error(
+                key,
+                "cannot be set together with posts.jekyll_config: "
+                "it comes from the Jekyll site's _config.yml",
+            )
+    site = load_site((base / r.string(at)).absolute())
+    if not site.url:
+        raise r.error(at, f"{site.folder / '_config.yml'} sets no url; feeds needs the site's")
+    gaps = permalink_gaps(site.permalink)
+    if gaps:
+        raise r.error(
+            at,
+            f"{site.folder / '_config.yml'}: permalink {site.permalink!r} uses "
+            f"{', '.join(':' + g for g in gaps)}, which feeds cannot fill in yet",
+        )
+    return site
 
 
 def config_dataclasses() -> dict[str, type]:

@@ -12,7 +12,6 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,8 +19,6 @@ from feeds import cron, timeutil, yamlutil
 from feeds.collect.encoding import codec_name
 from feeds.errors import ConfigError, DateError
 from feeds.formats import VARIANTS
-from feeds.jekyll import JekyllSite, load_site
-from feeds.jekyll_post import permalink_gaps
 from feeds.textutil import slugify
 
 JEKYLL_PERMALINKS = {
@@ -423,29 +420,3 @@ def title_template(r: Reader, path: yamlutil.Path, default: str) -> str:
 
 
 # what a Jekyll site's _config.yml decides, so the feeds config must not say it too
-_FROM_JEKYLL = (("site", "url"), ("site", "timezone"), ("posts", "dirs"), ("posts", "permalink"))
-
-
-def jekyll_site(r: Reader, base: Path) -> JekyllSite | None:
-    """The Jekyll site ``posts.jekyll_config`` names (its ``_config.yml``), or None."""
-    at = ("posts", "jekyll_config")
-    if r.raw(at) is None:
-        return None
-    for key in _FROM_JEKYLL:
-        if r.has(key):
-            raise r.error(
-                key,
-                "cannot be set together with posts.jekyll_config: "
-                "it comes from the Jekyll site's _config.yml",
-            )
-    site = load_site((base / r.string(at)).absolute())
-    if not site.url:
-        raise r.error(at, f"{site.folder / '_config.yml'} sets no url; feeds needs the site's")
-    gaps = permalink_gaps(site.permalink)
-    if gaps:
-        raise r.error(
-            at,
-            f"{site.folder / '_config.yml'}: permalink {site.permalink!r} uses "
-            f"{', '.join(':' + g for g in gaps)}, which feeds cannot fill in yet",
-        )
-    return site

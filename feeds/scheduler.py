@@ -32,53 +32,20 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, Job
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.combining import OrTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from feeds import config, cron, health, metrics, pipeline, runstate
+from feeds import config, health, metrics, pipeline, runstate
 from feeds.errors import FeedsError
 from feeds.lock import ProcessLock
 from feeds.models import Severity
 from feeds.runtime import Runtime
 from feeds.store import open_store
+from feeds.triggers import build_trigger
 from feeds.watch import Changes, PostWatcher
 from feeds.write import remove_stale_temps
 
 log = logging.getLogger("feeds.daemon")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-def cron_trigger(expr: cron.Cron, tz: dt.tzinfo) -> BaseTrigger:
-    """APScheduler triggers for a parsed cron expression, with cron's meaning: every field as
-    explicit values, weekdays by name (APScheduler's numbers start at Monday), and an
-    ``OrTrigger`` when both day fields are restricted (cron ORs them; APScheduler ANDs)."""
-
-    def joined(values: tuple[int, ...]) -> str:
-        return ",".join(str(v) for v in values)
-
-    common: dict[str, Any] = {
-        "minute": joined(expr.minutes),
-        "hour": joined(expr.hours),
-        "month": joined(expr.months),
-        "timezone": tz,
-    }
-    days = joined(expr.days)
-    weekdays = ",".join(cron.DAYS[d] for d in expr.weekdays)
-    if expr.days_restricted and expr.weekdays_restricted:
-        return OrTrigger(
-            [CronTrigger(day=days, **common), CronTrigger(day_of_week=weekdays, **common)]
-        )
-    return CronTrigger(day=days, day_of_week=weekdays, **common)
-
-
-def build_trigger(cfg: config.Config) -> BaseTrigger:
-    """The build's trigger, evaluated in the site timezone whatever the server's TZ."""
-    tz = cfg.site.tz
-    if cfg.schedule.build_seconds is not None:
-        return IntervalTrigger(seconds=cfg.schedule.build_seconds, timezone=tz)
-    return cron_trigger(cron.parse(cfg.schedule.build), tz)
 
 
 class Daemon:

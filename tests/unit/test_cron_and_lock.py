@@ -11,7 +11,7 @@ import pytz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds import config, cron, scheduler, yamlutil
+from feeds import config, cron, scheduler, triggers, yamlutil
 from feeds.errors import ConfigError, LockedError
 from feeds.lock import ProcessLock
 
@@ -89,7 +89,7 @@ def test_interval_runs_are_counted_from_now() -> None:
 
 
 def _aps_times(expr: str, tz: dt.tzinfo, now: dt.datetime, n: int) -> list[dt.datetime]:
-    trigger = scheduler.cron_trigger(cron.parse(expr), tz)
+    trigger = triggers.cron_trigger(cron.parse(expr), tz)
     out: list[dt.datetime] = []
     previous, current = None, now
     for _ in range(n):
@@ -166,14 +166,14 @@ def test_schedule_is_evaluated_in_shanghai_whatever_the_server_tz(
     assert time.strftime("%Z") in ("EST", "EDT")  # the process really is in New York time
     cfg = _config(tmp_path, "0 8 * * 0")
     now = dt.datetime.now(cfg.site.tz)
-    trigger = scheduler.build_trigger(cfg)
+    trigger = triggers.build_trigger(cfg)
     for first in (
         trigger.get_next_fire_time(None, now),
         cron.next_runs(cfg.schedule.build, None, cfg.site.tz, now, 1)[0],
     ):
         assert first.utcoffset() == dt.timedelta(hours=8)
         assert (first.hour, first.minute, first.weekday()) == (8, 0, 6)  # Sunday 08:00 +08:00
-    interval = scheduler.build_trigger(_config(tmp_path, "5m"))
+    interval = triggers.build_trigger(_config(tmp_path, "5m"))
     assert str(interval.timezone) == "Asia/Shanghai"
 
 
@@ -201,7 +201,7 @@ def test_clock_jumps_do_not_make_the_scheduler_spin(tmp_path: Path) -> None:
     are coalesced into one (coalesce=True, max_instances=1 on every job)."""
     cfg = _config(tmp_path, "5m")
     last = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC).astimezone(cfg.site.tz)
-    trigger = scheduler.build_trigger(cfg)
+    trigger = triggers.build_trigger(cfg)
     back = last - dt.timedelta(hours=1)
     nxt = trigger.get_next_fire_time(last, back)
     assert nxt == last + dt.timedelta(minutes=5)  # no run before the clock catches up
