@@ -212,26 +212,7 @@ def render(
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)  # RSS <author> needs an e-mail; dc:creator not
     fg.register_extension("extra", ExtraFeed, ExtraEntry, atom=True, rss=True)
-    extra: ExtraFeed = fg.extra
-    if cfg.feeds.websub_hub:
-        extra.links.append(("hub", cfg.feeds.websub_hub))
-    if prev_archive:
-        extra.links.append(("prev-archive", prev_archive))
-    if next_archive:
-        extra.links.append(("next-archive", next_archive))
-    if current:
-        extra.links.append(("current", current))
-        extra.archive = True
-    else:  # a head feed says how often it is rebuilt (a closed archive never changes)
-        hints = caching.hints(cfg.schedule.build, cfg.schedule.build_seconds, cfg.site.tz)
-        extra.update = (hints.update_period, hints.update_frequency)
-        fg.ttl(hints.ttl)
-    # The site's page stays the alternate (readers open it as "the website"); the feed's
-    # own page is related (RFC 4287 allows one alternate per type).
-    extra.page = feed_page_url(cfg, feed)
-    for lang, paths in feed.alternates:  # the feed in other languages (feeds.variants)
-        if fmt in paths:
-            extra.alternates.append((FORMATS[fmt].media_type, lang, self_url(cfg, paths[fmt])))
+    _links(cfg, feed, fmt, fg, prev_archive, next_archive, current)
     this = self_url(cfg, path or feed.paths[fmt])
     fg.id(this)
     fg.title(feed.title)
@@ -252,6 +233,39 @@ def render(
     if cfg.feeds.stylesheet:
         data = _with_stylesheet(data, stylesheet_href(cfg))
     return data
+
+
+def _links(
+    cfg: Config,
+    feed: FeedPlan,
+    fmt: str,
+    fg: FeedGenerator,
+    prev_archive: str | None,
+    next_archive: str | None,
+    current: str | None,
+) -> None:
+    """The feed-level links and hints beyond feedgen's own: hub, RFC 5005 links, how often
+    a head feed is rebuilt, its web page and its variants."""
+    extra: ExtraFeed = fg.extra
+    if cfg.feeds.websub_hub:
+        extra.links.append(("hub", cfg.feeds.websub_hub))
+    if prev_archive:
+        extra.links.append(("prev-archive", prev_archive))
+    if next_archive:
+        extra.links.append(("next-archive", next_archive))
+    if current:
+        extra.links.append(("current", current))
+        extra.archive = True
+    else:  # a head feed says how often it is rebuilt (a closed archive never changes)
+        hints = caching.hints(cfg.schedule.build, cfg.schedule.build_seconds, cfg.site.tz)
+        extra.update = (hints.update_period, hints.update_frequency)
+        fg.ttl(hints.ttl)
+    # The site's page stays the alternate (readers open it as "the website"); the feed's
+    # own page is related (RFC 4287 allows one alternate per type).
+    extra.page = feed_page_url(cfg, feed)
+    for lang, paths in feed.alternates:  # the feed in other languages (feeds.variants)
+        if fmt in paths:
+            extra.alternates.append((FORMATS[fmt].media_type, lang, self_url(cfg, paths[fmt])))
 
 
 def picture(e: Entry) -> Enclosure | None:
