@@ -164,18 +164,7 @@ def _run(args: argparse.Namespace, runtime: Runtime, out: TextIO, err: TextIO) -
     if args.command == "db":
         return Exit(cli_db.run(args, cfg, now, out))
     if args.command == "worker" or (args.command == "run" and args.distributed):
-        if args.command == "run" and args.health_port is not None:
-            print("feeds: --health-port is the single-machine daemon's", file=err)
-            return Exit.FATAL
-        from feeds import queue  # procrastinate loads only for the distributed commands
-
-        if args.metrics_port is not None:  # a worker's fetches, a scheduler's builds
-            from feeds import metrics
-
-            if args.command == "run":
-                metrics.watch_sources(lambda: cfg)
-            metrics.start_metrics_server(args.metrics_port)
-        return Exit(queue.run(cfg, queue.database(cfg), scheduler=args.command == "run"))
+        return _distributed(args, cfg, err)
     if args.command == "run":
         from feeds import scheduler  # APScheduler loads only for the commands that use it
 
@@ -215,6 +204,22 @@ def _run(args: argparse.Namespace, runtime: Runtime, out: TextIO, err: TextIO) -
 
     _print_report(args, cfg, now, report, time.monotonic() - started, out, err)
     return Exit.OK if report.ok else Exit.INPUT_ERRORS
+
+
+def _distributed(args: argparse.Namespace, cfg: config.Config, err: TextIO) -> Exit:
+    """``feeds worker`` and ``feeds run --distributed`` (see ``feeds.queue``)."""
+    if args.command == "run" and args.health_port is not None:
+        print("feeds: --health-port is the single-machine daemon's", file=err)
+        return Exit.FATAL
+    from feeds import queue  # procrastinate loads only for the distributed commands
+
+    if args.metrics_port is not None:  # a worker's fetches, a scheduler's builds
+        from feeds import metrics
+
+        if args.command == "run":
+            metrics.watch_sources(lambda: cfg)
+        metrics.start_metrics_server(args.metrics_port)
+    return Exit(queue.run(cfg, queue.database(cfg), scheduler=args.command == "run"))
 
 
 def _print_report(
