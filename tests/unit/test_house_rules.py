@@ -17,7 +17,9 @@ def _modules() -> list[Path]:
 
 
 def test_no_module_is_over_450_lines() -> None:
-    long = {p.name: n for p in _modules() if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    long = {
+        p.name: n for p in _modules() if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
     assert not long
 
 
