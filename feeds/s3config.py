@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 from feeds import yamlutil
 from feeds.configread import Reader
 
-ARCHIVE_CACHE = "public, max-age=31536000, immutable"  # a closed archive never changes
+# a closed archive keeps its entries, but gains its next-archive link once, when the next
+# month closes (README "Archives"): a day, not "immutable"
+ARCHIVE_CACHE = "public, max-age=86400"
 
 
 @dataclass(frozen=True)

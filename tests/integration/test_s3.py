@@ -50,7 +50,7 @@ def test_a_build_to_s3_writes_the_bytes_of_a_build_to_disk_with_their_headers(
         if name not in (caching.HEADERS_FILE, caching.NGINX_FILE, manifest.NAME):
             assert head["ContentType"].endswith("; charset=utf-8"), name  # the others: untyped
         archive = name.startswith("archive/")
-        cache = "public, max-age=31536000, immutable" if archive else served
+        cache = "public, max-age=86400" if archive else served
         assert head["CacheControl"] == cache, name
         assert head["Metadata"] == {"sha256": hashlib.sha256(data).hexdigest()}, name
 
