@@ -42,6 +42,24 @@ LEFT JOIN procrastinate_jobs j ON j.worker_id = w.id AND j.status = 'doing'
 GROUP BY w.id ORDER BY w.id"""
 
 
+QUEUE_NAMES = ("build", "fetch", "schedule")  # feeds.queue's queues
+
+
+def waiting(dsn: str) -> dict[str, tuple[int, float]]:
+    """Each queue's waiting jobs and the oldest one's wait in seconds (0 and 0 for a queue
+    with none; nothing while procrastinate's tables do not exist)."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as conn:
+            fig = _queue_figures(conn, None)
+    except psycopg.Error as e:
+        raise pgstore.pg_error(pgstore.describe(dsn), "", e) from e
+    if fig is None:
+        return {}
+    out = dict.fromkeys(QUEUE_NAMES, (0, 0.0))
+    out.update((q, (w["depth"], w["oldest_age_seconds"])) for q, w in fig["waiting"].items())
+    return out
+
+
 def has_queue(conn: Any) -> bool:
     return bool(conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()[0])
 
@@ -78,7 +96,7 @@ def _store_figures(conn: Any, cfg: Config, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _queue_figures(conn: Any, cfg: Config) -> dict[str, Any] | None:
+def _queue_figures(conn: Any, cfg: Config | None) -> dict[str, Any] | None:
     if not has_queue(conn):
         return None
     # procrastinate stamps its jobs and heartbeats with the database's clock: so do the ages
@@ -87,6 +105,8 @@ def _queue_figures(conn: Any, cfg: Config) -> dict[str, Any] | None:
         q: {"depth": n, "oldest_age_seconds": float(age or 0)}
         for q, n, age in conn.execute(QUEUES, {"now": now}).fetchall()
     }
+    if cfg is None:
+        return {"waiting": waiting, "workers": []}
     stall = dt.timedelta(seconds=cfg.queue.stall_timeout)
     workers = [
         {
