@@ -218,6 +218,7 @@ def _distributed(args: argparse.Namespace, cfg: config.Config, err: TextIO) -> E
 
         if args.command == "run":
             metrics.watch_sources(lambda: cfg)
+        metrics.watch_queue(queue.database(cfg))  # the job queue, read at each scrape
         metrics.start_metrics_server(args.metrics_port)
     return Exit(queue.run(cfg, queue.database(cfg), scheduler=args.command == "run"))
 

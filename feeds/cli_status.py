@@ -47,6 +47,7 @@ def status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) -> 
         daemon["running"] = False
     build = runstate.load(state_dir, runstate.BUILD_FILE)
     feeds = _feed_rows(build, now)
+    cluster = _cluster(cfg, now) if has_store and cfg.store.database else None
     if as_json:
         json.dump(
             {
@@ -56,6 +57,7 @@ def status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) -> 
                 "feeds": feeds,
                 "sources": rows,
                 "store": store_.describe(cfg.store) if has_store else None,
+                "cluster": cluster,
             },
             out,
             ensure_ascii=False,
@@ -68,6 +70,17 @@ def status(cfg: config.Config, now: dt.datetime, as_json: bool, out: TextIO) -> 
     if not has_store:
         out.write(f"store: none yet ({cfg.store.path} is made by the first fetch or build)\n")
     _write_sources(rows, out)
+    if cluster is not None:
+        from feeds import clusterstatus
+
+        clusterstatus.write(cluster, out)
+
+
+def _cluster(cfg: config.Config, now: dt.datetime) -> dict[str, Any]:
+    """The whole cluster's figures, from PostgreSQL (``feeds.clusterstatus``)."""
+    from feeds import clusterstatus  # psycopg loads only for a PostgreSQL store
+
+    return clusterstatus.figures(cfg, now)
 
 
 def _counts(cfg: config.Config, store: store_.Store) -> dict[str, _Counts]:

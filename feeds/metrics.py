@@ -6,7 +6,9 @@ fetch round, ``record_build(report, seconds)`` after a build — never from coun
 through the code. Two are worked out when Prometheus scrapes: the age of each feed's newest
 entry (from the newest time the last build of that feed returned), and the sources due and
 overdue (from the store's fetch states, once ``watch_sources`` has been told the config).
-``set_queue`` is for the job queue of the distributed workers.
+The job queue's depth and oldest wait are read from procrastinate's table at each
+scrape, once ``watch_queue`` has been told the database (``feeds worker --metrics-port``,
+``feeds run --distributed --metrics-port``).
 
 Metric names:
 
@@ -37,7 +39,6 @@ from typing import TYPE_CHECKING
 from prometheus_client import (
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     ProcessCollector,
     start_http_server,
@@ -79,13 +80,6 @@ BUILD_SECONDS = Histogram(
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
     registry=REGISTRY,
 )
-QUEUE_DEPTH = Gauge("feeds_job_queue_depth", "Jobs waiting", ["queue"], registry=REGISTRY)
-QUEUE_AGE = Gauge(
-    "feeds_job_queue_oldest_age_seconds",
-    "How long the oldest waiting job has waited",
-    ["queue"],
-    registry=REGISTRY,
-)
 
 
 def record_fetch(report: Report) -> None:
@@ -120,12 +114,6 @@ def feed_name(feed: FeedResult) -> str:
             if path.endswith(suffix):
                 return path.removesuffix(suffix)
     return feed.label
-
-
-def set_queue(queue: str, depth: int, oldest_age: float) -> None:
-    """The job queue ``queue``: jobs waiting and the oldest one's wait, in seconds."""
-    QUEUE_DEPTH.labels(queue).set(depth)
-    QUEUE_AGE.labels(queue).set(oldest_age)
 
 
 def count_due(
@@ -199,10 +187,49 @@ class _Sources(Collector):
         )
 
 
+class _Queue(Collector):
+    """``feeds_job_queue_depth{queue}`` and ``feeds_job_queue_oldest_age_seconds{queue}``,
+    read from procrastinate's jobs table at each scrape (nothing before ``watch_queue``)."""
+
+    def __init__(self) -> None:
+        self.dsn: str | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        if self.dsn is None:
+            return
+        from feeds import clusterstatus  # psycopg loads only in the distributed processes
+
+        depth = GaugeMetricFamily("feeds_job_queue_depth", "Jobs waiting", labels=["queue"])
+        age = GaugeMetricFamily(
+            "feeds_job_queue_oldest_age_seconds",
+            "How long the oldest waiting job has waited",
+            labels=["queue"],
+        )
+        try:
+            waiting = clusterstatus.waiting(self.dsn)
+        except StoreError as e:
+            log.debug("event=metrics queue=unread error=%s", e)
+            return
+        for name, (n, oldest) in sorted(waiting.items()):
+            depth.add_metric([name], n)
+            age.add_metric([name], oldest)
+        yield depth
+        yield age
+
+
 AGES = _Ages()
 REGISTRY.register(AGES)
 SOURCES = _Sources()
 REGISTRY.register(SOURCES)
+
+
+QUEUE = _Queue()
+REGISTRY.register(QUEUE)
+
+
+def watch_queue(dsn: str) -> None:
+    """Report the job queue in the database at ``dsn`` (a worker's or scheduler's)."""
+    QUEUE.dsn = dsn
 
 
 def watch_sources(config: Callable[[], Config]) -> None:

@@ -23,7 +23,7 @@ import psycopg
 import psycopg_pool
 from psycopg import conninfo
 
-from feeds import pgschema
+from feeds import pgschema, storedue
 from feeds.errors import StoreError
 from feeds.models import Entry
 from feeds.storeparts import REFUSED, EntryRow, IndexRow, SaveResult, SourceState
@@ -148,6 +148,12 @@ class PgSources:
         sql = f"SELECT {_STATE_COLUMNS} FROM sources WHERE id=%s"  # noqa: S608
         rows = self._pg.rows(sql, (source_id,))
         return _state(rows[0]) if rows else None
+
+    def due(self, now: dt.datetime, limit: int) -> list[str]:
+        return storedue.pg_due(self._pg.rows, now, limit)  # the sources_due index
+
+    def unseen(self, pairs: Iterable[tuple[str, str]]) -> list[str]:
+        return storedue.pg_unseen(self._pg.rows, pairs)
 
     def claim(self, source_id: str) -> int:
         rows = self._pg.rows(

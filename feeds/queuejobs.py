@@ -33,6 +33,7 @@ from feeds.store import Store, open_store
 log = logging.getLogger("feeds.queue")
 
 ALL_OUTPUTS = "*"  # a dirty mark meaning every feed (a scheduled build, a changed post)
+TICK_LIMIT = 20_000  # due sources a tick takes from the store besides those already queued
 
 
 def fetch_lock(source_id: str) -> str:
@@ -149,10 +150,16 @@ def fetch_source(rt: Runtime, source_id: str) -> str:
 
 
 def due_sources(rt: Runtime, busy: set[str]) -> list[SourceConfig]:
-    """The tick: every due source without a fetch job already waiting or running."""
+    """The tick: the due sources (``fetchstate.due``'s rule, asked of the store without
+    reading every row: ``feeds.storedue``) without a fetch job already waiting or running,
+    in config order. At most ``TICK_LIMIT`` stored rows beyond the busy ones are taken, the
+    longest-waiting first; the rest stay due for a later tick."""
     now = rt.now()
-    states = rt.store().sources.states()
-    return [s for s in fetchstate.due(rt.cfg.sources, states, now) if fetch_lock(s.id) not in busy]
+    sources = rt.store().sources
+    enabled = [s for s in rt.cfg.sources if s.enabled]
+    ids = set(sources.due(now, TICK_LIMIT + len(busy)))
+    ids.update(sources.unseen((s.id, s.url) for s in enabled))
+    return [s for s in enabled if s.id in ids and fetch_lock(s.id) not in busy]
 
 
 def build_outputs(rt: Runtime, outputs: Iterable[str]) -> tuple[bool, tuple[str, ...]]:

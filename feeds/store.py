@@ -22,6 +22,11 @@ missing, foreign or from a newer feeds) and writes nothing.
 ``store.sources`` — each source's fetch state:
   ``states() -> dict[str, SourceState]``: every stored source's row, by id.
   ``state(source_id) -> SourceState | None``: one source's row (what a fetch job reads).
+  ``due(now, limit) -> list[str]``: ids of stored rows whose next attempt is unset or has
+  come, longest-waiting first, at most ``limit``; ``unseen(pairs) -> list[str]``: of (id, url)
+  pairs, the ids without a row at that URL. Together they are ``fetchstate.due`` without
+  reading every row (the tick of ``feeds run --distributed``; how both agree:
+  ``feeds/storedue.py``).
   ``save(state, now, entries=(), *, fence: int | None = None) -> SaveResult``: ``state``
   becomes the source's whole row, and its fetched entries ((Entry, first seen) pairs, last
   seen ``now``) are inserted or updated, all in one transaction; returns how many were new
@@ -110,6 +115,8 @@ class SourcesPart(Protocol):
 
     def states(self) -> dict[str, SourceState]: ...
     def state(self, source_id: str) -> SourceState | None: ...
+    def due(self, now: dt.datetime, limit: int) -> list[str]: ...
+    def unseen(self, pairs: Iterable[tuple[str, str]]) -> list[str]: ...
     def claim(self, source_id: str) -> int: ...
     def save(
         self,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from feeds import storedue
 from feeds.errors import StoreError
 from feeds.models import Entry
 
@@ -184,7 +185,7 @@ def _state(r: Any) -> SourceState:
     )
 
 
-class Sources:
+class Sources(storedue.SqliteDue):  # due() and unseen() are there
     """Each source's fetch state; saving a state also saves the entries fetched with it."""
 
     def __init__(self, sql: Sql, entries: Entries) -> None:

@@ -198,3 +198,51 @@ def test_a_store_of_schema_3_gains_fences_and_keeps_its_entries(tmp_path: Path) 
     with Store(path) as store:
         assert store.sources.claim("xinhua") == 1
         assert store.entries.counts() == {"xinhua": 1}
+
+
+def test_the_stores_due_sources_are_fetchstate_due_over_a_table_of_states(
+    store_config: StoreConfig,
+) -> None:
+    """``sources.due`` and ``sources.unseen`` (what the distributed tick asks) pick exactly
+    the sources the pure rule ``fetchstate.due`` picks, on both backends."""
+    from feeds import fetchstate
+    from feeds.config import SourceConfig
+
+    tick = dt.timedelta(microseconds=1)
+    table: dict[str, tuple[dict[str, object], bool]] = {  # stored fields, enabled
+        "waited": ({"next_attempt": NOW - dt.timedelta(hours=1)}, True),
+        "on-the-dot": ({"next_attempt": NOW}, True),
+        "a-tick-ago": ({"next_attempt": NOW - tick}, True),
+        "a-tick-away": ({"next_attempt": NOW + tick}, True),
+        "later": ({"next_attempt": NOW + dt.timedelta(hours=1)}, True),
+        "unset": ({"next_attempt": None}, True),
+        "gone-retry-due": ({"gone": True, "next_attempt": NOW - dt.timedelta(seconds=1)}, True),
+        "gone-waiting": ({"gone": True, "next_attempt": NOW + dt.timedelta(days=1)}, True),
+        "moved": ({"url": "https://old.example/rss", "next_attempt": NOW + tick}, True),
+        "failing": ({"consecutive_errors": 3, "next_attempt": NOW - tick}, True),
+        "off": ({"next_attempt": NOW - dt.timedelta(hours=1)}, False),
+    }
+    sources = tuple(
+        SourceConfig(id=i, url=f"https://{i}.example/rss", enabled=on)
+        for i, (_, on) in [*table.items(), ("new", ({}, True))]
+    )
+    with open_store(store_config) as store:
+        for s in sources:
+            if s.id in table:
+                kw = {"url": s.url, **table[s.id][0]}
+                row = dataclasses.replace(SourceState(s.id, s.url), **kw)  # type: ignore[arg-type]
+                store.sources.save(row, NOW)
+        states = store.sources.states()
+        enabled = [s for s in sources if s.enabled]
+        asked = set(store.sources.due(NOW, 100)) | set(
+            store.sources.unseen((s.id, s.url) for s in enabled)
+        )
+        by_rule = [s.id for s in fetchstate.due(sources, states, NOW)]
+        assert [s.id for s in enabled if s.id in asked] == by_rule
+        assert set(by_rule) == {
+            "waited", "on-the-dot", "a-tick-ago", "unset", "gone-retry-due", "moved",
+            "failing", "new",
+        }  # fmt: skip
+        # the longest-waiting first (unset first, ties by id), at most ``limit``
+        assert store.sources.due(NOW, 3) == ["unset", "off", "waited"]
+        assert store.sources.unseen([]) == []
