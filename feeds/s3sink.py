@@ -203,17 +203,23 @@ class S3Writer:
 
     def remove(self, rel: str, sha: str) -> bool:
         """Delete the object if it still holds bytes of ``output.digest`` ``sha`` (a file of
-        an earlier build that no feed makes now); True when deleted."""
-        from feeds.output import digest  # output stands above this sink
-
-        got = self._get(rel, 1 << 30)
-        if got is None or digest(got[1]) != sha:
+        an earlier build that no feed makes now); True when deleted. An object still the one
+        this builder last wrote (the listing's ETag is the recorded one) is not downloaded."""
+        key = self.cfg.key(rel)
+        seen, listed = self.seen.get(key), self.listing.get(key)
+        if listed is None:
             return False
+        if not (seen and seen.etag == listed.etag):  # not known as ours unchanged: compare
+            from feeds.output import digest  # output stands above this sink
+
+            got = self._get(rel, 1 << 30)
+            if got is None or digest(got[1]) != sha:
+                return False
         try:
-            self.s3.delete_object(Bucket=self.cfg.bucket, Key=self.cfg.key(rel))
+            self.s3.delete_object(Bucket=self.cfg.bucket, Key=key)
         except (ClientError, BotoCoreError) as e:
             raise WriteError(f"{self.cfg.where(rel)}: not removed: {e}") from e
-        self.listing.pop(self.cfg.key(rel), None)
+        self.listing.pop(key, None)
         return True
 
     def _get(self, rel: str, limit: int) -> tuple[str, bytes] | None:

@@ -125,3 +125,22 @@ def test_a_closed_archive_is_never_rewritten(
         writer.write(archive, b"<rss/>", create_only=True)
     assert writer.write(archive, before[archive], create_only=True) is False  # the same bytes
     assert objects(endpoint, bucket) == before
+
+
+def test_a_category_gone_loses_its_objects_and_a_hand_made_object_stays(
+    tmp_path: Path, endpoint: str, bucket: str, aws: dict[str, str]
+) -> None:
+    """Stale files on S3: only objects this builder wrote, still as it wrote them, are deleted."""
+    site = s3_site(tmp_path / "site", endpoint, bucket)
+    write_posts(site, 1)
+    assert build(site, aws).returncode == 0
+    client = s3(endpoint)
+    client.put_object(Bucket=bucket, Key=PREFIX + "mine.txt", Body=b"by hand")
+    for path in site.posts.glob("*科技*"):
+        path.unlink()
+    proc = build(site, aws, "--accept-shrink")  # a whole category gone: the gate asks first
+    assert proc.returncode == 0, proc.stderr
+    after = objects(endpoint, bucket)
+    assert after.pop("mine.txt") == b"by hand"
+    assert not [n for n in after if "科技" in n]
+    assert after == on_disk(site, tmp_path / "ref")
