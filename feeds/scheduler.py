@@ -46,6 +46,7 @@ from feeds.write import remove_stale_temps
 
 log = logging.getLogger("feeds.daemon")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+SIGNAL_POLL = 0.5  # seconds: the longest a signal waits for the main thread to notice it
 
 
 class Daemon:
@@ -183,7 +184,11 @@ class Daemon:
     def _wait_for_signals(self) -> None:
         """The main thread's loop: sleep until a handler sets a flag, then act on it here."""
         while not self.stop.is_set():
-            self.wake.wait()
+            # With a timeout: the kernel may hand a signal to any thread, and then the
+            # main thread, blocked on a lock with no timeout, would never wake to run the
+            # Python handler (a SIGTERM once went unanswered this way with many fetch
+            # threads). Waking every half second lets it run within that.
+            self.wake.wait(SIGNAL_POLL)
             self.wake.clear()
             if self.reload.is_set() and not self.stop.is_set():
                 self.reload.clear()

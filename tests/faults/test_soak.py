@@ -126,6 +126,7 @@ def test_soak(tmp_path: Path, http_server: LocalServer) -> None:
     db = sqlite3.connect(site.root / "state" / "feeds.sqlite3")
     stored = dict(db.execute("SELECT source_id, count(*) FROM entries GROUP BY source_id"))
     errors = dict(db.execute("SELECT id, consecutive_errors FROM sources"))
+    etags = dict(db.execute("SELECT id, etag FROM sources"))
     db.close()
     with pub.lock:
         served = dict(pub.served)
@@ -133,6 +134,12 @@ def test_soak(tmp_path: Path, http_server: LocalServer) -> None:
         sid = f"s{i:03d}"
         if kind(i) == "fail":
             assert sid not in stored and errors[sid] >= 1
-        else:  # everything the publisher served has arrived
-            assert stored.get(sid, 0) == served[i], (sid, kind(i))
+            continue
+        # Nothing lost: the store holds every item of the version whose ETag it will send
+        # next, so anything newer is fetched again on the next start. Only the answer that
+        # was in flight when SIGTERM came may be missing (the daemon stops mid-fetch on
+        # purpose and does not record that answer's ETag).
+        acknowledged = int(str(etags[sid]).strip('"').split("-")[1]) + 1
+        assert stored.get(sid, 0) == acknowledged, (sid, kind(i), etags[sid])
+        assert served[i] - acknowledged in (0, 1), (sid, kind(i), served[i], acknowledged)
     assert max(served[i] for i in range(SOURCES) if kind(i) == "changing") >= 3
