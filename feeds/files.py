@@ -12,8 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from feeds.errors import FeedsError
-from feeds.textutil import shown
+from feeds.errors import FeedsError, shown
 
 MAX_POST_BYTES = 10 * 1024 * 1024
 MAX_CONFIG_BYTES = 1024 * 1024

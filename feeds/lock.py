@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-from feeds.errors import FeedsError, LockedError
+from feeds.errors import FeedsError, LockedError, shown
 from feeds.files import not_regular
-from feeds.textutil import shown
 
 
 class ProcessLock:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from feeds.textutil import shown
+from feeds.errors import shown
 
 
 @dataclass(frozen=True)

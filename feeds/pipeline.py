@@ -22,6 +22,7 @@ from feeds import plan as plan_
 from feeds.buildcache import BuildCache, LastBuild, Output
 from feeds.collect import posts as post_collector
 from feeds.config import Config
+from feeds.errors import shown
 from feeds.models import Entry, Problem, Problems, SourceOutcome
 from feeds.output import (
     DiskWriter,
@@ -38,7 +39,6 @@ from feeds.report import Failed, FeedResult, FileResult, Report, records, writte
 from feeds.runtime import Runtime
 from feeds.store import Store, open_store
 from feeds.store import exists as store_exists
-from feeds.textutil import shown
 from feeds.workers import Workers
 
 __all__ = ["FeedResult", "Report", "fetch", "run_once"]

@@ -17,9 +17,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from feeds.errors import WriteError
+from feeds.errors import WriteError, shown
 from feeds.files import FileProblem, read_regular
-from feeds.textutil import shown
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from frontmatter.default_handlers import YAMLHandler
 
 from feeds import yamlutil
+from feeds.errors import shown
 from feeds.files import not_regular
 from feeds.models import Problems, RawPost
-from feeds.textutil import shown
 
 log = logging.getLogger(__name__)
 
