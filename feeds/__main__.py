@@ -1,3 +1,3 @@
-from feeds.cli import main
+from feeds.cli.cli import main
 
 raise SystemExit(main())

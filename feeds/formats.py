@@ -59,7 +59,7 @@ def archivable(plan: _Planned) -> list[str]:
     return [f for f in plan.paths if FORMATS[f].archivable]
 
 
-# 繁體中文 variants (feeds/variants.py): a BCP 47 tag, as written in the config and in
+# 繁體中文 variants (feeds/generate/variants.py): a BCP 47 tag, as written in the config and in
 # xml:lang → its OpenCC configuration, and how pages name it
 VARIANTS: dict[str, str] = {"zh-Hant-TW": "s2twp", "zh-Hant-HK": "s2hk"}
 LABELS: dict[str, str] = {"zh-Hant-TW": "繁體（台灣）", "zh-Hant-HK": "繁體（香港）"}

@@ -2,7 +2,7 @@
 
 For each file: the hash of the bytes written and the time of the newest entry it shows; for
 all of them the ``Cache-Control`` value of the schedule; and how many posts the live feeds
-were made from, in all and per category (the validation gate's baseline, ``feeds.gate``).
+were made from, in all and per category (the validation gate's baseline, ``feeds.generate.gate``).
 ``feeds serve`` reads it (it needs nothing but the output folder), and the next whole build
 reads it to find the files this tool wrote that no feed makes any more: only those are
 removed, and only while they still hold the bytes recorded here (a file anyone else wrote or

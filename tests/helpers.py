@@ -117,7 +117,7 @@ def cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None =
     environment of its own (the process's, plus ``env``), its output captured, the working
     directory ``cwd`` for the call, and the logging set up by the CLI undone afterwards.
     Give what needs a process of its own (signals, kills, ``feeds run``) to ``run_cli``."""
-    from feeds import cli as feeds_cli
+    from feeds.cli import cli as feeds_cli
 
     if (args and args[0] in ("run", "serve")) or any(k in (env or {}) for k in SUBPROCESS_ONLY):
         raise ValueError("this needs a process of its own: use run_cli")

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
-from feeds import config, pipeline
+from feeds.config import config
+from feeds.generate import pipeline
 from tests.helpers import BASE_CONFIG, Site, make_site, post_text, run_cli
 from tests.services import moto_s3
 
@@ -117,6 +118,6 @@ def on_disk(site: Site, tmp: Path) -> dict[str, bytes]:
     """A build to disk in ``tmp`` (its own output and state) of the posts as they are now: the
     same sequence of builds to disk and to S3 gives the same files."""
     cfg = config.load(site.config).with_overrides(output=tmp / "out", state=tmp / "state")
-    report = pipeline.run_once(cfg, dt.datetime.now(cfg.site.tz), fetch_sources=False)
+    report = pipeline.run_once(cfg, dt.datetime.now(cfg.site.tz))
     assert report.ok, report.problems.items
     return files(tmp / "out")

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from feeds.config import StoreConfig
+from feeds.config.config import StoreConfig
 from tests import services
 
 
@@ -50,7 +50,7 @@ def database_url(postgres_server: str) -> Iterator[str]:
 
 
 def migrated(url: str) -> str:
-    from feeds import pgstore
+    from feeds.store import pgstore
 
     pgstore.migrate(url, timeout=10)
     return url

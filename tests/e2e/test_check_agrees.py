@@ -7,7 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from feeds import cli
+from feeds.cli import cli
 from tests.helpers import ROOT, make_site, post_text
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds import cli as feeds_cli
+from feeds.cli import cli as feeds_cli
 from tests.helpers import (
     REAL_POST,
     ROOT,

@@ -14,7 +14,7 @@ from pathlib import Path
 import lxml.html
 
 from feeds import content
-from feeds.liquid import render_liquid
+from feeds.jekyll.liquid import render_liquid
 from tests.jekyll import jekyll_build
 
 SITE = {"url": "https://news.example.com", "baseurl": "/cn", "title": "新闻站"}

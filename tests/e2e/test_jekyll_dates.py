@@ -1,4 +1,4 @@
-"""feeds.jekyll and feeds.jekyll_post against the real Jekyll: the same front matter built by
+"""feeds.jekyll.jekyll and feeds.jekyll.post against the real Jekyll: the same front matter built by
 Debian's jekyll gives the instants, categories, URLs, titles and front-matter defaults that
 they compute.
 
@@ -16,8 +16,8 @@ from urllib.parse import quote, unquote
 from xml.etree import ElementTree
 
 from feeds import content, timeutil, yamlutil
-from feeds.jekyll import load_site
-from feeds.jekyll_post import (
+from feeds.jekyll.jekyll import load_site
+from feeds.jekyll.post import (
     feed_author,
     feed_excerpt_only,
     feed_summary_source,

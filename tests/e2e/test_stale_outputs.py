@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, manifest, pipeline
+from feeds import manifest
+from feeds.config import config
+from feeds.run import once
 from tests.helpers import Site, make_site, post_text, run_cli
 
 EXTRA = "feeds:\n  tag_feeds: true\n  archives: true\n"
@@ -50,7 +52,7 @@ def test_a_category_gone_from_the_posts_loses_its_files_and_its_status(site: Sit
     assert {"sport.rss.xml", "sport.atom.xml", "sport.json", "snippets/sport.html"} <= sport
     assert sport <= before and "category 'sport'" in status(site)
     site.post("2022-09-01-b.md", post_text("乙", "2022-09-01 09:00:00 +0800", "news", "[足球]"))
-    log = build(site, "--accept-shrink")  # the validation gate would keep it (feeds.gate)
+    log = build(site, "--accept-shrink")  # the validation gate would keep it (feeds.generate.gate)
     after = files(site)
     assert not sport & after
     assert "news.rss.xml" in after and "tags/足球.rss.xml" in after  # the tag is still used
@@ -113,14 +115,14 @@ def test_a_full_build_with_a_new_state_folder_still_knows_what_it_wrote(site: Si
 def test_a_build_of_some_categories_removes_nothing(site: Site) -> None:
     site.post("2022-09-01-b.md", post_text("乙", "2022-09-01 09:00:00 +0800", "news"))
     cfg = config.load(site.config)
-    report = pipeline.run_once(cfg, dt.datetime(2022, 9, 15, 4, tzinfo=dt.UTC), only={"news"})
+    report = once.fetch_and_build(cfg, dt.datetime(2022, 9, 15, 4, tzinfo=dt.UTC), only={"news"})
     assert report.ok and report.files_removed == () and not report.every_feed
     assert (site.out / "sport.rss.xml").is_file()  # only a whole build knows it is gone
     when = dt.datetime(2022, 9, 15, 4, tzinfo=dt.UTC)
-    stopped = pipeline.run_once(cfg, when, should_stop=lambda: True, accept_shrink=True)
+    stopped = once.fetch_and_build(cfg, when, should_stop=lambda: True, accept_shrink=True)
     assert stopped.stopped and stopped.files_removed == ()
     assert (site.out / "sport.rss.xml").is_file()
-    report = pipeline.run_once(cfg, when, accept_shrink=True)
+    report = once.fetch_and_build(cfg, when, accept_shrink=True)
     assert "sport.rss.xml" in report.files_removed and not (site.out / "sport.rss.xml").exists()
 
 

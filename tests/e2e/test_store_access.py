@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds.config import StoreConfig
-from feeds.store import open_store
-from feeds.storeparts import SourceState
+from feeds.config.config import StoreConfig
+from feeds.store.parts import SourceState
+from feeds.store.store import open_store
 from tests.helpers import ROOT, cli, make_site, post_text
 from tests.stores import state_yaml
 

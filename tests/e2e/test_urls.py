@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from feeds import cli
+from feeds.cli import cli
 from tests.helpers import parse_feed
 
 JEKYLL = "title: 站\nurl: https://news.example.com\nbaseurl: /blog\n"

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, pipeline
 from feeds.collect.posts import rescan, scan_posts
+from feeds.config import config
+from feeds.generate import pipeline
 from feeds.models import Problems
+from feeds.run import once
 from tests.helpers import Site, make_site, post_text
 
 NOW = dt.datetime(2022, 6, 30, 12, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -20,7 +22,7 @@ NOW = dt.datetime(2022, 6, 30, 12, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 def build(site: Site, changed: set[Path] | None) -> tuple[pipeline.Report, dict[str, bytes]]:
     cfg = config.load(site.config)
-    report = pipeline.run_once(cfg, NOW, changed=None if changed is None else frozenset(changed))
+    report = once.fetch_and_build(cfg, NOW, changed=None if changed is None else frozenset(changed))
     return report, site.outputs()
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from feeds import config
-from feeds.store import SourceState, exists, open_store
+from feeds.config import config
+from feeds.store.store import SourceState, exists, open_store
 from tests import server as srv
 from tests.e2e.test_daemon import titles
 from tests.helpers import ROOT, Site, make_site, run_cli

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, pipeline
 from feeds.collect.http import Fetcher, FetchError
-from feeds.config import FetchConfig
+from feeds.config import config
+from feeds.config.config import FetchConfig
 from feeds.errors import FetchStopped
+from feeds.run import once
 from tests import server as srv
 from tests.helpers import make_site
 from tests.server import LocalServer
@@ -371,7 +372,7 @@ def test_validators_with_non_ascii_bytes_are_sent_back_byte_for_byte(
     cfg = config.load(make_site(tmp_path, extra).config)
     now = dt.datetime(2022, 6, 12, 12, 0, tzinfo=dt.UTC)
     for i in range(3):
-        report = pipeline.fetch(cfg, now + dt.timedelta(hours=i), force=True)
+        report = once.fetch(cfg, now + dt.timedelta(hours=i), force=True)
         assert [o.status for o in report.sources] != ["error"], report.problems.items
     assert seen == [(None, None), (etag, modified), (etag, modified)]
 

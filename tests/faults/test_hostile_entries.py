@@ -7,10 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from feeds import config, pipeline
 from feeds.collect import remote
 from feeds.collect.http import FetchResult
+from feeds.config import config
 from feeds.models import RawFeed
+from feeds.run import once
 from tests import server as srv
 from tests.helpers import make_site, parse_feed
 from tests.server import LocalServer
@@ -86,7 +87,7 @@ def test_lone_surrogate_is_dropped(tmp_path: Path, http_server: LocalServer) -> 
         f"sources:\n  - id: s\n    url: {http_server.url('/s.xml')}\n    categories: [s]\n"
         "feeds:\n  tag_feeds: true\n",
     )
-    report = pipeline.run_once(config.load(site.config), T0)
+    report = once.fetch_and_build(config.load(site.config), T0)
     assert [o.status for o in report.sources] == ["ok"], report.sources
     assert not report.problems.errors, report.problems.items
     entries = parse_feed(site.out / "s.atom.xml").entries

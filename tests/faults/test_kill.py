@@ -11,7 +11,7 @@ from pathlib import Path
 
 import feedparser
 
-from feeds.store import Store
+from feeds.store.store import Store
 from tests.helpers import Site, make_site, post_text, run_cli
 
 CATEGORIES = [f"c{i}" for i in range(6)]

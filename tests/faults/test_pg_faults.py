@@ -13,11 +13,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from feeds.config import StoreConfig
+from feeds.config.config import StoreConfig
 from feeds.errors import StoreError
 from feeds.models import Entry
-from feeds.store import open_store
-from feeds.storeparts import SourceState
+from feeds.store.parts import SourceState
+from feeds.store.store import open_store
 from tests import services
 from tests.stores import migrated
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds import health, serve
+from feeds import serve
+from feeds.run import health
 from tests.helpers import ROOT, make_site, run_cli
 
 LONG = os.environ.get("FEEDS_LONG_FAULTS") == "1"

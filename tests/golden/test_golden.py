@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, pipeline
+from feeds.config import config
+from feeds.run import once
 from tests.helpers import ROOT
 
 EXPECTED = Path(__file__).parent / "expected"
@@ -31,7 +32,7 @@ def test_example_site_matches_golden_files(tmp_path: Path, request: pytest.Fixtu
     cfg = config.load(ROOT / "config.yaml").with_overrides(
         output=tmp_path / "out", state=tmp_path / "state"
     )
-    report = pipeline.run_once(cfg, NOW)
+    report = once.fetch_and_build(cfg, NOW)
     assert report.ok
     got = _tree(tmp_path / "out")
     if request.config.getoption("--update-golden"):

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, pipeline
+from feeds.config import config
 from feeds.errors import FeedsError, StoreError
-from feeds.store import Store
+from feeds.generate import pipeline
+from feeds.run import once
+from feeds.store.store import Store
 from tests import server as srv
 from tests.helpers import Site, check_all_outputs, make_site, parse_feed, post_text
 from tests.server import LocalServer
@@ -51,7 +53,7 @@ def site(tmp_path: Path, http_server: LocalServer) -> Site:
 
 
 def build(site: Site, now: dt.datetime = T0, *, force_fetch: bool = False) -> pipeline.Report:
-    return pipeline.run_once(config.load(site.config), now, force_fetch=force_fetch)
+    return once.fetch_and_build(config.load(site.config), now, force_fetch=force_fetch)
 
 
 def test_entries_arrive_in_their_categories_with_site_time(site: Site) -> None:
@@ -160,7 +162,7 @@ def test_backoff_grows_and_success_resets(site: Site, http_server: LocalServer) 
     cfg = config.load(site.config)
     now = T0
     for expected in (1, 2, 3):
-        pipeline.fetch(cfg, now, force=True)
+        once.fetch(cfg, now, force=True)
         with Store(cfg.store.path) as store:
             st = store.sources.states()["xinhua"]
         assert st.consecutive_errors == expected
@@ -169,7 +171,7 @@ def test_backoff_grows_and_success_resets(site: Site, http_server: LocalServer) 
         assert 1800 * 2 ** (expected - 1) * 0.75 <= wait <= 1800 * 2 ** (expected - 1) * 1.25
         now += dt.timedelta(days=1)
     http_server.routes["/xinhua.xml"] = srv.with_etag(RSS)
-    pipeline.fetch(cfg, now, force=True)
+    once.fetch(cfg, now, force=True)
     with Store(cfg.store.path) as store:
         st = store.sources.states()["xinhua"]
     assert st.consecutive_errors == 0 and st.last_error is None
@@ -180,7 +182,7 @@ def test_retry_after_is_respected(site: Site, http_server: LocalServer) -> None:
         b"", "text/plain", status=429, headers={"Retry-After": "7200"}
     )
     cfg = config.load(site.config)
-    pipeline.fetch(cfg, T0)
+    once.fetch(cfg, T0)
     with Store(cfg.store.path) as store:
         st = store.sources.states()["xinhua"]
     assert st.next_attempt is not None and (st.next_attempt - T0).total_seconds() >= 7200
@@ -189,7 +191,7 @@ def test_retry_after_is_respected(site: Site, http_server: LocalServer) -> None:
 def test_gone_is_marked_with_a_warning(site: Site, http_server: LocalServer) -> None:
     http_server.routes["/xinhua.xml"] = srv.static(b"", "text/plain", status=410)
     cfg = config.load(site.config)
-    report = pipeline.fetch(cfg, T0)
+    report = once.fetch(cfg, T0)
     assert [o.status for o in report.sources] == ["gone", "ok"]
     assert any("marked gone" in str(p) for p in report.problems.items)
     with Store(cfg.store.path) as store:
@@ -200,9 +202,9 @@ def test_gone_is_marked_with_a_warning(site: Site, http_server: LocalServer) -> 
 def test_network_down_does_not_grow_error_counts(site: Site, http_server: LocalServer) -> None:
     cfg = config.load(site.config)
     http_server.routes["/xinhua.xml"] = srv.static(b"", "text/plain", status=500)
-    pipeline.fetch(cfg, T0)  # one real error on record
+    once.fetch(cfg, T0)  # one real error on record
     http_server.stop()  # now nothing answers at all
-    report = pipeline.fetch(cfg, T0 + dt.timedelta(days=1), force=True)
+    report = once.fetch(cfg, T0 + dt.timedelta(days=1), force=True)
     assert [o.status for o in report.sources] == ["error", "error"]
     assert any("network looks down" in str(p) for p in report.problems.items)
     with Store(cfg.store.path) as store:

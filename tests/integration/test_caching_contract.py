@@ -23,7 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, pipeline, serve
+from feeds import serve
+from feeds.config import config
+from feeds.generate import pipeline
+from feeds.run import once
 from tests.helpers import BASE_CONFIG, Site, make_site, parse_feed, post_text
 from tests.integration.test_subscribers import fetch
 
@@ -34,7 +37,7 @@ SAMPLES = ("news.rss.xml", "news.atom.xml", "news.json", "feeds.opml", "feed.xsl
 
 
 def build(site: Site, now: dt.datetime = NOW) -> pipeline.Report:
-    report = pipeline.run_once(config.load(site.config), now)
+    report = once.fetch_and_build(config.load(site.config), now)
     assert report.ok, report.problems.items
     return report
 

@@ -16,9 +16,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from feeds import config, queue
-from feeds.store import open_store
-from feeds.storeparts import SourceState
+from feeds.config import config
+from feeds.run import queue
+from feeds.store.parts import SourceState
+from feeds.store.store import open_store
 from tests import services
 from tests.e2e.test_postgres_store import ENV, example
 from tests.helpers import ROOT, run_cli

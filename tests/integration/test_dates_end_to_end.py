@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from feeds import config, pipeline
+from feeds.config import config
+from feeds.run import once
 from tests import server as srv
 from tests.helpers import check_all_outputs, make_site, parse_feed, post_text, run_cli
 from tests.integration.test_hostile_sources import rss, site_with
@@ -34,7 +35,7 @@ def test_every_feed_date_form_and_no_lost_source(tmp_path: Path, http_server: Lo
         for i, (title, (text, _)) in enumerate(DATES.items())
     )
     cfg = config.load(site_with(tmp_path, http_server, {"src": srv.static(rss(items))}))
-    report = pipeline.run_once(cfg, T0)
+    report = once.fetch_and_build(cfg, T0)
     assert [o.status for o in report.sources] == ["ok"]
     check_all_outputs(cfg.output_dir)
     raw = (cfg.output_dir / "src.atom.xml").read_text(encoding="utf-8")

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, pipeline
+from feeds.config import config
 from feeds.errors import ConfigError
+from feeds.run import once
 from tests import server as srv
 from tests.helpers import check_all_outputs, make_site, parse_feed
 from tests.server import LocalServer
@@ -43,7 +44,7 @@ def build(tmp: Path, server: LocalServer, body: bytes, ctype: str, extra: str = 
         f"sources:\n  - id: f\n    url: {server.url('/f')}\n    categories: [f]\n{extra}",
     )
     cfg = config.load(site.config)
-    report = pipeline.run_once(cfg, T0)
+    report = once.fetch_and_build(cfg, T0)
     assert [o.status for o in report.sources] == ["ok"], report.problems.items
     check_all_outputs(cfg.output_dir)
     titles = [e.title for e in parse_feed(cfg.output_dir / "f.rss.xml").entries]

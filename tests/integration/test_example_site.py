@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, pipeline
+from feeds.config import config
+from feeds.run import once
 from tests.helpers import ROOT, check_all_outputs, parse_feed
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -18,7 +19,7 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("example")
     state = tmp_path_factory.mktemp("state")
     cfg = config.load(ROOT / "config.yaml").with_overrides(output=target, state=state)
-    report = pipeline.run_once(cfg, NOW)
+    report = once.fetch_and_build(cfg, NOW)
     # the one post with a naive date is kept so: it shows the Jekyll rule (read as UTC)
     assert report.ok, report.problems.items
     assert [(Path(p.where).name, p.line) for p in report.problems.items] == [

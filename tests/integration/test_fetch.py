@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from feeds.collect.http import Fetcher, FetchError, parse_retry_after
-from feeds.config import FetchConfig
+from feeds.config.config import FetchConfig
 from tests import server as srv
 from tests.server import LocalServer
 

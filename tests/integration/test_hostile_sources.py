@@ -9,8 +9,9 @@ import json
 import time
 from pathlib import Path
 
-from feeds import config, pipeline
-from feeds.store import Store
+from feeds.config import config
+from feeds.run import once
+from feeds.store.store import Store
 from tests import server as srv
 from tests.helpers import check_all_outputs, make_site, parse_feed, run_cli
 from tests.server import LocalServer
@@ -109,7 +110,7 @@ def test_every_hostile_source_is_contained(
     }
     cfg = config.load(site_with(tmp_path, http_server, routes))
     start = time.monotonic()
-    report = pipeline.run_once(cfg, T0)
+    report = once.fetch_and_build(cfg, T0)
     assert time.monotonic() - start < 20
     status = {o.source_id: o.status for o in report.sources}
     assert status["good"] == "ok" and status["empty"] == "ok" and status["dtd"] == "ok"
@@ -167,7 +168,7 @@ def test_repaired_entries(tmp_path: Path, http_server: LocalServer) -> None:
     )
     body = rss(items).replace("控制\x01字符".encode(), "控制&#1;字符".encode())
     cfg = config.load(site_with(tmp_path, http_server, {"src": srv.static(body)}))
-    report = pipeline.run_once(cfg, T0)
+    report = once.fetch_and_build(cfg, T0)
     assert [o.status for o in report.sources] == ["ok"]
     feed = parse_feed(cfg.output_dir / "src.atom.xml")
     by_title = {e.title: e for e in feed.entries}
@@ -196,7 +197,7 @@ def test_gbk_body_labelled_utf8(tmp_path: Path, http_server: LocalServer) -> Non
             tmp_path, http_server, {"gbk": srv.static(gbk, "application/rss+xml; charset=utf-8")}
         )
     )
-    report = pipeline.run_once(cfg, T0)
+    report = once.fetch_and_build(cfg, T0)
     assert [o.status for o in report.sources] == ["ok"]
     assert [e.title for e in parse_feed(cfg.output_dir / "gbk.rss.xml").entries] == [
         "国标编码的标题"
@@ -210,7 +211,7 @@ def test_malformed_but_recoverable_keeps_entries(tmp_path: Path, http_server: Lo
         "<pubDate>Fri, 10 Jun 2022 02:00:00 GMT</pubDate></item>"
     )
     cfg = config.load(site_with(tmp_path, http_server, {"loose": srv.static(body)}))
-    report = pipeline.run_once(cfg, T0)
+    report = once.fetch_and_build(cfg, T0)
     assert [o.status for o in report.sources] == ["ok"]
     assert any("not well-formed, entries kept" in str(p) for p in report.problems.items)
     assert parse_feed(cfg.output_dir / "loose.rss.xml").entries[0].title == "A & B 未转义"
@@ -221,7 +222,7 @@ def test_malformed_but_recoverable_keeps_entries(tmp_path: Path, http_server: Lo
 def test_a_big_round_parses_in_worker_processes(tmp_path: Path, http_server: LocalServer) -> None:
     """Worker processes are only used by a single-threaded process (the test runner has the
     server's thread), so this runs the real CLI in a subprocess."""
-    from feeds import fetchround
+    from feeds.aggregate import fetchround
 
     routes: dict[str, srv.Handler] = {}
     for i in range(fetchround.PARSE_PROCESSES_AT + 5):

@@ -12,12 +12,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from feeds import config, pgschema, pgstore, pipeline
-from feeds.config import StoreConfig
+from feeds.config import config
+from feeds.config.config import StoreConfig
 from feeds.errors import StoreError
 from feeds.models import Entry
-from feeds.store import open_store
-from feeds.storeparts import SourceState
+from feeds.run import once
+from feeds.store import pgschema, pgstore
+from feeds.store.parts import SourceState
+from feeds.store.store import open_store
 from tests import server as srv
 from tests.helpers import make_site, post_text
 from tests.integration.test_aggregate import ATOM, RSS, T0, sources_config
@@ -116,7 +118,7 @@ def test_a_build_with_http_sources_fetches_into_postgresql(
     http_server.routes["/xinhua.xml"] = srv.with_etag(RSS)
     http_server.routes["/people.xml"] = srv.static(ATOM, "application/atom+xml")
     cfg = config.load(site.config)
-    first = pipeline.run_once(cfg, T0)
+    first = once.fetch_and_build(cfg, T0)
     assert first.ok and [o.status for o in first.sources] == ["ok", "ok"]
     built = site.outputs()
     with open_store(cfg.store, read_only=True) as store:
@@ -124,7 +126,7 @@ def test_a_build_with_http_sources_fetches_into_postgresql(
         counts = store.entries.counts()
     assert counts["xinhua"] > 0 and counts["people"] > 0
     assert "本站自己的文章" in built["all.atom.xml"].decode()
-    later = pipeline.run_once(cfg, T0 + dt.timedelta(hours=1))  # the ETag read back: a 304
+    later = once.fetch_and_build(cfg, T0 + dt.timedelta(hours=1))  # the ETag read back: a 304
     assert [o.status for o in later.sources] == ["not-modified", "ok"]
     with open_store(cfg.store, read_only=True) as store:
         assert store.entries.counts() == counts  # the same fetch stored once

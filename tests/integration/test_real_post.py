@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, pipeline
+from feeds.config import config
+from feeds.run import once
 from tests.helpers import REAL_POST, check_all_outputs, make_site, parse_feed
 
 TITLE = "全国“消费帮扶·每周一播”行动：探索消费帮扶全新路径，拓宽乡村振兴参与渠道"
@@ -25,7 +26,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "posts:\n  dirs: [_posts]\noutput:\n  dir: out\n"
     )
     shutil.copy(REAL_POST, site.posts / REAL_POST.name)
-    report = pipeline.run_once(config.load(site.config), NOW)
+    report = once.fetch_and_build(config.load(site.config), NOW)
     assert report.ok, report.problems.items
     assert report.problems.items == []
     return site.out

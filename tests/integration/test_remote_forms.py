@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, pipeline
+from feeds.config import config
+from feeds.generate import pipeline
+from feeds.run import once
 from tests.helpers import check_all_outputs, make_site, parse_feed
 
 NOW = dt.datetime(2022, 6, 12, 12, 0, 0, 123456, tzinfo=dt.UTC)
@@ -22,7 +24,7 @@ def build(tmp: Path, name: str, body: str, check: bool = True) -> tuple[pipeline
         tmp, f"state: {{dir: state}}\nsources:\n  - {{id: s, path: {name}, categories: [ext]}}\n"
     )
     cfg = config.load(site.config)
-    report = pipeline.run_once(cfg, NOW)
+    report = once.fetch_and_build(cfg, NOW)
     if check:
         check_all_outputs(cfg.output_dir)
     return report, cfg.output_dir

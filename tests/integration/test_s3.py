@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from feeds import caching, config, manifest
+from feeds import caching, manifest
+from feeds.config import config
 from feeds.errors import WriteError
-from feeds.s3sink import S3Writer
+from feeds.generate.s3sink import S3Writer
 from feeds.serve import content_type
 from tests.s3site import (
     PREFIX,

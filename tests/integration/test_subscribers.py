@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from feeds import config, pipeline, serve
+from feeds import serve
+from feeds.config import config
+from feeds.generate import pipeline
+from feeds.run import once
 from tests.helpers import Site, check_all_outputs, check_json_feed, make_site, parse_feed, post_text
 from tests.server import LocalServer
 
@@ -24,7 +27,7 @@ NOW = dt.datetime(2022, 9, 15, 12, 0, tzinfo=dt.UTC)
 
 
 def build(site: Site, now: dt.datetime = NOW) -> pipeline.Report:
-    report = pipeline.run_once(config.load(site.config), now)
+    report = once.fetch_and_build(config.load(site.config), now)
     assert report.ok, report.problems.items
     return report
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from lxml import etree
 
-from feeds import archive, config, discover, generate, timeutil, yamlutil
+from feeds import timeutil, yamlutil
+from feeds.config import config
 from feeds.formats import FEED_SUFFIXES, FORMATS, archivable
+from feeds.generate import archive, discover, generate
 from feeds.models import Entry, Problems
 
 SH = dt.timezone(dt.timedelta(hours=8))

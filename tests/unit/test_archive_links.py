@@ -9,7 +9,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from feeds import archive, config, pipeline
+from feeds.config import config
+from feeds.generate import archive, pipeline
+from feeds.run import once
 from tests.helpers import Site, make_site, post_text
 
 SH = dt.timezone(dt.timedelta(hours=8))
@@ -27,7 +29,7 @@ def _site(tmp: Path) -> Site:
 
 
 def _build(site: Site, now: dt.datetime) -> pipeline.Report:
-    report = pipeline.run_once(config.load(site.config), now)
+    report = once.fetch_and_build(config.load(site.config), now)
     assert report.ok, [str(p) for p in report.problems.items]
     return report
 

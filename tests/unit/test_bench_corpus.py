@@ -10,7 +10,8 @@ from pathlib import Path
 
 import feedparser
 
-from feeds import config, pipeline
+from feeds.config import config
+from feeds.run import once
 from tests.helpers import ROOT
 
 GEN = ROOT / "bench" / "corpus.py"
@@ -41,5 +42,5 @@ def test_the_corpus_builds_and_its_feeds_parse(tmp_path: Path) -> None:
         "site:\n  title: bench\n  url: https://bench.example.com\noutput:\n  dir: out\n",
         encoding="utf-8",
     )
-    report = pipeline.run_once(config.load(cfg_file), dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    report = once.fetch_and_build(config.load(cfg_file), dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert report.ok and report.posts_found == 40, report.problems.items

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from feeds import caching, config, pipeline, timeutil
+from feeds import caching, timeutil
+from feeds.config import config
+from feeds.run import once
 from tests.helpers import make_site, post_text
 
 SY = "{http://purl.org/rss/1.0/modules/syndication/}"
@@ -67,7 +69,7 @@ def _build(tmp: Path, schedule: str) -> Path:
     site.post("2022-05-01-a.md", post_text("五月", "2022-05-01 08:00:00 +0800", "news"))
     site.post("2022-06-01-b.md", post_text("六月", "2022-06-01 08:00:00 +0800", "news"))
     cfg = config.load(site.config)
-    assert pipeline.run_once(cfg, dt.datetime(2022, 6, 2, tzinfo=dt.UTC)).ok
+    assert once.fetch_and_build(cfg, dt.datetime(2022, 6, 2, tzinfo=dt.UTC)).ok
     return site.out
 
 
@@ -90,6 +92,6 @@ def test_a_new_schedule_rewrites_the_head_feeds(tmp_path: Path) -> None:
     text = (tmp_path / "config.yaml").read_text(encoding="utf-8").replace("'5m'", "'1h'")
     (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
     cfg = config.load(tmp_path / "config.yaml")
-    assert pipeline.run_once(cfg, dt.datetime(2022, 6, 2, tzinfo=dt.UTC)).ok
+    assert once.fetch_and_build(cfg, dt.datetime(2022, 6, 2, tzinfo=dt.UTC)).ok
     assert b"<ttl>60</ttl>" in (out / "news.rss.xml").read_bytes()
     assert b"<sy:updateFrequency>1<" in (out / "news.atom.xml").read_bytes()

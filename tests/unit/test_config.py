@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config
+from feeds.config import config
 from feeds.errors import ConfigError
 
 MINIMAL = "site:\n  title: 站点\n  url: https://news.example.com/\n"

@@ -1,4 +1,4 @@
-"""The key table (feeds/configkeys.py) is the one list of config keys: the README's key
+"""The key table (feeds/config/keys.py) is the one list of config keys: the README's key
 table shows exactly its keys with its defaults, each row fills a real field with that
 field's own default, and each section refuses any key the table does not have."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, configkeys
+from feeds.config import config, keys as configkeys
 from feeds.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ def _shown(default: object) -> str | None:
 
 
 def test_each_rows_readme_default_is_its_default() -> None:
-    from feeds.configread import interval_seconds
+    from feeds.config.read import interval_seconds
 
     for key in configkeys.KEYS:
         if key.default is None or key.default is configkeys.COMPUTED:

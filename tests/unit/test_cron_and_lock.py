@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 import pytz
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from feeds import config, cron, scheduler, triggers, yamlutil
+from feeds import cron, yamlutil
+from feeds.config import config
 from feeds.errors import ConfigError, LockedError
 from feeds.lock import ProcessLock
+from feeds.run import scheduler, triggers
 
 SH = pytz.timezone("Asia/Shanghai")
 SUNDAY_9AM = SH.localize(dt.datetime(2026, 11, 29, 9, 0))  # noqa: DTZ001 - a Sunday

@@ -7,9 +7,17 @@ from typing import Any
 
 import pytest
 
-from feeds.config import FetchConfig, SourceConfig
-from feeds.fetchstate import Failed, Modified, NotModified, Outcome, backoff, due, next_state
-from feeds.storeparts import SourceState
+from feeds.aggregate.fetchstate import (
+    Failed,
+    Modified,
+    NotModified,
+    Outcome,
+    backoff,
+    due,
+    next_state,
+)
+from feeds.config.config import FetchConfig, SourceConfig
+from feeds.store.parts import SourceState
 
 NOW = dt.datetime(2022, 6, 10, 12, 0, tzinfo=dt.UTC)
 EARLIER = NOW - dt.timedelta(hours=5)

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, generate, yamlutil
+from feeds import yamlutil
+from feeds.config import config
+from feeds.generate import generate
 from feeds.models import Entry, Problems
 
 SH = dt.timezone(dt.timedelta(hours=8))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from feeds.health import BuildWants, unhealthy
+from feeds.run.health import BuildWants, unhealthy
 
 
 class Clock:

@@ -12,7 +12,9 @@ from typing import Any
 import liquid
 import lxml.html
 
-from feeds import config, generate, includes, yamlutil
+from feeds import yamlutil
+from feeds.config import config
+from feeds.generate import generate, includes
 from feeds.models import Problems
 
 SITE = "site:\n  title: 站\n  url: https://x.example\noutput:\n  url: https://x.example/f/\n"

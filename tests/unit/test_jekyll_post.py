@@ -14,8 +14,8 @@ import pytest
 
 from feeds import timeutil, yamlutil
 from feeds.errors import DateError
-from feeds.jekyll import JekyllSite
-from feeds.jekyll_post import (
+from feeds.jekyll.jekyll import JekyllSite
+from feeds.jekyll.post import (
     Excerpt,
     excerpt_head,
     feed_author,

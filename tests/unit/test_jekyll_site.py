@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from feeds import yamlutil
-from feeds.config import load as load_config
+from feeds.config.config import load as load_config
 from feeds.errors import ConfigError
-from feeds.jekyll import PERMALINK_STYLES, load_site, starter_config
+from feeds.jekyll.jekyll import PERMALINK_STYLES, load_site, starter_config
 
 CONFIG = """\
 title: 财经新闻

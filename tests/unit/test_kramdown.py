@@ -4,8 +4,7 @@ construct gives what Jekyll's page shows, or disappears without a trace."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from feeds import content
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.liquid import includes_fingerprint, referenced_posts, render_liquid
+from feeds.jekyll.liquid import includes_fingerprint, referenced_posts, render_liquid
 
 CST = dt.timezone(dt.timedelta(hours=8))
 SITE = {"title": "新闻", "url": "https://news.example", "baseurl": "/cn"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from feeds import metrics
-from feeds.config import SourceConfig
-from feeds.report import FeedResult
-from feeds.storeparts import SourceState
+from feeds.config.config import SourceConfig
+from feeds.generate.report import FeedResult
+from feeds.run import metrics
+from feeds.store.parts import SourceState
 
 NOW = dt.datetime(2022, 6, 10, 12, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 

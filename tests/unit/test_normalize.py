@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-from feeds import config, normalize, yamlutil
+from feeds import yamlutil
+from feeds.config import config
 from feeds.models import Author, Problems, RawPost
+from feeds.normalize import normalize
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -184,7 +186,7 @@ def test_html_posts_are_not_markdown_rendered(cfg: config.Config) -> None:
 
 
 def _remote(cfg: config.Config, published: str, first_seen: dt.datetime, **kw: Any) -> Any:
-    from feeds.config import SourceConfig
+    from feeds.config.config import SourceConfig
     from feeds.models import RawFeed, RawItem
 
     item = RawItem(

@@ -12,11 +12,13 @@ from urllib.parse import unquote
 import lxml.html
 from lxml import etree
 
-from feeds import config, generate, pages, yamlutil
+from feeds import yamlutil
+from feeds.config import config
 from feeds.formats import page_path
+from feeds.generate import generate, pages
+from feeds.generate.output import DryWriter, write_head
+from feeds.generate.plan import Rendered
 from feeds.models import Entry, Problems, SourceRef
-from feeds.output import DryWriter, write_head
-from feeds.plan import Rendered
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

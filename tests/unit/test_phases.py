@@ -6,11 +6,13 @@ import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
-from feeds import config, normalize, output, pipeline, plan, poststage
-from feeds.buildcache import BuildCache
 from feeds.collect.posts import scan_posts
+from feeds.config import config
+from feeds.generate import output, pipeline, plan, poststage
+from feeds.generate.report import Failed, Written, written
 from feeds.models import Entry, PostRef, Problems, RemoteRef
-from feeds.report import Failed, Written, written
+from feeds.normalize import normalize
+from feeds.store.buildcache import BuildCache
 from tests.helpers import make_site, post_text
 
 SH = dt.timezone(dt.timedelta(hours=8))

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from feeds import config, content, pipeline
+from feeds import content
+from feeds.config import config
 from feeds.errors import ConfigError
+from feeds.run import once
 from tests.helpers import BASE_CONFIG, Site, make_site, post_text
 
 NOW = dt.datetime(2022, 7, 1, tzinfo=dt.UTC)
@@ -23,7 +25,7 @@ JPEG = b"\xff\xd8\xff\xe0" + bytes(1234)
 
 
 def _build(site: Site) -> None:
-    report = pipeline.run_once(config.load(site.config), NOW)
+    report = once.fetch_and_build(config.load(site.config), NOW)
     assert report.ok, [str(p) for p in report.problems.items]
 
 

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config, normalize, poststage
-from feeds.buildcache import BuildCache, LastBuild, Output
 from feeds.collect.posts import scan_posts
+from feeds.config import config
+from feeds.generate import poststage
 from feeds.models import Problems, Severity
-from feeds.store import Store, StoreError
+from feeds.normalize import normalize
+from feeds.store.buildcache import BuildCache, LastBuild, Output
+from feeds.store.store import Store, StoreError
 from tests.helpers import Site, make_site, post_text
 
 SH = dt.timezone(dt.timedelta(hours=8))

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from feeds.config import SourceConfig
-from feeds.queue import WAITING_PER_SLOT, _fetch_jobs, every
-from feeds.queuejobs import fetch_lock, host_lock
+from feeds.config.config import SourceConfig
+from feeds.run.queue import WAITING_PER_SLOT, _fetch_jobs, every
+from feeds.run.queuejobs import fetch_lock, host_lock
 from tests.helpers import make_site, run_cli
 
 

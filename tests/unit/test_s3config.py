@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds import config
+from feeds.config import config
+from feeds.config.s3 import ARCHIVE_CACHE
 from feeds.errors import ConfigError
-from feeds.s3config import ARCHIVE_CACHE
 
 SITE = "site:\n  title: 站点\n  url: https://news.example.com/\n"
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from feeds import parallel
-from feeds.config import StoreConfig
+from feeds.config.config import StoreConfig
 from feeds.errors import StoreError
 from feeds.models import Entry
-from feeds.store import Store, open_store
-from feeds.storeparts import IndexRow, SourceState
+from feeds.store.parts import IndexRow, SourceState
+from feeds.store.store import Store, open_store
 
 NOW = dt.datetime(2022, 6, 10, 12, 0, tzinfo=dt.UTC)
 SH = dt.timezone(dt.timedelta(hours=8))
@@ -205,8 +205,8 @@ def test_the_stores_due_sources_are_fetchstate_due_over_a_table_of_states(
 ) -> None:
     """``sources.due`` and ``sources.unseen`` (what the distributed tick asks) pick exactly
     the sources the pure rule ``fetchstate.due`` picks, on both backends."""
-    from feeds import fetchstate
-    from feeds.config import SourceConfig
+    from feeds.aggregate import fetchstate
+    from feeds.config.config import SourceConfig
 
     tick = dt.timedelta(microseconds=1)
     table: dict[str, tuple[dict[str, object], bool]] = {  # stored fields, enabled

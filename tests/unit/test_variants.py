@@ -13,8 +13,10 @@ import opencc
 import pytest
 from lxml import etree
 
-from feeds import config, pipeline, variants
+from feeds.config import config
 from feeds.errors import ConfigError
+from feeds.generate import variants
+from feeds.run import once
 from tests.helpers import Site, make_site, post_text
 
 NOW = dt.datetime(2022, 7, 1, tzinfo=dt.UTC)
@@ -44,7 +46,7 @@ def _site(tmp_path: Path, extra: str) -> Site:
         post_text(TITLE, "2022-06-09 10:00:00 +08:00", categories="news", tags="软件", body=BODY),
     )
     site.post("2022-06-08-b.md", post_text("其他新闻", "2022-06-08 10:00:00 +08:00", "other"))
-    report = pipeline.run_once(config.load(site.config), NOW)
+    report = once.fetch_and_build(config.load(site.config), NOW)
     assert report.ok, [str(p) for p in report.problems.items]
     return site
 
@@ -177,13 +179,13 @@ def test_a_rebuilt_variant_equals_a_fresh_one(tmp_path: Path) -> None:
     extra = "feeds:\n  variants: [zh-Hant-HK]\n"
     site = _site(tmp_path / "a", extra)
     site.post("2022-06-08-b.md", post_text("软件更新", "2022-06-08 10:00:00 +08:00", "other"))
-    report = pipeline.run_once(config.load(site.config), NOW)
+    report = once.fetch_and_build(config.load(site.config), NOW)
     assert "zh-Hant-HK/other.atom.xml" in report.files_written
     assert "zh-Hant-HK/news.atom.xml" not in report.files_written  # not changed, not rewritten
     fresh = make_site(tmp_path / "b", extra)
     for p in site.posts.iterdir():
         fresh.post(p.name, p.read_text(encoding="utf-8"))
-    pipeline.run_once(config.load(fresh.config), NOW)
+    once.fetch_and_build(config.load(fresh.config), NOW)
     assert site.outputs() == fresh.outputs()
     assert HK("软件更新") in (site.out / "zh-Hant-HK" / "other.atom.xml").read_text(
         encoding="utf-8"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.watch import PostWatcher
+from feeds.run.watch import PostWatcher
 
 
 def next_batch(q: queue.Queue[frozenset[Path]], timeout: float = 10.0) -> frozenset[Path]:
@@ -65,7 +65,7 @@ def test_a_burst_of_saves_is_one_call_and_other_files_are_ignored(
 
 
 def test_a_missing_folder_is_refused_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="feeds.watch")
+    caplog.set_level(logging.WARNING, logger="feeds.run.watch")
     w = PostWatcher([tmp_path / "nowhere"], lambda changed: None)
     assert w.start() is False
     w.stop()

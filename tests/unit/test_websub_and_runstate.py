@@ -8,9 +8,11 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from feeds import config, runstate, websub, yamlutil
+from feeds import yamlutil
+from feeds.config import config
+from feeds.generate import runstate, websub
+from feeds.generate.report import FeedResult, Report
 from feeds.models import Problems
-from feeds.report import FeedResult, Report
 from tests.server import LocalServer
 
 SH = dt.timezone(dt.timedelta(hours=8))

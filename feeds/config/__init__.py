@@ -1,0 +1,1 @@
+"""The YAML configuration: one table of keys, their readers and the frozen config objects."""

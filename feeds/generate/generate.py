@@ -1,0 +1,402 @@
+"""Pure feed generation: select, sort and limit entries per feed, then serialize with feedgen.
+
+Nothing here reads the clock: a feed's ``updated``/``lastBuildDate`` is its newest entry's
+time, so identical input gives byte-identical output. This is the only feedgen user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+from urllib.parse import quote, urlsplit
+
+from feedgen.feed import FeedGenerator
+
+from feeds import __version__, caching, content
+from feeds.config.config import SUFFIXES, Config
+from feeds.feedext import ExtraEntry, ExtraFeed
+from feeds.formats import FORMATS, page_path
+from feeds.models import Author, Enclosure, Entry, Problems
+
+
+class Selectable(Protocol):
+    @property
+    def link(self) -> str: ...
+    @property
+    def published(self) -> dt.datetime: ...
+    @property
+    def categories(self) -> tuple[str, ...]: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+
+T = TypeVar("T", bound=Selectable)
+
+
+@dataclass(frozen=True)
+class FeedPlan:
+    """One feed to write (in each configured format): what it is and where it goes."""
+
+    kind: str  # "category", "tag" or "all"
+    name: str  # the category or tag as written in posts; "" for the feed of everything
+    slug: str
+    title: str
+    description: str
+    page_url: str  # the HTML page this feed mirrors (RSS <link>, Atom rel=alternate)
+    paths: dict[str, str]  # format → path relative to the output folder
+    lang: str = ""  # a variant's language (feeds.variants); "": the site's, the original
+    # the same feed in other languages: (language, its paths), linked with hreflang
+    alternates: tuple[tuple[str, dict[str, str]], ...] = ()
+
+    @property
+    def label(self) -> str:
+        base = "all" if self.kind == "all" else f"{self.kind} {self.name!r}"
+        return f"{base} [{self.lang}]" if self.lang else base
+
+
+def newest_first(items: Iterable[T]) -> list[T]:
+    """Newest first; ties broken by link so the order never depends on file order."""
+    return sorted(items, key=lambda e: (-e.published.timestamp(), e.link))
+
+
+def plan(
+    cfg: Config, items: Sequence[T], problems: Problems, everything: Sequence[T] | None = None
+) -> list[tuple[FeedPlan, list[T]]]:
+    """Every feed the items call for, each with all its items, newest first.
+
+    The caller takes the first ``max_items`` that it can render. The feed of everything
+    holds ``everything`` when given (aggregated entries de-duplicated), else ``items``.
+
+    Every category found in the items gets a feed unless ``categories.only`` restricts them;
+    tags get feeds when ``feeds.tag_feeds`` is on. Two feeds that would be written to the same
+    file are both refused (an error each), never one overwriting the other.
+    """
+    fc = cfg.feeds
+    by_category: dict[str, list[T]] = {}
+    by_tag: dict[str, list[T]] = {}
+    for item in items:
+        for c in item.categories:
+            by_category.setdefault(c, []).append(item)
+        if fc.tag_feeds:
+            for t in item.tags:
+                by_tag.setdefault(t, []).append(item)
+    return plan_groups(
+        cfg, by_category, by_tag, list(items if everything is None else everything), problems
+    )
+
+
+def plan_groups(
+    cfg: Config,
+    by_category: dict[str, list[T]],
+    by_tag: dict[str, list[T]],
+    every: list[T],
+    problems: Problems,
+) -> list[tuple[FeedPlan, list[T]]]:
+    """``plan`` for items already grouped by category and tag (each group may hold only its
+    newest items: only the first ``max_items`` are used)."""
+    fc = cfg.feeds
+    plans: list[tuple[FeedPlan, list[T]]] = []
+    if fc.all_feed and every:
+        plans.append((_plan_all(cfg), newest_first(every)))
+    for kind, key, groups, group_cfg in (
+        ("category", "categories", by_category, cfg.categories),
+        ("tag", "tags", by_tag, cfg.tags),
+    ):
+        names = sorted(groups)
+        if group_cfg.only:
+            wanted = set(group_cfg.only)
+            for name in group_cfg.only:
+                if name not in groups and (kind == "category" or fc.tag_feeds):
+                    problems.warn(
+                        str(cfg.path), f"{kind} {name!r} is listed in {key}.only but no post has it"
+                    )
+            names = [n for n in names if n in wanted]
+        for name in names:
+            plans.append((_plan_group(cfg, kind, name), newest_first(groups[name])))
+    return _refuse_collisions(plans, problems)
+
+
+def _plan_all(cfg: Config) -> FeedPlan:
+    site = cfg.site
+    return FeedPlan(
+        kind="all",
+        name="",
+        slug="",
+        title=site.title,
+        description=site.description,
+        page_url=site.url + "/",
+        paths={f: cfg.feeds.all_path + SUFFIXES[f] for f in cfg.feeds.formats},
+    )
+
+
+def _plan_group(cfg: Config, kind: str, name: str) -> FeedPlan:
+    fc = cfg.feeds
+    if kind == "category":
+        meta = cfg.categories.meta.get(name)
+        slug, path_t, page_t = cfg.category_slug(name), fc.category_path, fc.category_page
+    else:
+        meta = cfg.tags.meta.get(name)
+        slug, path_t, page_t = cfg.tag_slug(name), fc.tag_path, fc.tag_page
+    shown = meta.title if meta and meta.title else name
+    page = page_t.format(slug=quote(slug, safe=""))
+    return FeedPlan(
+        kind=kind,
+        name=name,
+        slug=slug,
+        title=fc.title_template.format(name=shown, site=cfg.site.title),
+        description=meta.description if meta and meta.description else f"{cfg.site.title}：{shown}",
+        page_url=cfg.site.url + page if page.startswith("/") else page,
+        paths={f: path_t.format(slug=slug) + SUFFIXES[f] for f in fc.formats},
+    )
+
+
+def _refuse_collisions(
+    plans: list[tuple[FeedPlan, list[T]]], problems: Problems
+) -> list[tuple[FeedPlan, list[T]]]:
+    owners: dict[str, list[FeedPlan]] = {}
+    for p, _ in plans:
+        for path in p.paths.values():
+            owners.setdefault(path.casefold(), []).append(p)
+    bad: set[int] = set()
+    for path, who in owners.items():
+        if len(who) > 1:
+            names = " and ".join(p.label for p in who)
+            problems.error(
+                path,
+                f"{names} would both be written to this file; neither is "
+                f"written (give one a slug under categories.meta or tags.meta)",
+            )
+            bad.update(id(p) for p in who)
+    return [(p, e) for p, e in plans if id(p) not in bad]
+
+
+# --------------------------------------------------------------------------- feedgen
+
+
+def self_url(cfg: Config, path: str) -> str:
+    return cfg.output_url + quote(path, safe="/")
+
+
+def feed_page_url(cfg: Config, feed: FeedPlan) -> str | None:
+    """The public URL of the feed's web page (``pages.py``; written with the discovery
+    files), or None when it has none."""
+    path = page_path(feed)
+    return self_url(cfg, path) if path is not None and cfg.feeds.discovery else None
+
+
+def render(
+    cfg: Config,
+    feed: FeedPlan,
+    entries: Sequence[Entry],
+    fmt: str,
+    *,
+    path: str | None = None,
+    prev_archive: str | None = None,
+    next_archive: str | None = None,
+    current: str | None = None,
+) -> bytes:
+    """Serialize one feed in ``fmt`` ("rss", "atom" or "json"). ``entries`` are newest first.
+
+    ``path`` is where the document goes (default: the feed's own path); ``prev_archive`` and
+    ``next_archive`` link to the archives before and after it (RFC 5005); ``current`` marks an
+    archive document and links to the head feed it belongs to.
+    """
+    if not entries:
+        raise ValueError(f"{feed.label}: a feed needs at least one entry")
+    if fmt == "json":
+        return render_json(cfg, feed, entries)
+    fg = FeedGenerator()
+    fg.load_extension("dc", atom=False, rss=True)  # RSS <author> needs an e-mail; dc:creator not
+    fg.register_extension("extra", ExtraFeed, ExtraEntry, atom=True, rss=True)
+    _links(cfg, feed, fmt, fg, prev_archive, next_archive, current)
+    this = self_url(cfg, path or feed.paths[fmt])
+    fg.id(this)
+    fg.title(feed.title)
+    fg.subtitle(feed.description)
+    fg.language(feed.lang or cfg.site.language)
+    fg.generator("feeds", __version__)
+    # feedgen uses the last link added as the RSS <link>: the page, not the feed itself.
+    fg.link(href=this, rel="self", type=FORMATS[fmt].media_type)
+    fg.link(href=feed.page_url, rel="alternate", type="text/html")
+    fg.author(_person(cfg.site.author or Author(name=cfg.site.title)))
+    fg.updated(max(e.updated for e in entries))
+    pictures = [picture(e) for e in entries]
+    if any(pictures):  # the media namespace only in feeds that use it
+        fg.load_extension("media", atom=True, rss=True)
+    for e, pic in zip(entries, pictures, strict=True):
+        _add_entry(fg, e, fmt, pic)
+    data: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
+    if cfg.feeds.stylesheet:
+        data = _with_stylesheet(data, stylesheet_href(cfg))
+    return data
+
+
+def _links(
+    cfg: Config,
+    feed: FeedPlan,
+    fmt: str,
+    fg: FeedGenerator,
+    prev_archive: str | None,
+    next_archive: str | None,
+    current: str | None,
+) -> None:
+    """The feed-level links and hints beyond feedgen's own: hub, RFC 5005 links, how often
+    a head feed is rebuilt, its web page and its variants."""
+    extra: ExtraFeed = fg.extra
+    if cfg.feeds.websub_hub:
+        extra.links.append(("hub", cfg.feeds.websub_hub))
+    if prev_archive:
+        extra.links.append(("prev-archive", prev_archive))
+    if next_archive:
+        extra.links.append(("next-archive", next_archive))
+    if current:
+        extra.links.append(("current", current))
+        extra.archive = True
+    else:  # a head feed says how often it is rebuilt (a closed archive never changes)
+        hints = caching.hints(cfg.schedule.build, cfg.schedule.build_seconds, cfg.site.tz)
+        extra.update = (hints.update_period, hints.update_frequency)
+        fg.ttl(hints.ttl)
+    # The site's page stays the alternate (readers open it as "the website"); the feed's
+    # own page is related (RFC 4287 allows one alternate per type).
+    extra.page = feed_page_url(cfg, feed)
+    for lang, paths in feed.alternates:  # the feed in other languages (feeds.variants)
+        if fmt in paths:
+            extra.alternates.append((FORMATS[fmt].media_type, lang, self_url(cfg, paths[fmt])))
+
+
+def picture(e: Entry) -> Enclosure | None:
+    """The entry's picture: its own (front matter ``image``, the source's Media RSS), else
+    the first image of its content."""
+    if e.image is not None:
+        return e.image
+    url = content.first_image(e.content_html) if "<img" in e.content_html else None
+    return Enclosure(url, 0, content.media_type(url)) if url else None
+
+
+def _media(fe: Any, pic: Enclosure) -> None:
+    """Media RSS (in RSS and Atom alike): ``media:content`` for magazine views and
+    ``media:thumbnail`` for list views."""
+    attrs = {"url": pic.url, "medium": "image"}
+    if pic.type.startswith("image/"):
+        attrs["type"] = pic.type
+    if pic.length > 0:
+        attrs["fileSize"] = str(pic.length)
+    fe.media.content(attrs, group=None)
+    fe.media.thumbnail({"url": pic.url}, group=None)
+
+
+def _add_entry(fg: FeedGenerator, e: Entry, fmt: str, pic: Enclosure | None) -> None:
+    fe = fg.add_entry(order="append")
+    fe.guid(e.id, permalink=e.id == e.link)
+    fe.title(e.title)
+    fe.link(href=e.link, rel="alternate", type="text/html")
+    fe.published(e.published)
+    fe.updated(e.updated)
+    if e.summary:
+        # Atom <summary> is plain text; RSS <description> is HTML, so escape it there.
+        fe.summary(e.summary if fmt == "atom" else html.escape(e.summary, quote=False))
+    if e.content_html:  # none: an excerpt-only post (feed.excerpt_only), a bare item
+        fe.content(e.content_html, type="html")
+    for a in e.authors:
+        fe.author(_person(a))  # RSS <author> only when there is an e-mail address
+        if not a.email:
+            # RSS <author> must be an e-mail; a name alone goes in dc:creator. Never
+            # both: the W3C validator warns about duplicate item semantics.
+            fe.dc.dc_creator(a.name)
+    for name in (*e.categories, *e.tags):
+        fe.category(term=name)
+    if pic is not None:
+        _media(fe, pic)
+    if e.rights:  # an aggregated entry's copyright: Atom <rights>, dc:rights in RSS
+        if fmt == "atom":
+            fe.rights(e.rights)
+        else:
+            fe.dc.dc_rights(e.rights)
+    fe.extra.entry = e
+
+
+def _with_stylesheet(data: bytes, href: str) -> bytes:
+    """A browser opening the feed shows it through feed.xsl instead of raw XML."""
+    end = data.find(b"\n")
+    end = len(data) if end < 0 else end
+    pi = f'<?xml-stylesheet type="text/xsl" href="{href}"?>'.encode()
+    view = memoryview(data)  # one copy of a large feed, not three
+    return b"".join((view[:end], b"\n", pi, b"\n", view[end + 1 :]))
+
+
+STYLESHEET = "feed.xsl"
+
+
+def stylesheet_href(cfg: Config) -> str:
+    """The stylesheet's URL path (same origin as the feeds, as browsers require for XSLT)."""
+    return urlsplit(cfg.output_url).path + STYLESHEET
+
+
+def _person(a: Author) -> dict[str, str]:
+    out = {"name": a.name}
+    if a.email:
+        out["email"] = a.email
+    if a.uri:
+        out["uri"] = a.uri
+    return out
+
+
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def render_json(cfg: Config, feed: FeedPlan, entries: Sequence[Entry]) -> bytes:
+    """JSON Feed 1.1: the same entries and dates (RFC 3339, site timezone) as RSS and Atom."""
+    author = cfg.site.author or Author(name=cfg.site.title)
+    doc: dict[str, object] = {
+        "version": JSON_FEED_VERSION,
+        "title": feed.title,
+        "home_page_url": feed.page_url,
+        "feed_url": self_url(cfg, feed.paths["json"]),
+        "description": feed.description,
+        "language": feed.lang or cfg.site.language,
+        "authors": [_json_person(author)],
+    }
+    if cfg.feeds.websub_hub:
+        doc["hubs"] = [{"type": "WebSub", "url": cfg.feeds.websub_hub}]
+    items = []
+    for e in entries:
+        item: dict[str, object] = {"id": e.id, "url": e.link}
+        if e.source_link:
+            item["external_url"] = e.source_link
+        item["title"] = e.title
+        item["content_html"] = e.content_html or html.escape(e.summary or e.title)
+        if e.summary:
+            item["summary"] = e.summary
+        pic = picture(e)
+        if pic is not None:
+            item["image"] = pic.url
+        item["date_published"] = e.published.isoformat()
+        item["date_modified"] = e.updated.isoformat()
+        if e.authors:
+            item["authors"] = [_json_person(a) for a in e.authors]
+        tags = list(dict.fromkeys((*e.categories, *e.tags)))
+        if tags:
+            item["tags"] = tags
+        if e.enclosures:
+            item["attachments"] = [
+                {
+                    "url": x.url,
+                    "mime_type": x.type,
+                    **({"size_in_bytes": x.length} if x.length > 0 else {}),
+                }
+                for x in e.enclosures
+            ]
+        items.append(item)
+    doc["items"] = items
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _json_person(a: Author) -> dict[str, str]:
+    out = {"name": a.name}
+    if a.uri:
+        out["url"] = a.uri
+    return out
