@@ -16,7 +16,7 @@ from tests.helpers import REAL_POST, ROOT, make_site
 
 _CHILD = """\
 import json, sys
-from feeds import cli
+from feeds.cli import cli
 code = cli.main(sys.argv[2:])
 loaded = sorted({name.split(".")[0] for name in sys.modules})
 with open(sys.argv[1], "w", encoding="utf-8") as f:

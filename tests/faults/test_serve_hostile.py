@@ -144,7 +144,8 @@ import resource, sys
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 from pathlib import Path
 import threading
-from feeds import health, serve
+from feeds import serve
+from feeds.run import health
 idle = float(sys.argv[2])
 if sys.argv[3] == "serve":
     server = serve.make_server(Path(sys.argv[1]), "127.0.0.1", 0, "/", idle_timeout=idle)
