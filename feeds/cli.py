@@ -211,16 +211,22 @@ def _distributed(args: argparse.Namespace, cfg: config.Config, err: TextIO) -> E
     if args.command == "run" and args.health_port is not None:
         print("feeds: --health-port is the single-machine daemon's", file=err)
         return Exit.FATAL
-    from feeds import queue  # procrastinate loads only for the distributed commands
+    from feeds import queue, queuerun  # procrastinate loads only for these commands
 
+    overrides = {"posts": args.posts, "output": args.output, "state": args.state}
+    supervisor = queuerun.Supervisor(
+        cfg,
+        lambda: config.load(args.config).with_overrides(**overrides),
+        scheduler=args.command == "run",
+    )
     if args.metrics_port is not None:  # a worker's fetches, a scheduler's builds
         from feeds import metrics
 
         if args.command == "run":
-            metrics.watch_sources(lambda: cfg)
+            metrics.watch_sources(lambda: supervisor.cfg)  # the config in force
         metrics.watch_queue(queue.database(cfg))  # the job queue, read at each scrape
         metrics.start_metrics_server(args.metrics_port)
-    return Exit(queue.run(cfg, queue.database(cfg), scheduler=args.command == "run"))
+    return Exit(supervisor.run())
 
 
 def _print_report(
