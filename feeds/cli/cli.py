@@ -18,12 +18,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from feeds.cli import args as cli_args, db as cli_db, status as cli_status
+from feeds.cli import args as cli_args, db as cli_db, init, status as cli_status
 from feeds.config import config
 from feeds.errors import ConfigError, FeedsError, LockedError
 from feeds.generate import pipeline, runstate
 from feeds.generate.report import Report
-from feeds.jekyll import jekyll
 from feeds.lock import ProcessLock
 from feeds.models import Severity
 from feeds.run import once
@@ -58,12 +57,7 @@ def main(
         print(f"feeds: {type(e).__name__}: {e}", file=err)
         return int(Exit.FATAL)
     if args.command == "init":
-        if args.jekyll is not None:
-            return int(_init_jekyll(args.dir or Path(), args.jekyll, out, err))
-        if args.dir is None:
-            print("feeds init: DIR is required (or --jekyll SITE)", file=err)
-            return int(Exit.FATAL)
-        return int(_init(args.dir, runtime, out, err))
+        return int(_init(args, runtime, out, err))
     if args.command in ("run", "worker"):
         _configure_daemon_logging(args.verbose, args.quiet, args.log_format, err)
     else:
@@ -98,6 +92,17 @@ def main(
         if args.traceback:
             traceback.print_exc(file=err)
         return int(Exit.FATAL)
+
+
+def _init(args: argparse.Namespace, runtime: Runtime, out: TextIO, err: TextIO) -> Exit:
+    if args.jekyll is not None:
+        done = init.from_jekyll(args.dir or Path(), args.jekyll, out, err)
+    elif args.dir is None:
+        print("feeds init: DIR is required (or --jekyll SITE)", file=err)
+        done = False
+    else:
+        done = init.starter(args.dir, runtime, out, err)
+    return Exit.OK if done else Exit.FATAL
 
 
 def _configure_logging(verbose: int, quiet: bool, err: TextIO) -> None:
@@ -212,16 +217,22 @@ def _distributed(args: argparse.Namespace, cfg: config.Config, err: TextIO) -> E
     if args.command == "run" and args.health_port is not None:
         print("feeds: --health-port is the single-machine daemon's", file=err)
         return Exit.FATAL
-    from feeds.run import queue  # procrastinate loads only for the distributed commands
+    from feeds.run import queue, queuerun  # procrastinate loads only for these commands
 
+    overrides = {"posts": args.posts, "output": args.output, "state": args.state}
+    supervisor = queuerun.Supervisor(
+        cfg,
+        lambda: config.load(args.config).with_overrides(**overrides),
+        scheduler=args.command == "run",
+    )
     if args.metrics_port is not None:  # a worker's fetches, a scheduler's builds
         from feeds.run import metrics
 
         if args.command == "run":
-            metrics.watch_sources(lambda: cfg)
+            metrics.watch_sources(lambda: supervisor.cfg)  # the config in force
         metrics.watch_queue(queue.database(cfg))  # the job queue, read at each scrape
         metrics.start_metrics_server(args.metrics_port)
-    return Exit(queue.run(cfg, queue.database(cfg), scheduler=args.command == "run"))
+    return Exit(supervisor.run())
 
 
 def _print_report(
@@ -326,96 +337,6 @@ def _serve(cfg: config.Config, bind: str, port: int, out: TextIO) -> Exit:
         pass
     finally:
         server.server_close()
-    return Exit.OK
-
-
-STARTER_CONFIG = """\
-# feeds configuration: every key is documented in the README.
-site:
-  title: 我的新闻站
-  url: https://news.example.com
-  description: 新闻站的订阅源
-  language: zh-CN
-  timezone: Asia/Shanghai
-
-posts:
-  dirs: [_posts]
-
-output:
-  dir: output
-  # url: where output/ is served; by default <site.url>/feeds/, so editing site.url is enough
-
-state:
-  dir: state
-
-schedule:
-  build: 5m            # an interval, or a cron expression such as "*/5 * * * *"
-  fetch_every: 30s
-
-sources: []
-# sources:
-#   - id: example
-#     url: https://publisher.example/rss.xml
-#     categories: [news]
-"""
-
-STARTER_POST = """\
----
-layout: post
-title: "欢迎使用 feeds"
-date: {date} +0800
-categories: news
-tags: [示例]
----
-<p>这是一篇示例文章。把 Jekyll 的文章放进 _posts/，运行 feeds build 即可生成订阅源。</p>
-"""
-
-
-def _init(folder: Path, runtime: Runtime, out: TextIO, err: TextIO) -> Exit:
-    target = folder / "config.yaml"
-    if target.exists():
-        print(f"feeds: {target} already exists; not overwriting it", file=err)
-        return Exit.FATAL
-    try:
-        for sub in ("_posts", "output", "state"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-        target.write_text(STARTER_CONFIG, encoding="utf-8")
-        today = runtime.now(dt.timezone(dt.timedelta(hours=8)))
-        post = folder / "_posts" / f"{today:%Y-%m-%d}-welcome.md"
-        if not post.exists():
-            post.write_text(
-                STARTER_POST.format(date=f"{today:%Y-%m-%d} 00:00:00"), encoding="utf-8"
-            )
-    except OSError as e:
-        print(f"feeds: cannot create {folder}: {e.strerror or e}", file=err)
-        return Exit.FATAL
-    print(
-        f"wrote {target}, {folder / '_posts'}/, {folder / 'output'}/ and {folder / 'state'}/"
-        f"; edit site.url (the feeds' URLs follow it), then run: feeds build -c {target}",
-        file=out,
-    )
-    return Exit.OK
-
-
-def _init_jekyll(folder: Path, site_dir: Path, out: TextIO, err: TextIO) -> Exit:
-    """``feeds init --jekyll SITE``: a config that reads the site's own _config.yml."""
-    target = folder / "config.yaml"
-    if target.exists():
-        print(f"feeds: {target} already exists; not overwriting it", file=err)
-        return Exit.FATAL
-    try:
-        site = jekyll.load_site(site_dir / "_config.yml")
-        text = jekyll.starter_config(site, folder)
-    except ConfigError as e:
-        print(f"feeds: config error: {e}", file=err)
-        return Exit.FATAL
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    except OSError as e:
-        print(f"feeds: cannot write {target}: {e.strerror or e}", file=err)
-        return Exit.FATAL
-    print(f"wrote {target}; check site.title, then run: feeds build -c {target}", file=out)
     return Exit.OK
 
 

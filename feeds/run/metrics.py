@@ -8,7 +8,8 @@ entry (from the newest time the last build of that feed returned), and the sourc
 overdue (from the store's fetch states, once ``watch_sources`` has been told the config).
 The job queue's depth and oldest wait are read from procrastinate's table at each
 scrape, once ``watch_queue`` has been told the database (``feeds worker --metrics-port``,
-``feeds run --distributed --metrics-port``).
+``feeds run --distributed --metrics-port``). The store and the queue's connection are
+opened at the first scrape and kept for the process's life, not opened at each.
 
 Metric names:
 
@@ -50,14 +51,15 @@ from feeds.aggregate import fetchstate
 from feeds.errors import StoreError
 from feeds.formats import FEED_SUFFIXES
 from feeds.httpguard import listen_error
-from feeds.store.store import exists, open_store
+from feeds.store.store import Store, exists, open_store
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from feeds.config.config import Config, SourceConfig
+    from feeds.config.config import Config, SourceConfig, StoreConfig
     from feeds.generate.report import FeedResult, Report
     from feeds.models import SourceOutcome
+    from feeds.store.clusterstatus import QueueWatch
     from feeds.store.parts import SourceState
 
 log = logging.getLogger("feeds.daemon")
@@ -159,22 +161,25 @@ class _Ages(Collector):
 
 class _Sources(Collector):
     """``feeds_sources_due`` and ``feeds_sources_overdue``, read from the store at each scrape
-    (nothing before ``watch_sources``, nor while the store cannot be read)."""
+    (nothing before ``watch_sources``, nor while the store cannot be read).
+
+    The store is opened once and kept (a PostgreSQL store's pool serves every scrape); it is
+    opened again after an error, and when a reloaded config names another store."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self.config: Callable[[], Config] | None = None
+        self._lock = threading.Lock()  # scrapes come on threads of their own
+        self._store: Store | None = None
+        self._opened_for: StoreConfig | None = None
 
     def collect(self) -> Iterator[Metric]:
         if self.config is None:
             return
         cfg = self.config()
         now = dt.datetime.fromtimestamp(self._clock(), cfg.site.tz)
-        states: dict[str, SourceState] = {}
         try:
-            if exists(cfg.store):  # none yet: every enabled source is due
-                with open_store(cfg.store, read_only=True) as store:
-                    states = store.sources.states()
+            states = self._states(cfg.store)
         except StoreError as e:  # no figure rather than a wrong one
             log.warning("event=metrics sources=unread error=%s", e)
             return
@@ -186,19 +191,37 @@ class _Sources(Collector):
             value=overdue,
         )
 
+    def _states(self, cfg: StoreConfig) -> dict[str, SourceState]:
+        with self._lock:
+            if self._store is not None and self._opened_for != cfg:
+                self.close()
+            if self._store is None:
+                if not exists(cfg):  # none yet: every enabled source is due
+                    return {}
+                self._store, self._opened_for = open_store(cfg, read_only=True), cfg
+            try:
+                return self._store.sources.states()
+            except StoreError:
+                self.close()  # a fresh one at the next scrape
+                raise
+
+    def close(self) -> None:
+        """Let the kept store go (the caller holds the lock, or scrapes are over)."""
+        if self._store is not None:
+            store, self._store, self._opened_for = self._store, None, None
+            store.close()
+
 
 class _Queue(Collector):
     """``feeds_job_queue_depth{queue}`` and ``feeds_job_queue_oldest_age_seconds{queue}``,
     read from procrastinate's jobs table at each scrape (nothing before ``watch_queue``)."""
 
     def __init__(self) -> None:
-        self.dsn: str | None = None
+        self.watch: QueueWatch | None = None
 
     def collect(self) -> Iterator[Metric]:
-        if self.dsn is None:
+        if self.watch is None:
             return
-        from feeds.store import clusterstatus  # psycopg loads only in the distributed processes
-
         depth = GaugeMetricFamily("feeds_job_queue_depth", "Jobs waiting", labels=["queue"])
         age = GaugeMetricFamily(
             "feeds_job_queue_oldest_age_seconds",
@@ -206,7 +229,7 @@ class _Queue(Collector):
             labels=["queue"],
         )
         try:
-            waiting = clusterstatus.waiting(self.dsn)
+            waiting = self.watch.waiting()
         except StoreError as e:
             log.debug("event=metrics queue=unread error=%s", e)
             return
@@ -228,8 +251,11 @@ REGISTRY.register(QUEUE)
 
 
 def watch_queue(dsn: str) -> None:
-    """Report the job queue in the database at ``dsn`` (a worker's or scheduler's)."""
-    QUEUE.dsn = dsn
+    """Report the job queue in the database at ``dsn`` (a worker's or scheduler's), read
+    on one connection kept for the process's life."""
+    from feeds.store.clusterstatus import QueueWatch  # psycopg loads only in these processes
+
+    QUEUE.watch = QueueWatch(dsn)
 
 
 def watch_sources(config: Callable[[], Config]) -> None:

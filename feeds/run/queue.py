@@ -17,7 +17,8 @@ per key): a fetch job waits once per source (``fetch:ID``) and runs in one of it
 ``fetch.per_host`` slots (``host:NETLOC#N``, the same slot for the same source, so a source is
 never fetched twice at once either); a build job waits and runs once per site.
 
-A worker that loses the database (a restart, a failover) is started again on a fresh pool
+``feeds.run.queuerun`` runs the processes (restarts, signals, reloads, the post watcher). A
+worker that loses the database (a restart, a failover) is started again on a fresh pool
 after a short pause; the jobs it was running are retried by the sweep once its heartbeat is
 stale. Procrastinate's own tables are created by ``ensure_schema`` on first start.
 """
@@ -27,10 +28,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import procrastinate
@@ -52,7 +51,6 @@ PING_RETRY = procrastinate.RetryStrategy(
     max_attempts=5, exponential_wait=2, retry_exceptions={queuejobs.PingFailed}
 )
 BATCH = 500  # fetch jobs deferred per statement by the tick
-RESTART_PAUSES = (1.0, 2.0, 5.0)  # between starts of a worker that lost the database
 
 # Our one table: outputs (category feeds) that new entries made dirty, per site. A build
 # reads the marks, builds, then deletes the marks it read (a mark set again meanwhile gets
@@ -299,73 +297,3 @@ async def _retry_stalled(app: procrastinate.App, stall_timeout: float) -> str:
             )
         log.info("event=stalled job=%s task=%s action=retried", job.id, job.task_name)
     return f"retried {retried} of {len(stalled)} stalled jobs"
-
-
-# ----------------------------------------------------------------------------- running
-
-
-def run(cfg: Config, dsn: str, *, scheduler: bool) -> int:
-    """Run a worker (or, with ``scheduler``, the scheduler) until SIGTERM/SIGINT: started
-    again on a fresh pool whenever it loses the database. Returns the exit status."""
-    return asyncio.run(_supervise(cfg, dsn, scheduler))
-
-
-async def _supervise(cfg: Config, dsn: str, scheduler: bool) -> int:
-    loop = asyncio.get_running_loop()
-    # every fetch job is a thread: enough of them for queue.concurrency jobs and the tick
-    loop.set_default_executor(ThreadPoolExecutor(cfg.queue.concurrency + 4, "job"))
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    queues = [SCHEDULE, BUILD] if scheduler else [FETCH]
-    role = "scheduler" if scheduler else "worker"
-    pauses = iter(RESTART_PAUSES)
-    while not stop.is_set():
-        app = make_app(dsn)
-        rt = register(app, cfg, scheduler=scheduler)
-        try:
-            async with app.open_async():
-                await ensure_schema(dsn)
-                log.info("event=start role=%s queues=%s", role, ",".join(queues))
-                if scheduler:  # as the daemon does: what changed while down is built now
-                    with contextlib.suppress(pe.AlreadyEnqueued):
-                        await app.tasks["feeds.scheduled_build"].defer_async(timestamp=0)
-                pauses = iter(RESTART_PAUSES)
-                await _run_until(app, cfg, queues, role, stop)
-        except (pe.ConnectorException, psycopg.Error, OSError) as e:  # PoolTimeout is one
-            log.warning("event=database-lost role=%s error=%s", role, str(e) or type(e).__name__)
-        finally:
-            rt.close()
-        if not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), next(pauses, RESTART_PAUSES[-1]))
-    log.info("event=stop role=%s", role)
-    return 0
-
-
-async def _run_until(
-    app: procrastinate.App, cfg: Config, queues: list[str], role: str, stop: asyncio.Event
-) -> None:
-    """One procrastinate worker until ``stop`` (a graceful stop: running jobs finish) or
-    until it ends by itself (it lost the database: a side task failed)."""
-    worker = asyncio.create_task(
-        app.run_worker_async(
-            queues=queues,
-            name=role,
-            concurrency=cfg.queue.concurrency if role == "worker" else 3,
-            install_signal_handlers=False,
-            update_heartbeat_interval=cfg.queue.heartbeat,
-            stalled_worker_timeout=cfg.queue.stall_timeout,
-            fetch_job_polling_interval=min(5.0, cfg.queue.heartbeat),
-            delete_jobs=pj.DeleteJobCondition.SUCCESSFUL,
-        )
-    )
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    if not worker.done():
-        worker.cancel()  # procrastinate stops gracefully when its run is cancelled
-    stopping.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await worker
-    if not stop.is_set():
-        raise pe.ConnectorException("the worker stopped by itself")

@@ -12,7 +12,9 @@ are by the database's clock, as procrastinate stamps them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 from typing import Any, TextIO
 
 import psycopg
@@ -45,19 +47,37 @@ GROUP BY w.id ORDER BY w.id"""
 QUEUE_NAMES = ("build", "fetch", "schedule")  # feeds.run.queue's queues
 
 
-def waiting(dsn: str) -> dict[str, tuple[int, float]]:
-    """Each queue's waiting jobs and the oldest one's wait in seconds (0 and 0 for a queue
-    with none; nothing while procrastinate's tables do not exist)."""
-    try:
-        with psycopg.connect(dsn, connect_timeout=5) as conn:
-            fig = _queue_figures(conn, None)
-    except psycopg.Error as e:
-        raise pgstore.pg_error(pgstore.describe(dsn), "", e) from e
-    if fig is None:
-        return {}
-    out = dict.fromkeys(QUEUE_NAMES, (0, 0.0))
-    out.update((q, (w["depth"], w["oldest_age_seconds"])) for q, w in fig["waiting"].items())
-    return out
+class QueueWatch:
+    """Each queue's waiting jobs, read on one connection kept for the process's life (for
+    the metrics' scrapes, which come on threads of their own), made again after an error."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._lock = threading.Lock()
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def waiting(self) -> dict[str, tuple[int, float]]:
+        """Each queue's waiting jobs and the oldest one's wait in seconds (0 and 0 for a
+        queue with none; nothing while procrastinate's tables do not exist)."""
+        with self._lock:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = psycopg.connect(self.dsn, connect_timeout=5, autocommit=True)
+                fig = _queue_figures(self._conn, None)
+            except psycopg.Error as e:
+                self.close()
+                raise pgstore.pg_error(pgstore.describe(self.dsn), "", e) from e
+        if fig is None:
+            return {}
+        out = dict.fromkeys(QUEUE_NAMES, (0, 0.0))
+        out.update((q, (w["depth"], w["oldest_age_seconds"])) for q, w in fig["waiting"].items())
+        return out
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
 
 
 def has_queue(conn: Any) -> bool:

@@ -222,14 +222,22 @@ class Store:
         db.execute("PRAGMA synchronous=NORMAL")
         if tables == 0 or version < SCHEMA_VERSION:
             with self.transaction():
-                if tables == 0:
-                    _run_script(db, PARTS_SCHEMA)
-                db.execute(FENCES_SCHEMA)
-                db.execute(_META_SCHEMA)
-                buildcache.create(db)  # a cache of an older layout is dropped
-                db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                # read again under the write lock: two threads or processes opening a new
+                # store at once (a tick and a build) would both make its tables otherwise
+                tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if tables == 0 or version < SCHEMA_VERSION:
+                    self._make_schema(db, tables)
         db.execute("SELECT id FROM sources LIMIT 1").fetchall()  # checks the file reads
+
+    def _make_schema(self, db: sqlite3.Connection, tables: int) -> None:
+        if tables == 0:
+            _run_script(db, PARTS_SCHEMA)
+        db.execute(FENCES_SCHEMA)
+        db.execute(_META_SCHEMA)
+        buildcache.create(db)  # a cache of an older layout is dropped
+        db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._db.close()

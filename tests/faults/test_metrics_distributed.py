@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests import server as srv
@@ -67,3 +68,38 @@ def test_worker_and_scheduler_metrics(
         assert got[("feeds_builds_total", (("result", "ok"),))] >= 1
         assert got[("feeds_sources_due", ())] == 0  # fetched, next in an hour
         assert ("feeds_fetches_total", (("outcome", "ok"),)) not in got  # not its work
+
+
+def sessions(database: str) -> int:
+    """Sessions ever opened to ``database`` (PostgreSQL's count; a closed one is in it)."""
+    name = database.rsplit("/", 1)[1]
+    with psycopg.connect(database, autocommit=True) as db:
+        row = db.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = %s", (name,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_scrapes_reuse_one_store_and_one_queue_connection(
+    tmp_path: Path, http_server: LocalServer, database: str
+) -> None:
+    http_server.routes["/a.xml"] = srv.static(rss("a"))
+    site = site_for(tmp_path, http_server, database, ["a"])
+    with processes(site) as start:
+        scheduler = start("run", "--distributed", "--metrics-port", "0")
+        logs = [scheduler]
+        port = port_of(scheduler, logs)
+        wait_for(
+            lambda: ("feeds_builds_total", (("result", "ok"),)) in scrape(port),
+            "the first build",
+            logs,
+        )
+        before = sessions(database)
+        for _ in range(10):
+            got = scrape(port)
+            assert got[("feeds_sources_due", ())] == 1  # no worker: a stays due
+            assert ("feeds_job_queue_depth", (("queue", "fetch"),)) in got
+        after = sessions(database)
+    # each scrape used to open the store's pool and a queue connection: 20 sessions or more
+    assert after - before < 5, (before, after)

@@ -50,3 +50,25 @@ def test_worker_without_a_database_names_the_key(tmp_path: Path) -> None:
         proc = run_cli(*args, "-c", site.config, timeout=60)
         assert proc.returncode == 2, proc.stderr
         assert "queue.database" in proc.stderr
+
+
+def test_a_reload_cannot_move_the_databases_or_the_state_folder(tmp_path: Path) -> None:
+    from feeds.config import config
+    from feeds.run.queuerun import unchangeable
+
+    def cfg(queue_db: str, store_db: str, state: str = "state") -> config.Config:
+        site = make_site(
+            tmp_path,
+            f"state:\n  dir: {state}\n  database: {store_db}\nqueue:\n  database: {queue_db}\n",
+        )
+        return config.load(site.config)
+
+    old = cfg("postgresql://q/a", "postgresql://s/a")
+    assert unchangeable(old, cfg("postgresql://q/a", "postgresql://s/a")) is None
+    moved = {
+        "queue.database": cfg("postgresql://q/b", "postgresql://s/a"),
+        "state.database": cfg("postgresql://q/a", "postgresql://s/b"),
+        "state.dir": cfg("postgresql://q/a", "postgresql://s/a", "elsewhere"),
+    }
+    for key, new in moved.items():
+        assert f"{key} cannot change while running" in (unchangeable(old, new) or ""), key

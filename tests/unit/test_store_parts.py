@@ -246,3 +246,34 @@ def test_the_stores_due_sources_are_fetchstate_due_over_a_table_of_states(
         # the longest-waiting first (unset first, ties by id), at most ``limit``
         assert store.sources.due(NOW, 3) == ["unset", "off", "waited"]
         assert store.sources.unseen([]) == []
+
+
+def test_threads_opening_a_new_store_at_once_all_get_it(tmp_path: Path) -> None:
+    """A tick and a build opening a store that does not exist yet: each makes it or finds
+    it made, none fails with 'table already exists'."""
+    import threading
+
+    for round_ in range(5):
+        path = tmp_path / f"new-{round_}.sqlite3"
+        start = threading.Barrier(4)
+        failures: list[BaseException] = []
+
+        def open_once(
+            path: Path = path,
+            start: threading.Barrier = start,
+            failures: list[BaseException] = failures,
+        ) -> None:
+            start.wait(timeout=10)
+            try:
+                Store(path, timeout=10).close()
+            except BaseException as e:  # reported below
+                failures.append(e)
+
+        threads = [threading.Thread(target=open_once) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert failures == []
+        with Store(path, read_only=True) as store:
+            assert store.sources.states() == {}
