@@ -31,8 +31,9 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_feed_validates(out: Path) -> None:
     files = check_all_outputs(out)
-    # all + 4 categories + 11 tags in RSS and Atom, and each category's June 2022 archive
-    assert len(files) == 2 * (1 + 4 + 11) + 2 * 4
+    # all + 4 categories + 11 tags in RSS and Atom, and each category's May and June 2022
+    # archives
+    assert len(files) == 2 * (1 + 4 + 11) + 2 * 4 * 2
     assert len(list(out.rglob("*.json"))) == 1 + 4 + 11
 
 
@@ -51,7 +52,7 @@ def test_dates_of_every_kind_come_out_in_shanghai_time(out: Path) -> None:
 def test_all_feed_is_newest_first_and_complete(out: Path) -> None:
     feed = parse_feed(out / "all.rss.xml")
     dates = [e.published_parsed for e in feed.entries]
-    assert len(dates) == 8 and dates == sorted(dates, reverse=True)  # 6 posts + 2 aggregated
+    assert len(dates) == 12 and dates == sorted(dates, reverse=True)  # 10 posts + 2 aggregated
 
 
 def test_chinese_category_and_tag_paths(out: Path) -> None:
@@ -61,7 +62,7 @@ def test_chinese_category_and_tag_paths(out: Path) -> None:
         "alternate"
     ] == "https://finews.withounder.com/category/caijing.html"
     tag = parse_feed(out / "tags" / "中国发展网新闻.atom.xml")  # Unicode file name
-    assert len(tag.entries) == 2
+    assert len(tag.entries) == 3
     self_link = {ln.rel: ln.href for ln in tag.feed.links}["self"]
     assert self_link == (
         "https://finews.withounder.com/feeds/tags/"
@@ -93,3 +94,21 @@ def test_aggregated_local_source(out: Path) -> None:
     assert "<title>A股收盘：三大指数集体上涨</title>" in raw  # routed by its own category 股市
     assert "<published>2022-06-10T15:05:00+08:00</published>" in raw  # CST in a Chinese feed
     assert "<title>人民网财经</title>" in raw  # Atom <source>
+
+
+def _links(path: Path) -> dict[str, str]:
+    return {ln.rel: ln.href for ln in parse_feed(path).feed.links}
+
+
+def test_each_category_archive_is_a_chain_of_two_months(out: Path) -> None:
+    """Each category has posts in May and June 2022: the head links June's archive, June's
+    links May's before it, May's the June one after it, and both link back to the head."""
+    base = "https://finews.withounder.com/feeds/"
+    for slug in ("caijing", "renminwang", "xinhuawang", "zhongguofazhanwang"):
+        head = _links(out / f"{slug}.atom.xml")
+        may = _links(out / "archive" / slug / "2022-05.atom.xml")
+        june = _links(out / "archive" / slug / "2022-06.atom.xml")
+        assert head["prev-archive"] == june["self"] == f"{base}archive/{slug}/2022-06.atom.xml"
+        assert june["prev-archive"] == may["self"] and "next-archive" not in june
+        assert may["next-archive"] == june["self"] and "prev-archive" not in may
+        assert may["current"] == june["current"] == head["self"] == f"{base}{slug}.atom.xml"
