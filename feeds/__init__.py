@@ -5,4 +5,4 @@ collect → normalize → store → plan → generate → write, tied together b
 ``pipeline.run_once`` (``feeds check`` goes down the same road, writing nothing).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
