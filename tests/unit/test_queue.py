@@ -72,3 +72,45 @@ def test_a_reload_cannot_move_the_databases_or_the_state_folder(tmp_path: Path) 
     }
     for key, new in moved.items():
         assert f"{key} cannot change while running" in (unchangeable(old, new) or ""), key
+
+
+def test_the_tick_finds_new_due_and_no_longer_due_sources_tick_after_tick(
+    tmp_path: Path,
+) -> None:
+    """``due_sources`` over several ticks of one process (which remembers the sources it
+    saw stored): never-fetched sources first, then only those whose next attempt came."""
+    import datetime as dt
+
+    from feeds import config
+    from feeds.queuejobs import Runtime, due_sources
+    from feeds.storeparts import SourceState
+
+    site = make_site(
+        tmp_path,
+        "sources:\n"
+        + "".join(
+            f"  - id: {i}\n    url: https://{i}.example/rss\n    categories: [c]\n" for i in "abc"
+        ),
+    )
+    rt = Runtime(config.load(site.config))
+    try:
+        now = rt.now()
+
+        def save(i: str, next_attempt: dt.datetime) -> None:
+            state = SourceState(i, f"https://{i}.example/rss", next_attempt=next_attempt)
+            rt.store().sources.save(state, now)
+
+        def due() -> list[str]:
+            return [s.id for s in due_sources(rt, set())]
+
+        assert due() == ["a", "b", "c"]  # never fetched
+        save("a", now + dt.timedelta(hours=1))
+        save("b", now + dt.timedelta(hours=1))
+        assert due() == ["c"]
+        save("c", now + dt.timedelta(hours=1))
+        assert due() == []
+        save("b", now - dt.timedelta(seconds=1))
+        assert due() == ["b"]
+        assert due_sources(rt, {"fetch:b"}) == []  # its job is waiting already
+    finally:
+        rt.close()
