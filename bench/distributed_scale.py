@@ -47,7 +47,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from distributed import Farm, cpu_seconds, write_config  # noqa: E402
 from measure import WORK  # noqa: E402
 
-from feeds import config, files, queue, queuejobs, yamlutil  # noqa: E402
+from feeds import files, yamlutil  # noqa: E402
+from feeds.config import config  # noqa: E402
+from feeds.run import queue, queuejobs  # noqa: E402
 from tests.services import postgres_cluster  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -81,9 +81,9 @@ def test_the_tick_finds_new_due_and_no_longer_due_sources_tick_after_tick(
     saw stored): never-fetched sources first, then only those whose next attempt came."""
     import datetime as dt
 
-    from feeds import config
-    from feeds.queuejobs import Runtime, due_sources
-    from feeds.storeparts import SourceState
+    from feeds.config import config
+    from feeds.run.queuejobs import Runtime, due_sources
+    from feeds.store.parts import SourceState
 
     site = make_site(
         tmp_path,
