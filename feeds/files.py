@@ -15,7 +15,7 @@ from pathlib import Path
 from feeds.errors import FeedsError, shown
 
 MAX_POST_BYTES = 10 * 1024 * 1024
-MAX_CONFIG_BYTES = 1024 * 1024
+MAX_CONFIG_BYTES = 16 * 1024 * 1024  # 10^5 sources take about 10 MB
 _CHUNK = 1 << 20
 
 _KINDS = (

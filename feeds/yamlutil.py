@@ -82,7 +82,9 @@ class Document:
 
 
 # An alias is a reference: ten nested ones in 500 bytes stand for a billion values. The
-# config may use them (for repeated source settings), up to this many values in all.
+# config may use them (for repeated source settings), up to this many values reached again
+# through aliases; the values written out once are bounded by the file's size instead (a
+# config of 10^5 sources has about a million of them).
 MAX_NODES = 100_000
 
 
@@ -96,8 +98,8 @@ class _Budget:
 def load(text: str, *, aliases: bool = True) -> Document:
     """Parse one YAML document. An empty document is ``None``.
 
-    With ``aliases=False`` an alias (``*name``) is an error; otherwise the document may
-    stand for at most ``MAX_NODES`` values once its aliases are expanded.
+    With ``aliases=False`` an alias (``*name``) is an error; otherwise its aliases may stand
+    for at most ``MAX_NODES`` values (each value an alias reaches again counts once more).
     """
     loader = _Loader(text)
     try:
@@ -125,20 +127,20 @@ def load(text: str, *, aliases: bool = True) -> Document:
 
 
 def _spend(node: yaml.Node, path: Path, lines: dict[Path, int], budget: _Budget) -> None:
+    if id(node) not in budget.seen:
+        budget.seen.add(id(node))
+        return
+    # reached again: the composer gives an alias the anchored node itself
+    if not budget.aliases:
+        # a list item's recorded line is the anchored node's: name the key's line instead
+        at = path[:-1] if path and isinstance(path[-1], int) else path
+        raise YamlError("an alias (*name) is not allowed here; write the value out", lines.get(at))
     budget.left -= 1
     if budget.left < 0:
         raise YamlError(
             f"too many values once aliases (*name) are expanded: more than {MAX_NODES}",
             lines.get(path),
         )
-    if not budget.aliases:
-        if id(node) in budget.seen:  # the composer gives an alias the anchored node itself
-            # a list item's recorded line is the anchored node's: name the key's line instead
-            at = path[:-1] if path and isinstance(path[-1], int) else path
-            raise YamlError(
-                "an alias (*name) is not allowed here; write the value out", lines.get(at)
-            )
-        budget.seen.add(id(node))
 
 
 def _build(

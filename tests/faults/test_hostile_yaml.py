@@ -73,11 +73,11 @@ def test_oversized_post_is_refused(site: Site) -> None:
 
 
 def test_oversized_config_is_refused(site: Site) -> None:
-    """A config over 1 MB is refused as a config error naming the file and the limit."""
-    site.config.write_text(BASE_CONFIG + ("# padding\n" * 120_000), encoding="utf-8")
+    """A config over 16 MB is refused as a config error naming the file and the limit."""
+    site.config.write_text(BASE_CONFIG + ("# padding\n" * 1_700_000), encoding="utf-8")
     proc = cli("check", "-c", site.config, timeout=60)
     assert proc.returncode == 2, proc.stderr
-    assert f"{site.config}: cannot read config: larger than the limit of 1 MB" in proc.stderr
+    assert f"{site.config}: cannot read config: larger than the limit of 16 MB" in proc.stderr
 
 
 def _indent(text: str) -> str:

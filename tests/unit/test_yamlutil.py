@@ -47,3 +47,11 @@ def test_unquoted_timestamps_are_marked() -> None:
     t = yamlutil.Timestamp
     assert kinds == {"a": t, "b": str, "c": str, "d": t, "e": t, "f": str}
     assert doc.value["a"] == "2022-06-09 14:36:33"  # still the text as written
+
+
+def test_values_written_out_are_not_counted_against_the_alias_limit() -> None:
+    """A big config without aliases (10^5 sources are about a million values) loads: only
+    values reached again through aliases count, the rest are bounded by the file's size."""
+    n = yamlutil.MAX_NODES + 20_000
+    doc = yamlutil.load("sources:\n" + "".join(f"  - {{id: s{i}}}\n" for i in range(n)))
+    assert len(doc.value["sources"]) == n
