@@ -247,6 +247,19 @@ def _still_valid(row: Rendered, sha: str, links: Callable[[], Links]) -> bool:
 def render_file(settings: PostSettings, path: str, links: Links | None = None) -> Rendered:
     """Render one post into its cache row. Front-matter problems are not repeated here (they
     were reported when the post was scanned); rendering problems are in the row."""
+    row = _render_path(settings, path, links or {})
+    assert row is not None  # noqa: S101 - with the links given, every post is rendered
+    return row
+
+
+def render_unlinked(settings: PostSettings, path: str) -> Rendered | None:
+    """``render_file`` without the other posts' URLs: None for a post whose body names
+    other posts (``{% post_url %}``), which is then rendered with them. Worker processes
+    render so, and every post's URL is neither read from the cache nor sent to them."""
+    return _render_path(settings, path, None)
+
+
+def _render_path(settings: PostSettings, path: str, links: Links | None) -> Rendered | None:
     try:
         data = read_regular(path, MAX_POST_BYTES)
     except FileProblem as e:
@@ -259,6 +272,9 @@ def render_file(settings: PostSettings, path: str, links: Links | None = None) -
     # cached under the hash of the bytes rendered, whatever the scan saw
     if info is None:
         return Rendered(path, digest(data), None)
+    body = info.raw.body
+    if links is None and "{%" in body and liquid.referenced_posts(body):
+        return None
     return _rendered(settings, info, path, digest(data), links or {})
 
 
@@ -277,8 +293,9 @@ def _rendered(
     return Rendered(path, key, text, tuple(local.items), entry)
 
 
-def _render_chunk(settings: PostSettings, items: list[tuple[str, Links]]) -> list[Rendered]:
-    return [render_file(settings, p, links) for p, links in items]
+def _render_chunk(settings: PostSettings, paths: list[str]) -> list[Rendered | str]:
+    """Each post's rendering, or its path when it needs the other posts' URLs."""
+    return [render_unlinked(settings, p) or p for p in paths]
 
 
 def post_links(cache: BuildCache, site_url: str) -> dict[str, str]:
@@ -332,14 +349,13 @@ class PostRenderer:
                 self._use(hit)
             else:
                 missing.append(ref.path)
-        rows: Iterable[Rendered]
+        rows: Iterable[Rendered | str]
         if self.workers is not None and self.workers.usable(len(missing), RENDER_PARALLEL_AT):
-            links = self.links()
-            rows = self.workers.map(_render_chunk, [(p, links) for p in missing])
+            rows = self.workers.map(_render_chunk, missing)
         else:
-            rows = (render_file(self.settings, p, self.links()) for p in missing)
+            rows = missing
         for row in rows:
-            self._take(row)
+            self._take(self._render(row) if isinstance(row, str) else row)
 
     def entry(self, ref: PostRef) -> Entry | None:
         if ref.path not in self.done:
@@ -347,8 +363,13 @@ class PostRenderer:
             if hit is not None:
                 self._use(hit)
             else:
-                self._take(render_file(self.settings, ref.path, self.links()))
+                self._take(self._render(ref.path))
         return self.done[ref.path]
+
+    def _render(self, path: str) -> Rendered:
+        """A post rendered here; the posts' URLs are read only for a body that names one."""
+        row = render_unlinked(self.settings, path)
+        return row if row is not None else render_file(self.settings, path, self.links())
 
     @property
     def used(self) -> int:

@@ -41,3 +41,6 @@ CREATE TABLE outputs (
 """
 TABLES = ("posts", "post_names", "rendered", "outputs")
 META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+# the CREATE INDEX statements, by name (a cold build's bulk load makes them after the rows)
+INDEXES = tuple(x.strip() for x in SCHEMA.split(";") if x.strip().startswith("CREATE INDEX"))
+INDEX_NAMES = tuple(x.split()[2] for x in INDEXES)

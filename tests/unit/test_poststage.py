@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -16,6 +17,7 @@ from feeds.models import Problems, Severity
 from feeds.normalize import normalize
 from feeds.store.buildcache import BuildCache, LastBuild, Output
 from feeds.store.store import Store, StoreError
+from feeds.workers import Workers
 from tests.helpers import Site, make_site, post_text
 
 SH = dt.timezone(dt.timedelta(hours=8))
@@ -135,3 +137,32 @@ def test_a_damaged_cache_table_is_our_error_naming_the_store(tmp_path: Path) -> 
         ):
             with pytest.raises(StoreError, match=r"feeds\.sqlite3: store error: no such table"):
                 call()
+
+
+def test_worker_processes_render_a_post_url_with_the_posts_urls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers render without every post's URL; a body that names another post is rendered
+    here, with them: the same entries as without workers."""
+    site, cfg = setup(tmp_path)
+    body = "[前文]({% post_url 2022-06-01-a %})\n"
+    site.post("2022-06-04-c.md", post_text("丙", "2022-06-04 08:00:00 +0800", "news", body=body))
+    cfg = config.load(site.config)
+    settings = normalize.PostSettings.of(cfg)
+    monkeypatch.setattr(poststage, "RENDER_PARALLEL_AT", 1)
+    found = []
+    for workers in (Workers(settings), None):
+        cache = BuildCache.in_memory()
+        sync(cfg, cache)
+        refs = poststage.index(cfg, cache, NOW, Problems()).every
+        renderer = poststage.PostRenderer(settings, cache, Problems(), workers)
+        with workers or contextlib.nullcontext():
+            if workers is not None:
+                assert workers.usable(len(refs), 1), "this test needs 2+ cores and one thread"
+            renderer.prefetch(refs)
+        found.append({Path(r.path).name: renderer.done[r.path] for r in refs})
+    assert found[0] == found[1]
+    linked = found[0]["2022-06-04-c.md"]
+    assert linked is not None and 'href="https://news.example.com/news/2022/06/01/a.html"' in (
+        linked.content_html
+    )
