@@ -378,18 +378,20 @@ def _clean(text: str, china: bool) -> str:
 
 
 def _relative(text: str, tz: Zone, now: dt.datetime, value: str) -> dt.datetime | None:
-    ref = to_zone(now.replace(microsecond=0), tz)
+    def ref() -> dt.datetime:  # only for a relative form: most dates are not one
+        return to_zone(now.replace(microsecond=0), tz)
+
     if text in ("刚刚", "刚才"):
-        return ref
+        return ref()
     m = _AGO.match(text)
     if m:
         n = 0.5 if m["n"] == "半" else int(m["n"])
         if n > 100000:
             raise DateError(f"date {value!r} is implausibly far back")
-        return checked(ref - dt.timedelta(seconds=n * _UNITS[m["unit"]]), tz, value)
+        return checked(ref() - dt.timedelta(seconds=n * _UNITS[m["unit"]]), tz, value)
     m = _DAY_WORD.match(text)
     if m:
-        day = ref.date() - dt.timedelta(days=_DAYS_BACK[m["word"]])
+        day = ref().date() - dt.timedelta(days=_DAYS_BACK[m["word"]])
         fields = (day.year, day.month, day.day, int(m["h"] or 0), int(m["mi"] or 0))
         return _make((*fields, int(m["s"] or 0), 0), None, tz, value)
     return None
