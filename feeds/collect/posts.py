@@ -8,11 +8,14 @@ Nothing here raises for a bad file: each problem is recorded and the file is ski
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 import stat
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from frontmatter.default_handlers import YAMLHandler
@@ -48,7 +51,33 @@ def scan_posts(dirs: tuple[Path, ...], problems: Problems) -> list[tuple[str, in
     followed; a post that is not a regular file (a FIFO, a device) or whose name is not
     valid UTF-8 is that post's error.
     """
-    walk = _Walk(problems, tuple(os.path.realpath(top) for top in dirs if top.is_dir()))
+    return walk_posts(dirs, problems).changed
+
+
+@dataclass(frozen=True)
+class Walked:
+    """One walk of the posts folders, as ``scan_posts`` sees them, in chunks: runs of posts
+    in the order the folders list them, each ending at a post whose name's CRC ends in
+    eight zero bits (so a post added or removed changes its own chunk only). A chunk whose
+    digest is in ``known`` (the last walk's, its posts cached since) is left out of
+    ``changed``; the others' posts are there, sorted by path (every post when ``known`` is
+    empty). ``digest``: of every chunk in order and the count, equal only for an equal walk."""
+
+    count: int
+    changed: list[tuple[str, int, int]]
+    chunks: tuple[str, ...]
+    digest: str
+
+
+CHUNK_MASK = 0xFF  # a chunk boundary after about one post in 256
+
+
+def walk_posts(
+    dirs: tuple[Path, ...], problems: Problems, known: frozenset[str] = frozenset()
+) -> Walked:
+    """``scan_posts`` in chunks (see ``Walked``): what a walk found, without a list of every
+    post unless ``known`` is empty."""
+    walk = _Walk(problems, tuple(os.path.realpath(top) for top in dirs if top.is_dir()), known)
     for top in dirs:
         if not top.is_dir():
             problems.error(
@@ -57,12 +86,16 @@ def scan_posts(dirs: tuple[Path, ...], problems: Problems) -> list[tuple[str, in
             )
             continue
         walk.tree(str(top))
+    walk.end_chunk()
     for path in sorted(walk.misnamed):
         problems.warn(
             shown(path), "not a post: the name must look like YYYY-MM-DD-title.md; skipped"
         )
-    walk.found.sort(key=lambda f: f[0])
-    return walk.found
+    walk.changed.sort(key=lambda f: f[0])
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{walk.count}\n".encode())
+    h.update(" ".join(walk.chunks).encode())
+    return Walked(walk.count, walk.changed, tuple(walk.chunks), h.hexdigest())
 
 
 def rescan(
@@ -120,10 +153,16 @@ def _scan_path(changed: Path, dirs: tuple[Path, ...]) -> str | None:
 class _Walk:
     """One walk over the posts folders: what it found, and the folders already read."""
 
-    def __init__(self, problems: Problems, roots: tuple[str, ...]) -> None:
+    def __init__(
+        self, problems: Problems, roots: tuple[str, ...], known: frozenset[str] = frozenset()
+    ) -> None:
         self.problems = problems
         self.roots = roots
-        self.found: list[tuple[str, int, int]] = []
+        self.known = known
+        self.chunk: list[tuple[str, int, int]] = []
+        self.chunks: list[str] = []
+        self.changed: list[tuple[str, int, int]] = []
+        self.count = 0
         self.misnamed: list[str] = []
         self.seen: set[tuple[int, int]] = set()
 
@@ -142,10 +181,49 @@ class _Walk:
                     continue
                 self.seen.add((st.st_dev, st.st_ino))
                 with os.scandir(folder) as it:  # entries are not kept: 100k of them are big
-                    for entry in it:
-                        self.entry(entry, stack)
+                    self.entries(it, stack)
             except OSError as e:
                 self.problems.error(shown(folder), f"cannot list: {e.strerror or e}")
+
+    def entries(self, it: Iterator[os.DirEntry[str]], stack: list[str]) -> None:
+        """Every entry of a folder: a plain post (the common case) here, the rest by
+        ``entry``; the loop is the walk's cost per post, so it does little else."""
+        # end_chunk empties the chunk in place, so its append stays the one to call
+        add, crc, regular = self.chunk.append, zlib.crc32, stat.S_ISREG
+        for entry in it:
+            name = entry.name
+            # a folder named like a post is no regular file: ``entry`` takes it
+            if match_post(name) and not entry.is_symlink():
+                path = entry.path
+                if path.isascii():
+                    try:
+                        st = entry.stat()
+                    except OSError:
+                        st = None
+                    if st is not None and regular(st.st_mode):
+                        add((path, st.st_size, st.st_mtime_ns))
+                        if not crc(name.encode()) & CHUNK_MASK:
+                            self.end_chunk()
+                        continue
+            self.entry(entry, stack)
+
+    def end_chunk(self) -> None:
+        """The posts since the last boundary are a chunk: its digest, and its posts in
+        ``changed`` unless the last walk had the same chunk."""
+        chunk = self.chunk
+        if not chunk:
+            return
+        digest = hashlib.blake2b(repr(chunk).encode(), digest_size=16).hexdigest()
+        self.chunks.append(digest)
+        self.count += len(chunk)
+        if digest not in self.known:
+            self.changed.extend(chunk)
+        chunk.clear()
+
+    def add(self, name: str, path: str, size: int, mtime_ns: int) -> None:
+        self.chunk.append((path, size, mtime_ns))
+        if not zlib.crc32(name.encode()) & CHUNK_MASK:
+            self.end_chunk()
 
     def entry(self, entry: os.DirEntry[str], stack: list[str]) -> None:
         name = entry.name
@@ -180,7 +258,7 @@ class _Walk:
         if reason:
             self.problems.error(shown(path), reason)
             return
-        self.found.append((path, st.st_size, st.st_mtime_ns))
+        self.add(entry.name, path, st.st_size, st.st_mtime_ns)
 
     def inside(self, link: str) -> bool:
         real = os.path.realpath(link)

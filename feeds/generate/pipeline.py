@@ -188,8 +188,8 @@ def build(
     settings = normalize.PostSettings.of(cfg)
     writer.cleanup()
     cache.use_settings(poststage.settings_fingerprint(settings), drop=run.full)
-    scan, walked, candidates = _scan(run, cache, problems)
-    fingerprint = poststage.build_fingerprint(cfg, scan, inputs.entries_version, settings)
+    found = _scan(run, cache, problems)
+    fingerprint = poststage.build_fingerprint(cfg, found.digest, inputs.entries_version, settings)
     outputs = cache.outputs()
     last = cache.last_build()
     if run.whole and not run.check and _nothing_changed(run, last, fingerprint, outputs, writer):
@@ -199,9 +199,12 @@ def build(
         return Report(posts_found=last.posts, files_unchanged=files, problems=problems)
     stored = _stored(cfg, inputs.store)
     loader = _loader(cfg, inputs.store)
-    plan = plan_.plan_feeds(run, cache, scan, stored, problems, settings, workers, candidates)
-    if walked is not None:  # the posts rows are now this full scan's
-        cache.save_scan(walked)
+    found = _with_removed(run, cache, found)
+    plan = plan_.plan_feeds(
+        run, cache, found.posts, stored, problems, settings, workers, found.candidates, found.count
+    )
+    if found.walked is not None:  # the posts rows are now this full scan's
+        cache.save_scan(found.walked, found.chunks)
     counts = _counts(run, cache)
     refused = _refused(run, writer, counts)
     if refused:  # nothing is written: the live feeds stay as they are
@@ -251,7 +254,7 @@ def _counts(run: Run, cache: BuildCache) -> manifest.Counts:
     """The published posts, in all and in each category this build makes."""
     until = None if run.cfg.posts.future else run.now.timestamp()
     names = [n for n in cache.names("c", until) if run.wants(n)]
-    per = {n: len(cache.post_times("c", n, until)) for n in names}
+    per = {n: cache.count_names("c", n, until) for n in names}
     return manifest.Counts(cache.count_posts(until), per)
 
 
@@ -271,23 +274,52 @@ def _refused(run: Run, writer: Writer, counts: manifest.Counts) -> list[str]:
     )
 
 
-def _scan(
-    run: Run, cache: BuildCache, problems: Problems
-) -> tuple[poststage.Scan, list[Problem] | None, set[str] | None]:
-    """Every post file's (path, size, mtime); what a full scan reported (None when the files
-    were not walked: only the changed ones were stat-ed, the rest are the cache's); and then
-    the changed files' paths, the only ones that can differ from the cache."""
+@dataclass(frozen=True)
+class Found:
+    """The post files, as a build compares them with its cache."""
+
+    posts: poststage.Scan  # every post file, by path; or (``candidates``) those that can differ
+    count: int  # post files found
+    digest: str  # of every post file's (path, size, mtime) and what the walk reported
+    candidates: set[str] | None  # the only paths that can differ from the cache (None: any)
+    walked: list[Problem] | None  # what a full walk reported (None: no walk, the watcher's)
+    chunks: tuple[str, ...] = ()  # the walk's chunks (``feeds.collect.posts.Walked``)
+
+
+def _scan(run: Run, cache: BuildCache, problems: Problems) -> Found:
+    """Every post file's (path, size, mtime) that can differ from the cache: when the
+    watcher names the changed files, those are stat-ed and the rest are the cache's; else
+    the folders are walked, and of the posts in the chunks the last walk saw the same (and
+    cached unchanged since), none is listed."""
     dirs = run.cfg.posts.dirs
     last = cache.scan_problems() if run.changed is not None else None
     if run.changed is not None and last is not None:
         found = post_collector.rescan(dirs, cache.post_scan(), run.changed)
         if found is not None:
             problems.items.extend(last)
-            return found[0], None, found[1]
+            scan = found[0]
+            return Found(scan, len(scan), poststage.scan_digest(scan), found[1], None)
     walked = Problems()
-    scan = post_collector.scan_posts(dirs, walked)
+    known = cache.scan_chunks()
+    walk = post_collector.walk_posts(dirs, walked, known)
     problems.items.extend(walked.items)
-    return scan, walked.items, None
+    digest = "walk:" + poststage.digest(f"{walk.digest} {walked.items!r}".encode())
+    candidates = {path for path, _, _ in walk.changed} if known else None
+    return Found(walk.changed, walk.count, digest, candidates, walked.items, walk.chunks)
+
+
+def _with_removed(run: Run, cache: BuildCache, found: Found) -> Found:
+    """``found`` when it lists every post that can differ from the cache; a walk that left
+    out its unchanged chunks does, unless posts were removed (the cache knows more of them
+    than the walk found, less the new ones): then every post, from a full scan."""
+    if found.walked is None or found.candidates is None:
+        return found
+    cached = cache.post_stats(found.candidates)
+    new = sum(1 for path in found.candidates if path not in cached)
+    if cache.count_post_files() == found.count - new:
+        return found
+    scan = post_collector.scan_posts(run.cfg.posts.dirs, Problems())
+    return replace(found, posts=scan, count=len(scan), candidates=None)
 
 
 def _nothing_changed(

@@ -122,20 +122,22 @@ def plan_feeds(
     settings: normalize.PostSettings,
     workers: Workers | None,
     candidates: set[str] | None = None,
+    found: int | None = None,
 ) -> Plan:
     """Bring the post cache up to date (``candidates``: the only post files that can differ
-    from it, in a build the watcher asked for), then plan every feed with its candidate refs
-    (newest first; only the first ``max_items`` that render are used)."""
+    from it: in a build the watcher asked for, or a walk that left out what it saw unchanged;
+    ``found``: how many post files there are, when ``scan`` is not all of them), then plan
+    every feed with its candidate refs (newest first; only the first ``max_items`` that render
+    are used)."""
     cfg = run.cfg
     t0 = time.perf_counter()
     # when every post will land in a feed, each is rendered as it is read (one read, not two)
-    ahead = run.check or cfg.feeds.archives or cfg.feeds.max_items >= len(scan)
+    count = len(scan) if found is None else found
+    ahead = run.check or cfg.feeds.archives or cfg.feeds.max_items >= count
     parsed = poststage.sync(
         settings, cache, scan, problems, run.progress, workers, render=ahead, only=candidates
     )
-    log.debug(
-        "posts scanned=%d parsed=%d seconds=%.3f", len(scan), parsed, time.perf_counter() - t0
-    )
+    log.debug("posts scanned=%d parsed=%d seconds=%.3f", count, parsed, time.perf_counter() - t0)
     posts = poststage.index(cfg, cache, run.now, problems, run.only)
     by_category: dict[str, list[Ref]] = {k: list(v) for k, v in posts.by_category.items()}
     by_tag: dict[str, list[Ref]] = {k: list(v) for k, v in posts.by_tag.items()}

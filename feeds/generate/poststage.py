@@ -47,19 +47,27 @@ def settings_fingerprint(settings: PostSettings) -> str:
 
 
 def build_fingerprint(
-    cfg: Config, scan: Scan, entries_version: str, settings: PostSettings | None = None
+    cfg: Config, scan: str, entries_version: str, settings: PostSettings | None = None
 ) -> str:
     """Everything a whole build depends on: config, the post settings (the site's includes
-    among them), every post's (path, size, mtime), the stored entries' version. Equal
-    fingerprints mean identical output."""
+    among them), the post files (``scan``: a digest of every post's path, size and mtime,
+    and of what the walk reported), the stored entries' version. Equal fingerprints mean
+    identical output."""
     h = hashlib.blake2b(digest_size=16)
     h.update(__version__.encode())
     h.update(repr(cfg).encode())
     h.update(repr(settings).encode())
     h.update(entries_version.encode())
+    h.update(scan.encode())
+    return h.hexdigest()
+
+
+def scan_digest(scan: Scan) -> str:
+    """A digest of a whole scan (by path), for ``build_fingerprint``."""
+    h = hashlib.blake2b(digest_size=16)
     for path, size, mtime in scan:
         h.update(f"{path}\0{size}\0{mtime}\n".encode())
-    return h.hexdigest()
+    return "sorted:" + h.hexdigest()
 
 
 # ----------------------------------------------------------------------------- reading

@@ -17,11 +17,20 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from feeds.errors import FeedsError
-from feeds.models import Entry, PostRef, Problem, Severity
+from feeds.models import PostRef, Problem
+from feeds.store.cacherows import (
+    Duplicate as Duplicate,
+    LastBuild as LastBuild,
+    Output as Output,
+    PostRow as PostRow,
+    Rendered as Rendered,
+    Stat as Stat,
+    problems_from_json as problems_from_json,
+    problems_json as problems_json,
+)
 from feeds.store.cacheschema import (
     INDEX_NAMES,
     INDEXES,
@@ -31,81 +40,6 @@ from feeds.store.cacheschema import (
 )
 
 _BATCH = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class PostRow:
-    """A post file as the cache knows it. ``link`` is None when the post is not used
-    (skipped, unpublished or unreadable); its problems are kept to be reported again."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    sha: str  # of the bytes read; "" when the file could not be read
-    published: float | None = None
-    link: str | None = None
-    categories: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    problems: tuple[Problem, ...] = ()
-    rendered: Rendered | None = None  # its rendering, when made from the same read
-
-
-@dataclass(frozen=True, slots=True)
-class Stat:
-    size: int
-    mtime_ns: int
-    sha: str
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """A post's rendering: its entry as JSON (None when it could not be rendered) and the
-    problems rendering reported, under the hash of the bytes rendered."""
-
-    path: str
-    sha: str
-    entry_json: str | None
-    problems: tuple[Problem, ...] = ()
-    entry: Entry | None = None  # the entry itself, when just rendered (not kept in the cache)
-
-
-@dataclass(frozen=True, slots=True)
-class Output:
-    """What an output file was made from, and its size and mtime when written."""
-
-    path: str
-    fingerprint: str
-    size: int
-    mtime_ns: int
-
-
-@dataclass(frozen=True)
-class LastBuild:
-    fingerprint: str = ""  # "" when the last build did not finish: the next one redoes it
-    next_due: float | None = None  # when the earliest future post falls due
-    problems: tuple[Problem, ...] = ()
-    posts: int = 0
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    path: str
-    link: str
-    first: str  # the first path (in sort order) with this link
-
-
-def problems_json(items: Iterable[Problem]) -> str | None:
-    rows = [[p.severity.value, p.message, p.line, p.where] for p in items]
-    return json.dumps(rows, ensure_ascii=False) if rows else None
-
-
-def problems_from_json(text: str | None) -> tuple[Problem, ...]:
-    if not text:
-        return ()
-    return tuple(
-        Problem(Severity(severity), where, message, line)
-        for severity, message, line, where in json.loads(text)
-    )
 
 
 def create(db: sqlite3.Connection) -> None:
@@ -226,9 +160,20 @@ class BuildCache:
         text = self._meta("scan")
         return None if text is None else problems_from_json(text)
 
-    def save_scan(self, problems: Iterable[Problem]) -> None:
-        """The posts rows are a full scan's, synced; it reported ``problems``."""
-        self._set_meta({"scan": problems_json(problems) or ""})
+    def save_scan(self, problems: Iterable[Problem], chunks: Iterable[str] = ()) -> None:
+        """The posts rows are a full scan's, synced; it reported ``problems``, and its posts
+        came in ``chunks`` (``feeds.collect.posts.Walked``: the next walk compares only
+        the posts of chunks not among these)."""
+        self._set_meta({"scan": problems_json(problems) or "", "chunks": " ".join(chunks)})
+
+    def scan_chunks(self) -> frozenset[str]:
+        """The chunks of the last walk whose posts rows are unchanged since (none after any
+        change to the posts rows, until the next walk's are saved)."""
+        return frozenset((self._meta("chunks") or "").split())
+
+    def count_post_files(self) -> int:
+        """How many post files the cache knows (used or not)."""
+        return int(self._rows("SELECT count(*) FROM posts")[0][0])
 
     def post_scan(self) -> list[tuple[str, int, int]]:
         """(path, size, mtime_ns) of every cached post, by path: the scan they were read from."""
@@ -260,6 +205,8 @@ class BuildCache:
         how many rows were upserted."""
         count = 0
         with self._write() as db:
+            # the last walk's chunks no longer say which rows are as that walk saw them
+            db.execute("DELETE FROM meta WHERE key = 'cache.chunks'")
             # into an empty cache (a cold build) rows go in faster without the indexes,
             # which are made once at the end from the rows in place
             bulk = not known and not db.execute("SELECT 1 FROM posts LIMIT 1").fetchall()
@@ -351,6 +298,15 @@ class BuildCache:
             sql += " AND published <= ?"
             args += (until,)
         return [r[0] for r in self._rows(sql + " ORDER BY published DESC", args)]
+
+    def count_names(self, kind: str, name: str, until: float | None) -> int:
+        """How many posts a category (or tag) has, published by ``until`` when given."""
+        sql = "SELECT count(*) FROM post_names WHERE kind = ? AND name = ?"
+        args: tuple[Any, ...] = (kind, name)
+        if until is not None:
+            sql += " AND published <= ?"
+            args += (until,)
+        return int(self._rows(sql, args)[0][0])
 
     def names(self, kind: str, until: float | None) -> list[str]:
         """Categories (kind "c") or tags ("t") that have a post published by ``until``."""
