@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from feeds.cli import args as cli_args, db as cli_db, init, status as cli_status
+from feeds.cli import args as cli_args, db as cli_db
 from feeds.config import config
 from feeds.errors import ConfigError, FeedsError, LockedError
-from feeds.generate import pipeline, runstate
+from feeds.generate import runstate
 from feeds.generate.report import Report
 from feeds.lock import ProcessLock
 from feeds.models import Severity
@@ -95,6 +95,8 @@ def main(
 
 
 def _init(args: argparse.Namespace, runtime: Runtime, out: TextIO, err: TextIO) -> Exit:
+    from feeds.cli import init  # each command loads what only it uses
+
     if args.jekyll is not None:
         done = init.from_jekyll(args.dir or Path(), args.jekyll, out, err)
     elif args.dir is None:
@@ -165,6 +167,8 @@ def _run(args: argparse.Namespace, runtime: Runtime, out: TextIO, err: TextIO) -
     cfg = config.load(args.config).with_overrides(**overrides)
     now = runtime.now(cfg.site.tz)
     if args.command == "status":
+        from feeds.cli import status as cli_status
+
         cli_status.status(cfg, now, args.json, out)
         return Exit.OK
     if args.command == "db":
@@ -206,6 +210,8 @@ def _run(args: argparse.Namespace, runtime: Runtime, out: TextIO, err: TextIO) -
         if progress:
             progress.close()
     else:
+        from feeds.generate import pipeline
+
         report = pipeline.run_once(cfg, now, write=False)
 
     _print_report(args, cfg, now, report, time.monotonic() - started, out, err)

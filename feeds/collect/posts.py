@@ -14,6 +14,7 @@ import os
 import re
 import stat
 import zlib
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,7 +214,11 @@ class _Walk:
         chunk = self.chunk
         if not chunk:
             return
-        digest = hashlib.blake2b(repr(chunk).encode(), digest_size=16).hexdigest()
+        paths, sizes, mtimes = zip(*chunk, strict=True)
+        h = hashlib.blake2b("\0".join(paths).encode(), digest_size=16)
+        h.update(array("q", sizes).tobytes())
+        h.update(array("q", mtimes).tobytes())
+        digest = h.hexdigest()
         self.chunks.append(digest)
         self.count += len(chunk)
         if digest not in self.known:
