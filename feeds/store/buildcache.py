@@ -381,6 +381,22 @@ class BuildCache:
         rows = self._rows(sql, (path, sha, sha + "+%"))
         return next((Rendered(path, k, e, problems_from_json(p)) for k, e, p in rows), None)
 
+    def rendered_many(self, wanted: Iterable[tuple[str, str]]) -> dict[str, Rendered]:
+        """``rendered`` for many (path, sha) at once, a few queries in all: the renderings
+        found, by path."""
+        want = dict(wanted)
+        paths = list(want)
+        out: dict[str, Rendered] = {}
+        for at in range(0, len(paths), _IN_CHUNK):
+            chunk = paths[at : at + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT path, sha, entry, problems FROM rendered WHERE path IN ({marks})"  # noqa: S608 - only placeholders
+            for path, key, entry, problems in self._rows(sql, tuple(chunk)):
+                sha = want[path]
+                if key == sha or key.startswith(sha + "+"):
+                    out[path] = Rendered(path, key, entry, problems_from_json(problems))
+        return out
+
     def post_links(self) -> dict[str, str]:
         """Every used post's link, by path."""
         return dict(self._rows("SELECT path, link FROM posts WHERE link IS NOT NULL"))
@@ -429,6 +445,9 @@ def _insert_posts(db: sqlite3.Connection, rows: list[PostRow]) -> None:
         names.extend((r.path, "t", n, r.published, r.link) for n in r.tags)
     db.executemany("INSERT INTO post_names VALUES (?, ?, ?, ?, ?)", names)
     _insert_rendered(db, [r.rendered for r in rows if r.rendered is not None])
+
+
+_IN_CHUNK = 500  # paths per ``IN (…)`` query: far below SQLite's limit of bound values
 
 
 def _insert_rendered(db: sqlite3.Connection, rows: Iterable[Rendered]) -> None:
