@@ -333,7 +333,7 @@ class PostRenderer:
         return self._links
 
     def _hit(self, ref: PostRef) -> Rendered | None:
-        row = self.cache.rendered(ref.path, ref.sha)
+        row = self.cache.rendered([(ref.path, ref.sha)]).get(ref.path)
         return row if row is not None and _still_valid(row, ref.sha, self.links) else None
 
     def prefetch(self, refs: Iterable[PostRef]) -> None:
@@ -342,7 +342,7 @@ class PostRenderer:
         for ref in refs:
             if ref.path not in self.done:
                 todo.setdefault(ref.path, ref.sha)
-        found = self.cache.rendered_many(todo.items())  # one query per few hundred posts
+        found = self.cache.rendered(todo.items())  # one query per few hundred posts
         missing: list[str] = []
         for path, sha in todo.items():
             hit = found.get(path)

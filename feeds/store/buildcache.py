@@ -21,16 +21,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from feeds.errors import FeedsError
-from feeds.models import Entry, PostRef, Problem, Severity
+from feeds.models import Entry, PostRef, Problem
 from feeds.store.cacheschema import (
     INDEX_NAMES,
     INDEXES,
     META_SCHEMA as META_SCHEMA,  # the store makes it
     SCHEMA,
     TABLES,
+    problems_from_json,
+    problems_json,
 )
 
 _BATCH = 2000
+_IN_CHUNK = 500  # paths per ``IN (…)`` query: far below SQLite's limit of bound values
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,20 +95,6 @@ class Duplicate:
     path: str
     link: str
     first: str  # the first path (in sort order) with this link
-
-
-def problems_json(items: Iterable[Problem]) -> str | None:
-    rows = [[p.severity.value, p.message, p.line, p.where] for p in items]
-    return json.dumps(rows, ensure_ascii=False) if rows else None
-
-
-def problems_from_json(text: str | None) -> tuple[Problem, ...]:
-    if not text:
-        return ()
-    return tuple(
-        Problem(Severity(severity), where, message, line)
-        for severity, message, line, where in json.loads(text)
-    )
 
 
 def create(db: sqlite3.Connection) -> None:
@@ -375,25 +364,16 @@ class BuildCache:
 
     # ---------------------------------------------------------------- renderings, outputs
 
-    def rendered(self, path: str, sha: str) -> Rendered | None:
-        """The rendering keyed ``sha``, or ``sha+<its other inputs>`` (the caller checks)."""
-        sql = "SELECT sha, entry, problems FROM rendered WHERE path=? AND (sha=? OR sha LIKE ?)"
-        rows = self._rows(sql, (path, sha, sha + "+%"))
-        return next((Rendered(path, k, e, problems_from_json(p)) for k, e, p in rows), None)
-
-    def rendered_many(self, wanted: Iterable[tuple[str, str]]) -> dict[str, Rendered]:
-        """``rendered`` for many (path, sha) at once, a few queries in all: the renderings
-        found, by path."""
-        want = dict(wanted)
+    def rendered(self, wanted: Iterable[tuple[str, str]]) -> dict[str, Rendered]:
+        """The renderings of posts by (path, sha), a few hundred a query: each keyed ``sha``
+        or ``sha+<its other inputs>`` (the caller checks those), by path."""
+        want, out = dict(wanted), {}
         paths = list(want)
-        out: dict[str, Rendered] = {}
         for at in range(0, len(paths), _IN_CHUNK):
-            chunk = paths[at : at + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT path, sha, entry, problems FROM rendered WHERE path IN ({marks})"  # noqa: S608 - only placeholders
-            for path, key, entry, problems in self._rows(sql, tuple(chunk)):
-                sha = want[path]
-                if key == sha or key.startswith(sha + "+"):
+            chunk = tuple(paths[at : at + _IN_CHUNK])
+            sql = f"SELECT * FROM rendered WHERE path IN ({','.join('?' * len(chunk))})"  # noqa: S608
+            for path, key, entry, problems in self._rows(sql, chunk):
+                if key == want[path] or key.startswith(want[path] + "+"):
                     out[path] = Rendered(path, key, entry, problems_from_json(problems))
         return out
 
@@ -445,9 +425,6 @@ def _insert_posts(db: sqlite3.Connection, rows: list[PostRow]) -> None:
         names.extend((r.path, "t", n, r.published, r.link) for n in r.tags)
     db.executemany("INSERT INTO post_names VALUES (?, ?, ?, ?, ?)", names)
     _insert_rendered(db, [r.rendered for r in rows if r.rendered is not None])
-
-
-_IN_CHUNK = 500  # paths per ``IN (…)`` query: far below SQLite's limit of bound values
 
 
 def _insert_rendered(db: sqlite3.Connection, rows: Iterable[Rendered]) -> None:

@@ -2,6 +2,13 @@
 the store's ``SCHEMA_VERSION`` raised: a cache of the older layout is then dropped and made
 afresh, never migrated."""
 
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from feeds.models import Problem, Severity
+
 SCHEMA = """
 CREATE TABLE posts (
     path TEXT PRIMARY KEY,
@@ -44,3 +51,20 @@ META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT
 # the CREATE INDEX statements, by name (a cold build's bulk load makes them after the rows)
 INDEXES = tuple(x.strip() for x in SCHEMA.split(";") if x.strip().startswith("CREATE INDEX"))
 INDEX_NAMES = tuple(x.split()[2] for x in INDEXES)
+
+
+# A column of problems: JSON of [severity, message, line, where] each.
+
+
+def problems_json(items: Iterable[Problem]) -> str | None:
+    rows = [[p.severity.value, p.message, p.line, p.where] for p in items]
+    return json.dumps(rows, ensure_ascii=False) if rows else None
+
+
+def problems_from_json(text: str | None) -> tuple[Problem, ...]:
+    if not text:
+        return ()
+    return tuple(
+        Problem(Severity(severity), where, message, line)
+        for severity, message, line, where in json.loads(text)
+    )
