@@ -19,6 +19,7 @@ import nh3
 from cmarkgfm.cmark import Options
 
 from feeds import kramdown
+from feeds.models import Enclosure, Entry
 
 # Keep inline HTML (nh3 sanitizes afterwards); footnotes as kramdown has them.
 _CMARK_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES
@@ -211,3 +212,12 @@ def source_paragraph(url: str) -> str:
     """The original-article link as it is shown at the end of the content."""
     safe = html.escape(url, quote=True)
     return f'<p><a href="{safe}">{safe}</a></p>\n'
+
+
+def picture(e: Entry) -> Enclosure | None:
+    """The entry's picture: its own (front matter ``image``, the source's Media RSS), else
+    the first image of its content."""
+    if e.image is not None:
+        return e.image
+    url = first_image(e.content_html) if "<img" in e.content_html else None
+    return Enclosure(url, 0, media_type(url)) if url else None

@@ -7,20 +7,19 @@ time, so identical input gives byte-identical output. This is the only feedgen u
 from __future__ import annotations
 
 import datetime as dt
-import html
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypedDict, TypeVar
 from urllib.parse import quote, urlsplit
 
 from feedgen.feed import FeedGenerator
 
-from feeds import __version__, caching, content
+from feeds import __version__, caching, content, feedext
 from feeds.config.config import SUFFIXES, Config
 from feeds.feedext import ExtraEntry, ExtraFeed
 from feeds.formats import FORMATS, page_path
-from feeds.models import Author, Enclosure, Entry, Problems
+from feeds.generate import jsonfeed
+from feeds.models import Author, Entry, Problems
 
 
 class Selectable(Protocol):
@@ -188,6 +187,35 @@ def feed_page_url(cfg: Config, feed: FeedPlan) -> str | None:
     return self_url(cfg, path) if path is not None and cfg.feeds.discovery else None
 
 
+class Fragments:
+    """Entries serialized once per format and shared by the feeds of one build that hold
+    them: the feed of everything keeps each entry's bytes, a later feed that holds the same
+    entry (its category's) takes them instead of serializing it again. An entry's bytes do
+    not depend on the feed around it, so a document made of shared ones is byte for byte the
+    one serialized whole."""
+
+    def __init__(self) -> None:
+        self._units: dict[tuple[str, int], tuple[Entry, bytes]] = {}
+
+    def take(self, fmt: str, e: Entry) -> bytes | None:
+        kept = self._units.pop((fmt, id(e)), None)
+        return kept[1] if kept is not None and kept[0] is e else None
+
+    def keep(self, fmt: str, e: Entry, unit: bytes) -> None:
+        self._units[(fmt, id(e))] = (e, unit)
+
+
+class Links(TypedDict, total=False):
+    """A document's links to its neighbours (``render``'s keywords of the same names)."""
+
+    prev_archive: str | None
+    next_archive: str | None
+    current: str | None
+
+
+BATCH = 256  # entries serialized per feedgen document: bounds the lxml tree of a big feed
+
+
 def render(
     cfg: Config,
     feed: FeedPlan,
@@ -198,21 +226,122 @@ def render(
     prev_archive: str | None = None,
     next_archive: str | None = None,
     current: str | None = None,
+    fragments: Fragments | None = None,
 ) -> bytes:
     """Serialize one feed in ``fmt`` ("rss", "atom" or "json"). ``entries`` are newest first.
 
     ``path`` is where the document goes (default: the feed's own path); ``prev_archive`` and
     ``next_archive`` link to the archives before and after it (RFC 5005); ``current`` marks an
-    archive document and links to the head feed it belongs to.
+    archive document and links to the head feed it belongs to. ``fragments`` shares entries'
+    bytes with the other feeds of the build (the feed of everything keeps them, the others
+    take them).
     """
     if not entries:
         raise ValueError(f"{feed.label}: a feed needs at least one entry")
+    keep = fragments is not None and feed.kind == "all"
+    take = fragments is not None and not keep
+    units: list[bytes | None] = [
+        fragments.take(fmt, e) if take and fragments is not None else None for e in entries
+    ]
     if fmt == "json":
-        return render_json(cfg, feed, entries)
+        head, tail = jsonfeed.head_and_tail(
+            cfg,
+            title=feed.title,
+            home=feed.page_url,
+            feed_url=self_url(cfg, feed.paths["json"]),
+            description=feed.description,
+            language=feed.lang or cfg.site.language,
+        )
+        make: Make = jsonfeed.units
+    else:
+        links = (prev_archive, next_archive, current)
+        head, tail, make = _xml_parts(cfg, feed, entries, fmt, path, links)
+    missing = [i for i, u in enumerate(units) if u is None]
+    for start in range(0, len(missing), BATCH):
+        batch = missing[start : start + BATCH]
+        made = make([entries[i] for i in batch])
+        if made is None:  # feedgen wrote a batch otherwise than expected: the whole at once
+            return _xml_whole(cfg, feed, entries, fmt, path, (prev_archive, next_archive, current))
+        for i, unit in zip(batch, made, strict=True):
+            units[i] = unit
+            if keep and fragments is not None:
+                fragments.keep(fmt, entries[i], unit)
+    body = (b"," if fmt == "json" else b"").join(u for u in units if u is not None)
+    return b"".join((head, body, tail))
+
+
+Make = Callable[[Sequence[Entry]], list[bytes] | None]
+XmlLinks = tuple[str | None, str | None, str | None]
+
+
+def _xml_parts(
+    cfg: Config,
+    feed: FeedPlan,
+    entries: Sequence[Entry],
+    fmt: str,
+    path: str | None,
+    links: XmlLinks,
+) -> tuple[bytes, bytes, Make]:
+    """The document around the entries (head and tail) and how to serialize entries: each
+    batch a feedgen document of the same head, cut after each entry's closing tag (text and
+    attributes are escaped, so a tag is never inside one); None if it cannot be cut so."""
+    with_media = any(content.picture(e) for e in entries)  # the media namespace only where used
+    whole = _serialize(_head(cfg, feed, entries, fmt, path, links, with_media), fmt)
+    cut = whole.rindex(b"\n  </channel>" if fmt == "rss" else b"\n</feed>") + 1
+    head, tail = whole[:cut], whole[cut:]
+    opening, closing = (
+        (b"    <item>", b"</item>\n") if fmt == "rss" else (b"  <entry>", b"</entry>\n")
+    )
+
+    def make(batch: Sequence[Entry]) -> list[bytes] | None:
+        fg = _head(cfg, feed, entries, fmt, path, links, with_media)
+        for e in batch:
+            feedext.add_entry(fg, e, fmt, content.picture(e))
+        doc = _serialize(fg, fmt)
+        if not (doc.startswith(head) and doc.endswith(tail)):
+            return None
+        *out, rest = doc[len(head) : len(doc) - len(tail)].split(closing)
+        if rest or len(out) != len(batch) or not all(u.startswith(opening) for u in out):
+            return None
+        return [u + closing for u in out]
+
+    shown = _with_stylesheet(head, stylesheet_href(cfg)) if cfg.feeds.stylesheet else head
+    return shown, tail, make
+
+
+def _xml_whole(
+    cfg: Config,
+    feed: FeedPlan,
+    entries: Sequence[Entry],
+    fmt: str,
+    path: str | None,
+    links: XmlLinks,
+) -> bytes:
+    fg = _head(cfg, feed, entries, fmt, path, links, any(content.picture(e) for e in entries))
+    for e in entries:
+        feedext.add_entry(fg, e, fmt, content.picture(e))
+    data = _serialize(fg, fmt)
+    return _with_stylesheet(data, stylesheet_href(cfg)) if cfg.feeds.stylesheet else data
+
+
+def _serialize(fg: FeedGenerator, fmt: str) -> bytes:
+    return bytes(fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True))
+
+
+def _head(
+    cfg: Config,
+    feed: FeedPlan,
+    entries: Sequence[Entry],
+    fmt: str,
+    path: str | None,
+    links: XmlLinks,
+    with_media: bool,
+) -> FeedGenerator:
+    """A feedgen document with everything of the feed but its entries."""
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)  # RSS <author> needs an e-mail; dc:creator not
     fg.register_extension("extra", ExtraFeed, ExtraEntry, atom=True, rss=True)
-    _links(cfg, feed, fmt, fg, prev_archive, next_archive, current)
+    _links(cfg, feed, fmt, fg, *links)
     this = self_url(cfg, path or feed.paths[fmt])
     fg.id(this)
     fg.title(feed.title)
@@ -222,17 +351,11 @@ def render(
     # feedgen uses the last link added as the RSS <link>: the page, not the feed itself.
     fg.link(href=this, rel="self", type=FORMATS[fmt].media_type)
     fg.link(href=feed.page_url, rel="alternate", type="text/html")
-    fg.author(_person(cfg.site.author or Author(name=cfg.site.title)))
+    fg.author(feedext.person(cfg.site.author or Author(name=cfg.site.title)))
     fg.updated(max(e.updated for e in entries))
-    pictures = [picture(e) for e in entries]
-    if any(pictures):  # the media namespace only in feeds that use it
+    if with_media:
         fg.load_extension("media", atom=True, rss=True)
-    for e, pic in zip(entries, pictures, strict=True):
-        _add_entry(fg, e, fmt, pic)
-    data: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
-    if cfg.feeds.stylesheet:
-        data = _with_stylesheet(data, stylesheet_href(cfg))
-    return data
+    return fg
 
 
 def _links(
@@ -268,57 +391,6 @@ def _links(
             extra.alternates.append((FORMATS[fmt].media_type, lang, self_url(cfg, paths[fmt])))
 
 
-def picture(e: Entry) -> Enclosure | None:
-    """The entry's picture: its own (front matter ``image``, the source's Media RSS), else
-    the first image of its content."""
-    if e.image is not None:
-        return e.image
-    url = content.first_image(e.content_html) if "<img" in e.content_html else None
-    return Enclosure(url, 0, content.media_type(url)) if url else None
-
-
-def _media(fe: Any, pic: Enclosure) -> None:
-    """Media RSS (in RSS and Atom alike): ``media:content`` for magazine views and
-    ``media:thumbnail`` for list views."""
-    attrs = {"url": pic.url, "medium": "image"}
-    if pic.type.startswith("image/"):
-        attrs["type"] = pic.type
-    if pic.length > 0:
-        attrs["fileSize"] = str(pic.length)
-    fe.media.content(attrs, group=None)
-    fe.media.thumbnail({"url": pic.url}, group=None)
-
-
-def _add_entry(fg: FeedGenerator, e: Entry, fmt: str, pic: Enclosure | None) -> None:
-    fe = fg.add_entry(order="append")
-    fe.guid(e.id, permalink=e.id == e.link)
-    fe.title(e.title)
-    fe.link(href=e.link, rel="alternate", type="text/html")
-    fe.published(e.published)
-    fe.updated(e.updated)
-    if e.summary:
-        # Atom <summary> is plain text; RSS <description> is HTML, so escape it there.
-        fe.summary(e.summary if fmt == "atom" else html.escape(e.summary, quote=False))
-    if e.content_html:  # none: an excerpt-only post (feed.excerpt_only), a bare item
-        fe.content(e.content_html, type="html")
-    for a in e.authors:
-        fe.author(_person(a))  # RSS <author> only when there is an e-mail address
-        if not a.email:
-            # RSS <author> must be an e-mail; a name alone goes in dc:creator. Never
-            # both: the W3C validator warns about duplicate item semantics.
-            fe.dc.dc_creator(a.name)
-    for name in (*e.categories, *e.tags):
-        fe.category(term=name)
-    if pic is not None:
-        _media(fe, pic)
-    if e.rights:  # an aggregated entry's copyright: Atom <rights>, dc:rights in RSS
-        if fmt == "atom":
-            fe.rights(e.rights)
-        else:
-            fe.dc.dc_rights(e.rights)
-    fe.extra.entry = e
-
-
 def _with_stylesheet(data: bytes, href: str) -> bytes:
     """A browser opening the feed shows it through feed.xsl instead of raw XML."""
     end = data.find(b"\n")
@@ -334,69 +406,3 @@ STYLESHEET = "feed.xsl"
 def stylesheet_href(cfg: Config) -> str:
     """The stylesheet's URL path (same origin as the feeds, as browsers require for XSLT)."""
     return urlsplit(cfg.output_url).path + STYLESHEET
-
-
-def _person(a: Author) -> dict[str, str]:
-    out = {"name": a.name}
-    if a.email:
-        out["email"] = a.email
-    if a.uri:
-        out["uri"] = a.uri
-    return out
-
-
-JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-
-
-def render_json(cfg: Config, feed: FeedPlan, entries: Sequence[Entry]) -> bytes:
-    """JSON Feed 1.1: the same entries and dates (RFC 3339, site timezone) as RSS and Atom."""
-    author = cfg.site.author or Author(name=cfg.site.title)
-    doc: dict[str, object] = {
-        "version": JSON_FEED_VERSION,
-        "title": feed.title,
-        "home_page_url": feed.page_url,
-        "feed_url": self_url(cfg, feed.paths["json"]),
-        "description": feed.description,
-        "language": feed.lang or cfg.site.language,
-        "authors": [_json_person(author)],
-    }
-    if cfg.feeds.websub_hub:
-        doc["hubs"] = [{"type": "WebSub", "url": cfg.feeds.websub_hub}]
-    items = []
-    for e in entries:
-        item: dict[str, object] = {"id": e.id, "url": e.link}
-        if e.source_link:
-            item["external_url"] = e.source_link
-        item["title"] = e.title
-        item["content_html"] = e.content_html or html.escape(e.summary or e.title)
-        if e.summary:
-            item["summary"] = e.summary
-        pic = picture(e)
-        if pic is not None:
-            item["image"] = pic.url
-        item["date_published"] = e.published.isoformat()
-        item["date_modified"] = e.updated.isoformat()
-        if e.authors:
-            item["authors"] = [_json_person(a) for a in e.authors]
-        tags = list(dict.fromkeys((*e.categories, *e.tags)))
-        if tags:
-            item["tags"] = tags
-        if e.enclosures:
-            item["attachments"] = [
-                {
-                    "url": x.url,
-                    "mime_type": x.type,
-                    **({"size_in_bytes": x.length} if x.length > 0 else {}),
-                }
-                for x in e.enclosures
-            ]
-        items.append(item)
-    doc["items"] = items
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
-def _json_person(a: Author) -> dict[str, str]:
-    out = {"name": a.name}
-    if a.uri:
-        out["url"] = a.uri
-    return out

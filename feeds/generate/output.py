@@ -18,7 +18,7 @@ from dataclasses import fields
 from functools import partial
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, Unpack
 from urllib.parse import urlsplit
 
 from feeds import __version__, caching
@@ -183,13 +183,17 @@ def _document(
     rel: str,
     fingerprint: str,
     role: str,
-    **links: str | None,
+    fragments: generate.Fragments | None = None,
+    **links: Unpack[generate.Links],
 ) -> FileResult:
-    """Generate and write one document of a feed (a variant's entries converted first)."""
+    """Generate and write one document of a feed (a variant's entries converted first;
+    ``fragments``: entries serialized by other feeds of the build)."""
 
     def make() -> bytes:
+        # a variant's entries are converted copies: none of them is shared
         shown = variants.convert_entries(entries, feed.lang) if feed.lang else entries
-        return generate.render(cfg, feed, shown, fmt, path=rel, **links)
+        shared = None if feed.lang else fragments
+        return generate.render(cfg, feed, shown, fmt, path=rel, fragments=shared, **links)
 
     return _make_and_write(
         writer,
@@ -248,12 +252,21 @@ def write_head(
     problems: Problems,
     feed: Rendered,
     unchanged: Unchanged,
+    fragments: generate.Fragments | None = None,
+    *,
+    only: str | None = None,
+    entries: str | None = None,
 ) -> list[FileResult]:
-    """The head feed in every format (a file made from the same inputs is left alone)."""
+    """The head feed in every format, or in format ``only`` without its page (a file made
+    from the same inputs is left alone; ``fragments``: entries' bytes shared with the
+    build's other feeds; ``entries``: the feed's ``entries_digest``, when the caller has it).
+    """
     out: list[FileResult] = []
     months, plan = feed.months, feed.plan
-    entries = entries_digest(feed.entries)
+    entries = entries if entries is not None else entries_digest(feed.entries)
     for fmt, rel in plan.paths.items():
+        if only is not None and fmt != only:
+            continue
         prev = (
             archive.url(cfg, plan, months[-1], fmt) if months and fmt in archivable(plan) else None
         )
@@ -263,12 +276,13 @@ def write_head(
         if same is not None:
             out.append(Written(rel, False, same, modified=newest(feed.entries)))
             continue
+        links: generate.Links = {"prev_archive": prev}
         out.append(
             _document(
-                cfg, writer, problems, plan, feed.entries, fmt, rel, fp, "feed", prev_archive=prev
+                cfg, writer, problems, plan, feed.entries, fmt, rel, fp, "feed", fragments, **links
             )
         )
-    if cfg.feeds.discovery:
+    if cfg.feeds.discovery and only is None:
         out += write_page(cfg, writer, problems, feed, unchanged, entries)
     return out
 

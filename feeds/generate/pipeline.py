@@ -27,10 +27,12 @@ from feeds.generate.output import (
     DiskWriter,
     DryWriter,
     Writer,
+    entries_digest,
     write_archives,
     write_discovery,
     write_head,
     write_host_files,
+    write_page,
 )
 from feeds.generate.plan import (
     EntrySource,
@@ -349,7 +351,7 @@ def write_all(
     month_entries: Callable[[generate.FeedPlan, archive.Month], list[Entry]],
 ) -> Outcome:
     """Write feeds, their archives, then the discovery files. The one place that asks
-    whether to stop (between feeds: a stopped build keeps the rest's previous files)."""
+    whether to stop (between documents: a stopped build keeps the rest's previous files)."""
     cfg = run.cfg
     files: list[FileResult] = []
     feeds: list[FeedResult] = []
@@ -359,10 +361,23 @@ def write_all(
         same = o is not None and o.fingerprint == fingerprint and writer.holds(rel, o)
         return o if same else None
 
-    for feed in rendered:
+    # One format at a time, the feed of everything first: its entries' bytes are shared
+    # with the other feeds of that format, then dropped before the next format.
+    heads = list(rendered)
+    digests = [entries_digest(feed.entries) for feed in heads]
+    for fmt in dict.fromkeys(f for feed in heads for f in feed.plan.paths):
+        fragments = generate.Fragments()
+        for feed, digest_ in zip(heads, digests, strict=True):
+            if run.stopping():
+                return Outcome(files, feeds, True)
+            files += write_head(
+                cfg, writer, problems, feed, unchanged, fragments, only=fmt, entries=digest_
+            )
+    for feed, digest_ in zip(heads, digests, strict=True):
         if run.stopping():
             return Outcome(files, feeds, True)
-        files += write_head(cfg, writer, problems, feed, unchanged)
+        if cfg.feeds.discovery:
+            files += write_page(cfg, writer, problems, feed, unchanged, digest_)
         if feed.months:
             entries = partial(month_entries, feed.plan)
             files += write_archives(cfg, writer, problems, feed, writer.exists, entries, unchanged)

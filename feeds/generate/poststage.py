@@ -341,22 +341,23 @@ class PostRenderer:
         return self._links
 
     def _hit(self, ref: PostRef) -> Rendered | None:
-        row = self.cache.rendered(ref.path, ref.sha)
+        row = self.cache.rendered([(ref.path, ref.sha)]).get(ref.path)
         return row if row is not None and _still_valid(row, ref.sha, self.links) else None
 
     def prefetch(self, refs: Iterable[PostRef]) -> None:
         """Render (in worker processes when there are many) the posts not cached yet."""
-        missing: list[str] = []
-        seen: set[str] = set()
+        todo: dict[str, str] = {}
         for ref in refs:
-            if ref.path in seen or ref.path in self.done:
-                continue
-            seen.add(ref.path)
-            hit = self._hit(ref)
-            if hit is not None:
+            if ref.path not in self.done:
+                todo.setdefault(ref.path, ref.sha)
+        found = self.cache.rendered(todo.items())  # one query per few hundred posts
+        missing: list[str] = []
+        for path, sha in todo.items():
+            hit = found.get(path)
+            if hit is not None and _still_valid(hit, sha, self.links):
                 self._use(hit)
             else:
-                missing.append(ref.path)
+                missing.append(path)
         rows: Iterable[Rendered | str]
         if self.workers is not None and self.workers.usable(len(missing), RENDER_PARALLEL_AT):
             rows = self.workers.map(_render_chunk, missing)

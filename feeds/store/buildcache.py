@@ -40,6 +40,7 @@ from feeds.store.cacheschema import (
 )
 
 _BATCH = 2000
+_IN_CHUNK = 500  # paths per ``IN (…)`` query: far below SQLite's limit of bound values
 
 
 def create(db: sqlite3.Connection) -> None:
@@ -331,11 +332,18 @@ class BuildCache:
 
     # ---------------------------------------------------------------- renderings, outputs
 
-    def rendered(self, path: str, sha: str) -> Rendered | None:
-        """The rendering keyed ``sha``, or ``sha+<its other inputs>`` (the caller checks)."""
-        sql = "SELECT sha, entry, problems FROM rendered WHERE path=? AND (sha=? OR sha LIKE ?)"
-        rows = self._rows(sql, (path, sha, sha + "+%"))
-        return next((Rendered(path, k, e, problems_from_json(p)) for k, e, p in rows), None)
+    def rendered(self, wanted: Iterable[tuple[str, str]]) -> dict[str, Rendered]:
+        """The renderings of posts by (path, sha), a few hundred a query: each keyed ``sha``
+        or ``sha+<its other inputs>`` (the caller checks those), by path."""
+        want, out = dict(wanted), {}
+        paths = list(want)
+        for at in range(0, len(paths), _IN_CHUNK):
+            chunk = tuple(paths[at : at + _IN_CHUNK])
+            sql = f"SELECT * FROM rendered WHERE path IN ({','.join('?' * len(chunk))})"  # noqa: S608
+            for path, key, entry, problems in self._rows(sql, chunk):
+                if key == want[path] or key.startswith(want[path] + "+"):
+                    out[path] = Rendered(path, key, entry, problems_from_json(problems))
+        return out
 
     def post_links(self) -> dict[str, str]:
         """Every used post's link, by path."""

@@ -73,13 +73,13 @@ def test_a_dry_write_records_every_file_and_touches_nothing(tmp_path: Path) -> N
     assert "all.rss.xml" in heads and not any(h.startswith("archive/") for h in heads)
 
 
-def test_a_stop_between_feeds_keeps_the_rest_unwritten(tmp_path: Path) -> None:
+def test_a_stop_between_documents_keeps_the_rest_unwritten(tmp_path: Path) -> None:
     run, cache, p = planned(tmp_path)
     asked: list[int] = []
 
     def stop() -> bool:
         asked.append(1)
-        return len(asked) > 1  # let the first feed through
+        return len(asked) > 1  # let the first document through
 
     run = plan.Run(run.cfg, NOW, should_stop=stop)
     src = sources(run, cache)
@@ -88,9 +88,10 @@ def test_a_stop_between_feeds_keeps_the_rest_unwritten(tmp_path: Path) -> None:
     done = pipeline.write_all(
         run, writer, Problems(), rendered, {}, plan.month_entries(run, cache, p, plan.Stored(), src)
     )
-    assert done.stopped and [f.label for f in done.feeds] == ["all"]
-    # the first feed whole (its web page too), none of the rest
-    assert sorted(writer.files) == ["all.atom.xml", "all.html", "all.json", "all.rss.xml"]
+    # head feeds are written one format at a time, the feed of everything first: the first
+    # document only, and no feed counted as done
+    assert done.stopped and done.feeds == []
+    assert sorted(writer.files) == ["all.rss.xml"]
 
 
 def test_a_file_that_cannot_be_written_is_failed_and_the_rest_go_on(tmp_path: Path) -> None:
