@@ -266,8 +266,14 @@ def render(
             units[i] = unit
             if keep and fragments is not None:
                 fragments.keep(fmt, entries[i], unit)
-    body = (b"," if fmt == "json" else b"").join(u for u in units if u is not None)
-    return b"".join((head, body, tail))
+    parts: list[bytes] = [head]
+    for u in units:  # one copy of a big feed: the document joined once, from its parts
+        if u is not None:
+            if fmt == "json" and len(parts) > 1:
+                parts.append(b",")
+            parts.append(u)
+    parts.append(tail)
+    return b"".join(parts)
 
 
 Make = Callable[[Sequence[Entry]], list[bytes] | None]
