@@ -10,9 +10,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
+
+CHUNK = 500  # items per job
+AHEAD = 3  # jobs per worker submitted ahead of the caller
 
 _settings: Any = None
 
@@ -45,10 +49,17 @@ class Workers:
                 initializer=_init,
                 initargs=(self.settings,),
             )
-        size = max(50, len(items) // (self.count * 8))
+        # Chunks of at most CHUNK items, at most AHEAD of them per worker under way or done
+        # and not yet taken: a caller slower than the workers (the build saving rows) holds
+        # a few chunks' results, never every result at once.
+        size = max(50, min(CHUNK, len(items) // (self.count * 8)))
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
-        for result in self._pool.map(_run, [job] * len(chunks), chunks):
-            yield from result
+        pending: deque[Future[list[Any]]] = deque()
+        for at in range(len(chunks) + self.count * AHEAD):
+            if at < len(chunks):
+                pending.append(self._pool.submit(_run, job, chunks[at]))
+            if at >= self.count * AHEAD:
+                yield from pending.popleft().result()
 
     def __enter__(self) -> Workers:
         return self
