@@ -294,9 +294,10 @@ def write_page(
     feed: Rendered,
     unchanged: Unchanged,
     entries: str | None = None,
+    fragments: generate.Fragments | None = None,
 ) -> list[FileResult]:
     """The feed's web page (``pages.py``), beside its feed files (``entries``: the feed's
-    ``entries_digest``, when the caller has it)."""
+    ``entries_digest``, when the caller has it; ``fragments``: shared articles)."""
     plan = feed.plan
     rel = page_path(plan)
     if rel is None:
@@ -311,7 +312,7 @@ def write_page(
     if same is not None:
         return [Written(rel, False, same, "page", modified=newest(feed.entries))]
     shown = variants.convert_entries(feed.entries, plan.lang) if plan.lang else feed.entries
-    make = partial(pages.render, cfg, plan, shown)
+    make = partial(pages.render, cfg, plan, shown, None if plan.lang else fragments)
     modified = newest(feed.entries)
     return [
         _make_and_write(writer, problems, plan.label, "web page", rel, fp, "page", make, modified)

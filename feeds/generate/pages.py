@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from feeds.config.config import Config
 from feeds.formats import FORMATS, LABELS
-from feeds.generate.generate import FeedPlan, self_url
+from feeds.generate.generate import FeedPlan, Fragments, self_url
 from feeds.models import Entry
 
 INDEX_FILE = "index.html"
@@ -129,11 +129,33 @@ def variant_links(cfg: Config, plan: FeedPlan) -> list[str]:
     ]
 
 
-def render(cfg: Config, plan: FeedPlan, entries: Sequence[Entry]) -> bytes:
-    """The page of one feed; ``entries`` as the feed carries them (newest first)."""
+def render(
+    cfg: Config, plan: FeedPlan, entries: Sequence[Entry], fragments: Fragments | None = None
+) -> bytes:
+    """The page of one feed; ``entries`` as the feed carries them (newest first).
+    ``fragments``: entries' articles shared with the build's other pages (as feeds share
+    their entries' bytes: the page of everything keeps them, the others take them)."""
     lang = escape(plan.lang or cfg.site.language)
     head = "\n".join(head_links(cfg, plan) + variant_links(cfg, plan))
-    articles = "\n".join(_article(cfg, e) for e in entries)
+    keep = fragments is not None and plan.kind == "all"
+    parts: list[bytes] = []
+    for e in entries:
+        unit = fragments.take("page", e) if fragments is not None and not keep else None
+        if unit is None:
+            unit = _article(cfg, e).encode()
+            if keep and fragments is not None:
+                fragments.keep("page", e, unit)
+        parts.append(unit)
+    # the last mark is ours: only fixed text follows the articles
+    before, _, after = _page(cfg, plan, entries, lang, head).rpartition(_ARTICLES)
+    return b"".join((before.encode(), b"\n".join(parts), after.encode()))
+
+
+_ARTICLES = "\0articles\0"  # where the articles go
+
+
+def _page(cfg: Config, plan: FeedPlan, entries: Sequence[Entry], lang: str, head: str) -> str:
+    articles = _ARTICLES
     offset = _offset(entries[0].published.astimezone(cfg.site.tz)) if entries else ""
     site_link = _safe_href(plan.page_url)
     page = f"""<!DOCTYPE html>
@@ -168,7 +190,7 @@ def render(cfg: Config, plan: FeedPlan, entries: Sequence[Entry]) -> bytes:
 {COPY_SCRIPT}</body>
 </html>
 """
-    return page.encode("utf-8")
+    return page
 
 
 def _subscribe(cfg: Config, plan: FeedPlan) -> str:

@@ -373,11 +373,12 @@ def write_all(
             files += write_head(
                 cfg, writer, problems, feed, unchanged, fragments, only=fmt, entries=digest_
             )
+    fragments = generate.Fragments()  # the page of everything's articles, for the others
     for feed, digest_ in zip(heads, digests, strict=True):
         if run.stopping():
             return Outcome(files, feeds, True)
         if cfg.feeds.discovery:
-            files += write_page(cfg, writer, problems, feed, unchanged, digest_)
+            files += write_page(cfg, writer, problems, feed, unchanged, digest_, fragments)
         if feed.months:
             entries = partial(month_entries, feed.plan)
             files += write_archives(cfg, writer, problems, feed, writer.exists, entries, unchanged)
