@@ -62,7 +62,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -103,6 +104,21 @@ log = logging.getLogger(__name__)
 APPLICATION_ID = 0x46454544  # "FEED", in the SQLite header: marks the file as ours
 SCHEMA_VERSION = 4
 _META_SCHEMA = buildcache.META_SCHEMA
+
+
+def _when_free(run: Callable[[], object], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        try:
+            run()
+            return
+        except sqlite3.OperationalError as e:
+            text = str(e).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
@@ -218,7 +234,9 @@ class Store:
                 raise StoreError(f"{self.path}: no store yet (an empty file)")
             db.execute("SELECT id FROM sources LIMIT 1").fetchall()  # checks the file reads
             return
-        db.execute("PRAGMA journal_mode=WAL")
+        # Another connection turning a new file to WAL at the same moment makes SQLite say
+        # "database is locked" at once, without its busy wait: asked again until the timeout.
+        _when_free(lambda: db.execute("PRAGMA journal_mode=WAL"), self.timeout)
         db.execute("PRAGMA synchronous=NORMAL")
         if tables == 0 or version < SCHEMA_VERSION:
             with self.transaction():
