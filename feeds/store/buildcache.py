@@ -13,6 +13,7 @@ frozen dataclasses; JSON stays inside.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -378,8 +379,8 @@ def _insert_posts(db: sqlite3.Connection, rows: list[PostRow]) -> None:
                 r.sha,
                 r.published,
                 r.link,
-                None if r.link is None else json.dumps(r.categories, ensure_ascii=False),
-                None if r.link is None else json.dumps(r.tags, ensure_ascii=False),
+                None if r.link is None else _names_json(r.categories),
+                None if r.link is None else _names_json(r.tags),
                 problems_json(r.problems),
             )
             for r in rows
@@ -409,6 +410,18 @@ def _ref(row: tuple[Any, ...], tz: dt.tzinfo) -> PostRef:
         sha=sha,
         link=link,
         published=dt.datetime.fromtimestamp(published, tz),
-        categories=tuple(json.loads(cats)),
-        tags=tuple(json.loads(tags)),
+        categories=_names(cats),
+        tags=_names(tags),
     )
+
+
+# A post's categories or tags as a JSON list: few distinct lists in a site (its categories,
+# its tags' combinations), each encoded and decoded once.
+@functools.lru_cache(maxsize=4096)
+def _names_json(names: tuple[str, ...]) -> str:
+    return json.dumps(names, ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
