@@ -291,8 +291,15 @@ class Entries:
         self._to_json = to_json
         self._from_json = from_json
 
-    def first_seen(self, source_id: str, ids: Iterable[str]) -> dict[str, dt.datetime]:
+    def first_seen(
+        self, source_id: str, ids: Iterable[str] | None = None
+    ) -> dict[str, dt.datetime]:
         out: dict[str, dt.datetime] = {}
+        if ids is None:
+            rows = self._sql.rows(
+                "SELECT entry_id, first_seen FROM entries WHERE source_id=?", (source_id,)
+            )
+            return {entry_id: dt.datetime.fromisoformat(seen) for entry_id, seen in rows}
         wanted = list(ids)
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]

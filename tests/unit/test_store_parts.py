@@ -68,6 +68,8 @@ def test_a_state_and_its_entries_saved_together_read_back_typed(store_config: St
             ("xinhua", "e1"): entry(1)
         }
         assert store.entries.first_seen("xinhua", ["e1", "nope"]) == {"e1": NOW}
+        assert store.entries.first_seen("xinhua") == {"e1": NOW, "e2": NOW}  # every one
+        assert store.entries.first_seen("nobody") == {}
 
 
 def test_an_edited_entry_is_changed_and_keeps_its_first_seen(store_config: StoreConfig) -> None:
