@@ -376,37 +376,56 @@ class Entries:
         now: dt.datetime,
         entries: Iterable[tuple[Entry, dt.datetime]],
     ) -> SaveResult:
-        """Insert or update a source's fetched entries inside the caller's transaction."""
-        new = changed = 0
-        for entry, first_seen in entries:
+        """Insert or update a source's fetched entries inside the caller's transaction: the
+        stored hashes read at once, then the new, the edited and the unchanged ones (only
+        their last-seen time) written a statement each."""
+        pairs = list(entries)
+        known = self._hashes(db, source_id, [e.id for e, _ in pairs])
+        seen = _ts(now)
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        seen_only: list[tuple[Any, ...]] = []
+        for entry, first_seen in pairs:
             data = json.dumps(self._to_json(entry), ensure_ascii=False, sort_keys=True)
             digest = hashlib.sha256(data.encode()).hexdigest()
-            row = db.execute(
-                "SELECT content_hash FROM entries WHERE source_id=? AND entry_id=?",
-                (source_id, entry.id),
-            ).fetchone()
-            published, seen = _ts(entry.published), _ts(now)
-            if row is None:
-                new += 1
-                db.execute(
-                    "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (source_id, entry.id, _ts(first_seen), seen, published, digest, data),
+            old = known.get(entry.id)
+            published = _ts(entry.published)
+            if old is None:
+                inserts.append(
+                    (source_id, entry.id, _ts(first_seen), seen, published, digest, data)
                 )
-            elif row[0] != digest:
-                changed += 1
-                db.execute(
-                    "UPDATE entries SET last_seen=?, published=?, content_hash=?, "
-                    "data=? WHERE source_id=? AND entry_id=?",
-                    (seen, published, digest, data, source_id, entry.id),
-                )
+            elif old != digest:
+                updates.append((seen, published, digest, data, source_id, entry.id))
             else:
-                db.execute(
-                    "UPDATE entries SET last_seen=? WHERE source_id=? AND entry_id=?",
-                    (seen, source_id, entry.id),
-                )
+                seen_only.append((seen, source_id, entry.id))
+            known[entry.id] = digest  # an id twice in one fetch: the second edits the first
+        db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", inserts)
+        db.executemany(
+            "UPDATE entries SET last_seen=?, published=?, content_hash=?, "
+            "data=? WHERE source_id=? AND entry_id=?",
+            updates,
+        )
+        db.executemany("UPDATE entries SET last_seen=? WHERE source_id=? AND entry_id=?", seen_only)
+        new, changed = len(inserts), len(updates)
         if new or changed:
             _bump_version(db)
         return SaveResult(new, changed)
+
+    @staticmethod
+    def _hashes(db: sqlite3.Connection, source_id: str, ids: list[str]) -> dict[str, str]:
+        """The stored content hashes of these ids of a source, by id."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                db.execute(
+                    f"SELECT entry_id, content_hash FROM entries WHERE source_id=? AND "  # noqa: S608
+                    f"entry_id IN ({marks})",
+                    (source_id, *chunk),
+                ).fetchall()
+            )
+        return out
 
     def dump(self) -> Iterator[EntryRow]:
         """Every stored entry as it is stored, in key order, a page at a time."""
