@@ -83,10 +83,9 @@ def fetch_round(
     force: bool = False,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[SourceOutcome]:
-    """Fetch every due source concurrently (per-host limit), store what came back.
-    ``should_stop`` is asked before each fetch and while it waits: once it says yes, the rest
-    wait for the next round and fetches under way are given up within a moment (connections
-    closed, nothing recorded for them: the store holds what it held before)."""
+    """Fetch every due source concurrently (per-host limit), store what came back. ``should_stop``
+    is asked before each fetch and while it waits: once it says yes, the rest wait for the next
+    round; fetches under way are given up within a moment (connections closed, nothing recorded)."""
     states = store.sources.states()
     todo = _interleave_hosts(fetchstate.due(cfg.sources, states, now, force=force))
     if not todo:
@@ -97,30 +96,26 @@ def fetch_round(
     lock = threading.Lock()
     stored = threading.Lock()  # the store's connection, shared by this thread and the fetches
 
-    def seen(source_id: str) -> dict[str, dt.datetime]:
-        with stored:
-            return store.entries.first_seen(source_id)
-
     def work(f: Fetcher, s: SourceConfig) -> _Fetched | Exception | None:
         if should_stop is not None and should_stop():
             return None
         with lock:
             sem = per_host[urlsplit(s.url).netloc]
         with sem:
-            return _fetch(f, s, states.get(s.id), now, None if parsers is None else (parsers, seen))
+            return _fetch(f, s, states.get(s.id), now, parsing)
 
     order = {s.id: i for i, s in enumerate(cfg.sources)}
     done: dict[str, SourceOutcome] = {}
     failed: list[tuple[SourceConfig, Exception]] = []
     parsers = _parser_pool(cfg, len(todo))
+    parsing = None if parsers is None else (parsers, _first_seen(store, stored))
     with (
         Fetcher(cfg.fetch, should_stop=should_stop) as f,
         ThreadPoolExecutor(max_workers=cfg.fetch.concurrency, thread_name_prefix="fetch") as pool,
         parsers or contextlib.nullcontext(),
     ):
         futures = {pool.submit(work, f, s): s for s in todo}
-        # Store each success while the other fetches go on; failures wait for the end,
-        # when it is known whether every source failed (the network is down).
+        # successes stored as they come; failures at the end, once it is known if all failed
         for fut in as_completed(futures):
             s, r = futures.pop(fut), fut.result()  # popped: what was saved is let go
             if r is None:  # not started, or given up: stopping
@@ -196,6 +191,17 @@ PARSE_PROCESSES_AT = 20  # due sources from which parsing moves to worker proces
 
 def _started() -> None:
     pass
+
+
+def _first_seen(store: Store, stored: threading.Lock) -> Callable[[str], dict[str, dt.datetime]]:
+    """Every stored first-seen time of a source, asked on a fetch thread: under ``stored``,
+    the lock on the store's connection that the round's saves hold too."""
+
+    def seen(source_id: str) -> dict[str, dt.datetime]:
+        with stored:
+            return store.entries.first_seen(source_id)
+
+    return seen
 
 
 _config: list[Config] = []  # in a worker process: the round's config

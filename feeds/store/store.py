@@ -80,10 +80,8 @@ from feeds.store.parts import (
     SaveResult,
     Sources,
     SourceState,
-    Sql,
-    read_only_uri,
-    store_error,
 )
+from feeds.store.sqlconn import Sql, read_only_uri, store_error
 
 if TYPE_CHECKING:
     from feeds.config.config import StoreConfig
