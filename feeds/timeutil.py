@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import re
 import unicodedata
 
@@ -40,8 +41,10 @@ _LOWEST = dt.datetime.min.replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
 _HIGHEST = dt.datetime.max.replace(tzinfo=dt.UTC) - dt.timedelta(days=1)
 
 
+@functools.lru_cache(maxsize=64)
 def zone(name: str) -> Zone:
-    """The timezone called ``name`` (an IANA name such as ``Asia/Shanghai``)."""
+    """The timezone called ``name`` (an IANA name such as ``Asia/Shanghai``); pytz gives the
+    same object for a name every time, remembered here (asked once per fetched entry)."""
     try:
         return pytz.timezone(name)
     except pytz.UnknownTimeZoneError as e:
@@ -66,7 +69,10 @@ def to_zone(aware: dt.datetime, tz: Zone) -> dt.datetime:
         raise DateError(f"naive datetime {aware!r} where an aware one is required")
     try:
         out = aware.astimezone(tz)
-        if isinstance(tz, pytz.BaseTzInfo):
+        # astimezone has asked the pytz zone itself (fromutc), which gives the offset that is
+        # right at that instant; only a datetime that already carried ``tz`` itself comes back
+        # as it was, perhaps with the wrong offset (LMT), and is normalized
+        if out.tzinfo is tz and isinstance(tz, pytz.BaseTzInfo):
             out = tz.normalize(out)
     except OverflowError as e:
         raise _out_of_range(aware.isoformat()) from e

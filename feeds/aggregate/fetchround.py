@@ -29,7 +29,7 @@ from feeds.collect import remote
 from feeds.collect.http import Fetcher, FetchError, FetchResult
 from feeds.config.config import Config, SourceConfig
 from feeds.errors import FetchStopped, StoreError
-from feeds.models import Problems, RawFeed, SourceOutcome
+from feeds.models import Entry, Problem, Problems, RawFeed, SourceOutcome
 from feeds.normalize import normalize
 from feeds.store.parts import SourceState
 from feeds.store.store import Store, open_store
@@ -58,9 +58,19 @@ def fetch_due(
 
 
 @dataclass(frozen=True)
+class _Normalized:
+    """A fetched document as a worker process leaves it: its entries normalized (each with
+    its first-seen time) and the problems met doing so, in order; only this comes back."""
+
+    title: str | None
+    pairs: tuple[tuple[Entry, dt.datetime], ...]
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
 class _Fetched:
     result: FetchResult
-    feed: RawFeed | None  # None when not modified
+    feed: RawFeed | _Normalized | None  # None when not modified
     seconds: float
 
 
@@ -73,10 +83,9 @@ def fetch_round(
     force: bool = False,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[SourceOutcome]:
-    """Fetch every due source concurrently (per-host limit), store what came back.
-    ``should_stop`` is asked before each fetch and while it waits: once it says yes, the rest
-    wait for the next round and fetches under way are given up within a moment (connections
-    closed, nothing recorded for them: the store holds what it held before)."""
+    """Fetch every due source concurrently (per-host limit), store what came back. ``should_stop``
+    is asked before each fetch and while it waits: once it says yes, the rest wait for the next
+    round; fetches under way are given up within a moment (connections closed, nothing recorded)."""
     states = store.sources.states()
     todo = _interleave_hosts(fetchstate.due(cfg.sources, states, now, force=force))
     if not todo:
@@ -85,6 +94,7 @@ def fetch_round(
         lambda: threading.Semaphore(cfg.fetch.per_host)
     )
     lock = threading.Lock()
+    stored = threading.Lock()  # the store's connection, shared by this thread and the fetches
 
     def work(f: Fetcher, s: SourceConfig) -> _Fetched | Exception | None:
         if should_stop is not None and should_stop():
@@ -92,29 +102,30 @@ def fetch_round(
         with lock:
             sem = per_host[urlsplit(s.url).netloc]
         with sem:
-            return _fetch(f, s, states.get(s.id), parsers)
+            return _fetch(f, s, states.get(s.id), now, parsing)
 
     order = {s.id: i for i, s in enumerate(cfg.sources)}
     done: dict[str, SourceOutcome] = {}
     failed: list[tuple[SourceConfig, Exception]] = []
-    parsers = _parser_pool(len(todo))
+    parsers = _parser_pool(cfg, len(todo))
+    parsing = None if parsers is None else (parsers, _first_seen(store, stored))
     with (
         Fetcher(cfg.fetch, should_stop=should_stop) as f,
         ThreadPoolExecutor(max_workers=cfg.fetch.concurrency, thread_name_prefix="fetch") as pool,
         parsers or contextlib.nullcontext(),
     ):
         futures = {pool.submit(work, f, s): s for s in todo}
-        # Store each success while the other fetches go on; failures wait for the end,
-        # when it is known whether every source failed (the network is down).
+        # successes stored as they come; failures at the end, once it is known if all failed
         for fut in as_completed(futures):
-            s, r = futures[fut], fut.result()
+            s, r = futures.pop(fut), fut.result()  # popped: what was saved is let go
             if r is None:  # not started, or given up: stopping
                 continue
             if isinstance(r, Exception):
                 failed.append((s, r))
                 continue
             try:
-                done[s.id] = _record(cfg, store, s, states.get(s.id), r, now, problems, False)
+                with stored:
+                    done[s.id] = _record(cfg, store, s, states.get(s.id), r, now, problems)
             except StoreError:
                 raise
             except Exception as e:  # one source's surprise must not end the round
@@ -140,7 +151,7 @@ def fetch_one(
     worker of ``feeds worker`` does with one job, saving with its ``fence`` (status
     "refused" when a later claim took the source: nothing was written). Alone it cannot
     tell that the network is down, so a failure always counts as the source's own."""
-    fetched = _fetch(f, s, st, None)
+    fetched = _fetch(f, s, st, now, None)
     if fetched is None:  # the fetcher was told to stop: nothing about the source is recorded
         raise FetchStopped(f"{s.id}: fetch given up: stopping")
     return _record(cfg, store, s, st, fetched, now, problems, False, fence)
@@ -182,24 +193,67 @@ def _started() -> None:
     pass
 
 
-def _parser_pool(jobs: int) -> ProcessPoolExecutor | None:
-    """Worker processes for feedparser when a round is big and there are cores to use.
-    Forked now, while this is the only thread (``parallel.worker_count`` decides)."""
+def _first_seen(store: Store, stored: threading.Lock) -> Callable[[str], dict[str, dt.datetime]]:
+    """Every stored first-seen time of a source, asked on a fetch thread: under ``stored``,
+    the lock on the store's connection that the round's saves hold too."""
+
+    def seen(source_id: str) -> dict[str, dt.datetime]:
+        with stored:
+            return store.entries.first_seen(source_id)
+
+    return seen
+
+
+_config: list[Config] = []  # in a worker process: the round's config
+
+
+def _worker_config(cfg: Config) -> None:
+    _config.append(cfg)
+
+
+def _parse_and_normalize(
+    res: FetchResult, s: SourceConfig, now: dt.datetime, seen: dict[str, dt.datetime]
+) -> _Normalized:
+    """In a worker process: the document parsed and its entries normalized against the
+    stored first-seen times (``seen``: every stored entry of the source's)."""
+    cfg = _config[-1]
+    feed = remote.parse(res, encoding=s.encoding)
+    problems = Problems()
+    pairs = _entries(cfg, s, feed, now, problems, lambda ids: seen)
+    return _Normalized(feed.title, tuple(pairs), tuple(problems.items))
+
+
+def _parser_pool(cfg: Config, jobs: int) -> ProcessPoolExecutor | None:
+    """Worker processes that parse and normalize when a round is big and there are cores to
+    use. Forked now, while this is the only thread (``parallel.worker_count`` decides)."""
     workers = parallel.worker_count(jobs, PARSE_PROCESSES_AT)
     if not workers:
         return None
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_worker_config,
+        initargs=(cfg,),  # forked: not pickled
+    )
     for fut in [pool.submit(_started) for _ in range(workers)]:
         fut.result()  # every worker exists before any fetch thread does
     log.debug("parsing in worker processes=%d sources=%d", workers, jobs)
     return pool
 
 
+_Parsers = tuple[ProcessPoolExecutor, Callable[[str], dict[str, dt.datetime]]]
+
+
 def _fetch(
-    f: Fetcher, s: SourceConfig, st: SourceState | None, parsers: ProcessPoolExecutor | None
+    f: Fetcher,
+    s: SourceConfig,
+    st: SourceState | None,
+    now: dt.datetime,
+    parsers: _Parsers | None,
 ) -> _Fetched | Exception | None:
     """Fetch one source (conditionally, with the validators stored for its URL) and parse it;
-    None when the fetch was given up because feeds is stopping."""
+    None when the fetch was given up because feeds is stopping. With ``parsers`` (worker
+    processes, and the source's stored first-seen times by id) it is normalized there too."""
     start = time.monotonic()
     same = st is not None and st.url == s.url
     try:
@@ -209,11 +263,13 @@ def _fetch(
             last_modified=st.last_modified if same and st else None,
             allow_networks=s.allow_networks,
         )
+        feed: RawFeed | _Normalized | None
         if res.not_modified:
             feed = None
         elif parsers is not None:  # feedparser holds the GIL: parse in processes
+            pool, seen = parsers
             try:
-                feed = parsers.submit(remote.parse, res, encoding=s.encoding).result()
+                feed = pool.submit(_parse_and_normalize, res, s, now, seen(s.id)).result()
             except BrokenProcessPool:  # a worker died: parse here instead
                 log.warning("source=%s parser process died; parsing in-process", s.id)
                 feed = remote.parse(res, encoding=s.encoding)
@@ -222,6 +278,8 @@ def _fetch(
     except FetchStopped:
         log.info("source=%s fetch given up: stopping", s.id)
         return None
+    except StoreError:
+        raise
     except Exception as e:  # a source's failure is a value
         if not isinstance(e, FetchError | remote.ParseError):
             log.exception("source=%s unexpected failure", s.id)
@@ -237,7 +295,7 @@ def _record(
     r: _Fetched | Exception,
     now: dt.datetime,
     problems: Problems,
-    network_down: bool,
+    network_down: bool = False,
     fence: int | None = None,
 ) -> SourceOutcome:
     """Save what one fetch brought (a failure too) with the source's next state. With a
@@ -251,19 +309,13 @@ def _record(
             return SourceOutcome(s.id, s.url, "refused")
         return SourceOutcome(s.id, s.url, "not-modified", seconds=r.seconds)
     feed = r.feed
-    if feed.warning:
-        problems.warn(f"source {s.id!r} ({s.url})", feed.warning)
-    items = normalize.remote_ids(s.id, cfg.site.url, feed.items)
-    seen = store.entries.first_seen(s.id, (i.id for i in items))
-    pairs = []
-    # whole seconds: a first-seen time becomes an undated entry's date, and readers that
-    # drop the fraction (newsboat) must not round it into another instant
-    fresh = now.replace(microsecond=0)
-    for item in items:
-        first = seen.get(item.id, fresh)
-        entry = normalize.remote_entry(item, feed, s, cfg, first, problems)
-        if entry is not None:
-            pairs.append((entry, first))
+    if isinstance(feed, _Normalized):  # a worker process did the work
+        problems.items.extend(feed.problems)
+        pairs = list(feed.pairs)
+    else:
+        pairs = _entries(
+            cfg, s, feed, now, problems, lambda ids: store.entries.first_seen(s.id, ids)
+        )
     got = fetchstate.Modified(r.result.etag, r.result.last_modified, s.title or feed.title)
     after = fetchstate.next_state(st, s, got, now, cfg.fetch).state
     saved = store.sources.save(after, now, pairs, fence=fence)
@@ -279,6 +331,32 @@ def _record(
         entries=len(pairs),
         seconds=r.seconds,
     )
+
+
+def _entries(
+    cfg: Config,
+    s: SourceConfig,
+    feed: RawFeed,
+    now: dt.datetime,
+    problems: Problems,
+    first_seen: Callable[[list[str]], dict[str, dt.datetime]],
+) -> list[tuple[Entry, dt.datetime]]:
+    """A parsed document's entries, normalized, each with its first-seen time (``first_seen``:
+    the stored ones of these ids, by id)."""
+    if feed.warning:
+        problems.warn(f"source {s.id!r} ({s.url})", feed.warning)
+    items = normalize.remote_ids(s.id, cfg.site.url, feed.items)
+    seen = first_seen([i.id for i in items])
+    pairs = []
+    # whole seconds: a first-seen time becomes an undated entry's date, and readers that
+    # drop the fraction (newsboat) must not round it into another instant
+    fresh = now.replace(microsecond=0)
+    for item in items:
+        first = seen.get(item.id, fresh)
+        entry = normalize.remote_entry(item, feed, s, cfg, first, problems)
+        if entry is not None:
+            pairs.append((entry, first))
+    return pairs
 
 
 def _record_failure(

@@ -10,6 +10,7 @@ feed that only mentions ``<!ENTITY`` in a CDATA section (an article about XXE) i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import itertools
@@ -19,6 +20,8 @@ import re
 from typing import Any
 
 import feedparser
+import feedparser.mixin
+import feedparser.urls
 
 from feeds.collect.encoding import decode
 from feeds.collect.http import FetchResult
@@ -50,6 +53,23 @@ MAX_AUTHORS = 20  # per item
 MAX_TAGS = 50  # per item
 MAX_TAG_BYTES = 120  # UTF-8 bytes of one tag, so that its feed's file name fits
 MAX_ENCLOSURES = 20  # per item
+
+
+def _remember_base_joins() -> None:
+    """feedparser works out the base URL of every element it opens by joining the parent's
+    base with the element's ``xml:base`` (almost always the same URL joined with itself):
+    ``make_safe_absolute_uri``, a pure function of two strings, was a sixth of the parsing.
+    Its answers are remembered (in feedparser's element handling only; the same strings come
+    back). Left alone if a feedparser release no longer has it there."""
+    mixin: Any = feedparser.mixin
+    join: Any = feedparser.urls.make_safe_absolute_uri
+    if getattr(mixin, "make_safe_absolute_uri", None) is join:
+        mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=256)(
+            mixin.make_safe_absolute_uri
+        )
+
+
+_remember_base_joins()
 
 
 def parse(result: FetchResult, *, encoding: str | None = None) -> RawFeed:
@@ -157,19 +177,25 @@ def _tag(term: str) -> str:
     return f"{cut}-{hashlib.blake2b(raw, digest_size=4).hexdigest()}"
 
 
+# feedparser's own get() maps a few keys to others ("url" to "href", "enclosures" gathered from
+# links, a missing "updated" to "published"), at a Python call each; the keys read with this
+# one are none of those, and read as stored
+_get = dict.get
+
+
 def _tags(e: Any) -> tuple[str, ...]:
-    terms = (_text(t.get("term")) for t in e.get("tags") or [] if isinstance(t, dict))
+    terms = (_text(_get(t, "term")) for t in _get(e, "tags") or [] if isinstance(t, dict))
     unique = dict.fromkeys(_tag(t) for t in terms if t)
     return tuple(itertools.islice(unique, MAX_TAGS))
 
 
 def _authors(e: Any) -> tuple[tuple[str, str | None, str | None], ...]:
     authors = []
-    for a in (e.get("authors") or [])[:MAX_AUTHORS]:
-        name = _text(a.get("name"), MAX_NAME) or _text(a.get("email"), MAX_NAME)
+    for a in (_get(e, "authors") or [])[:MAX_AUTHORS]:
+        name = _text(_get(a, "name"), MAX_NAME) or _text(_get(a, "email"), MAX_NAME)
         if name:
-            authors.append((name, _text(a.get("email"), MAX_NAME), _url(a.get("href"))))
-    single = _text(e.get("author"), MAX_NAME)
+            authors.append((name, _text(_get(a, "email"), MAX_NAME), _url(_get(a, "href"))))
+    single = _text(_get(e, "author"), MAX_NAME)
     if not authors and single:
         authors.append((single, None, None))
     return tuple(authors)
@@ -178,8 +204,8 @@ def _authors(e: Any) -> tuple[tuple[str, str | None, str | None], ...]:
 def _rights(d: Any) -> str | None:
     """Atom ``<rights>``, RSS ``<copyright>`` or ``dc:rights`` (feedparser's ``rights``) as
     text: an HTML one (Atom ``type="html"``) is reduced to its text."""
-    value = d.get("rights")
-    kind = (d.get("rights_detail") or {}).get("type") or ""
+    value = _get(d, "rights")
+    kind = (_get(d, "rights_detail") or {}).get("type") or ""
     if isinstance(value, str) and "html" in kind:
         value = html.unescape(_MARKUP.sub("", value))
     return _text(value, MAX_TITLE)
@@ -188,11 +214,11 @@ def _rights(d: Any) -> str | None:
 def _enclosures(e: Any) -> tuple[tuple[str, int, str], ...]:
     enclosures = []
     for enc in (e.get("enclosures") or [])[:MAX_ENCLOSURES]:
-        href = _url(enc.get("href"))
+        href = _url(_get(enc, "href"))
         if href:
-            length = str(enc.get("length") or "0")
+            length = str(_get(enc, "length") or "0")
             size = int(length) if length.isascii() and length.isdigit() and len(length) < 19 else 0
-            kind = _text(enc.get("type"), MAX_NAME) or "application/octet-stream"
+            kind = _text(_get(enc, "type"), MAX_NAME) or "application/octet-stream"
             enclosures.append((href, size, kind))
     return tuple(enclosures)
 
@@ -200,13 +226,13 @@ def _enclosures(e: Any) -> tuple[tuple[str, int, str], ...]:
 def _image(e: Any) -> str | None:
     """The entry's picture as Media RSS gives it: its first thumbnail, else its first
     ``media:content`` that is an image."""
-    for thumb in (e.get("media_thumbnail") or [])[:MAX_ENCLOSURES]:
+    for thumb in (_get(e, "media_thumbnail") or [])[:MAX_ENCLOSURES]:
         if isinstance(thumb, dict) and (url := _url(thumb.get("url"))):
             return url
-    for media in (e.get("media_content") or [])[:MAX_ENCLOSURES]:
+    for media in (_get(e, "media_content") or [])[:MAX_ENCLOSURES]:
         if not isinstance(media, dict):
             continue
-        kind = f"{media.get('medium') or ''} {media.get('type') or ''}"
+        kind = f"{_get(media, 'medium') or ''} {_get(media, 'type') or ''}"
         if "image" in kind and (url := _url(media.get("url"))):
             return url
     return None
@@ -223,23 +249,23 @@ def _as_html(value: Any, kind: str | None) -> Any:
 def _item(e: Any) -> RawItem:
     content = None
     base = None
-    for c in e.get("content") or []:
-        if c.get("value"):
-            content, base = _as_html(c["value"], c.get("type")), c.get("base")
-            if "html" in (c.get("type") or ""):
+    for c in _get(e, "content") or []:
+        if _get(c, "value"):
+            content, base = _as_html(c["value"], _get(c, "type")), _get(c, "base")
+            if "html" in (_get(c, "type") or ""):
                 break
-    summary_detail = e.get("summary_detail") or {}
-    base = base or summary_detail.get("base")
-    title_detail = e.get("title_detail") or {}
+    summary_detail = _get(e, "summary_detail") or {}
+    base = base or _get(summary_detail, "base")
+    title_detail = _get(e, "title_detail") or {}
     return RawItem(
-        guid=_url(e.get("id")),
-        title=_text(e.get("title"), MAX_TITLE),
-        title_is_html="html" in (title_detail.get("type") or ""),
-        link=_url(e.get("link")),
+        guid=_url(_get(e, "id")),
+        title=_text(_get(e, "title"), MAX_TITLE),
+        title_is_html="html" in (_get(title_detail, "type") or ""),
+        link=_url(_get(e, "link")),
         # dict.get: feedparser's own get() maps a missing "updated" to "published" (and warns)
         published=_text(dict.get(e, "published")) or _text(dict.get(e, "created")),
         updated=_text(dict.get(e, "updated")),
-        summary_html=_html(_as_html(e.get("summary"), summary_detail.get("type"))),
+        summary_html=_html(_as_html(_get(e, "summary"), _get(summary_detail, "type"))),
         content_html=_html(content),
         authors=_authors(e),
         tags=_tags(e),

@@ -1,27 +1,23 @@
 """The SQLite parts behind ``feeds.store.store.Store``: sources with their fetch state, and stored
 entries. ``store.py`` opens the file and documents the interface; this module holds the SQL.
 
-Every SQLite call of a part goes through ``Sql``, the one place where a ``sqlite3.Error``
-becomes a ``StoreError`` that names the file and says what to do.
+Every SQLite call of a part goes through ``Sql`` (``feeds.store.sqlconn``), the one place where
+a ``sqlite3.Error`` becomes a ``StoreError`` that names the file and says what to do.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from feeds.errors import StoreError
 from feeds.models import Entry
 from feeds.store import due as storedue
+from feeds.store.sqlconn import Sql
 
 # The tables of the parts (schema version 1; later versions only changed the build cache).
 PARTS_SCHEMA = """
@@ -54,75 +50,6 @@ CREATE INDEX entries_by_source_published ON entries (source_id, published DESC);
 FENCES_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS fences (source_id TEXT PRIMARY KEY, fence INTEGER NOT NULL)"
 )
-
-
-def store_error(path: Path, timeout: float, e: sqlite3.Error) -> StoreError:
-    """Our error for a SQLite one: a sentence naming the file and the way out."""
-    text = str(e)
-    if "locked" in text or "busy" in text:
-        return StoreError(
-            f"{path}: the store is locked by another process "
-            f"(waited {timeout:g} s); try again later"
-        )
-    if "not a database" in text or "malformed" in text:
-        return StoreError(
-            f"{path}: not a usable feeds store ({text}); it was left "
-            f"untouched: move it away or set state.dir to another folder"
-        )
-    if "readonly" in text or "read-only" in text:
-        return StoreError(
-            f"{path}: the store is read-only ({text}): make the file and its folder "
-            f"writable for this user, or set state.dir to another folder"
-        )
-    if "unable to open" in text:
-        return StoreError(f"{path}: cannot open the store ({text}): check the file and its folder")
-    return StoreError(f"{path}: store error: {text}")
-
-
-def read_only_uri(path: Path) -> str:
-    """Open for reading only. In a folder we cannot write, SQLite cannot make the WAL index
-    it reads through, so the file is read as it is on disk (``immutable``: a write under way
-    elsewhere may not be seen yet)."""
-    uri = f"{path.resolve().as_uri()}?mode=ro"
-    return uri if os.access(path.parent, os.W_OK) else uri + "&immutable=1"
-
-
-class Sql:
-    """The connection as the parts see it: every error comes out as a ``StoreError``."""
-
-    def __init__(self, db: sqlite3.Connection, path: Path, timeout: float) -> None:
-        self.db = db
-        self.path = path
-        self.timeout = timeout
-
-    def error(self, e: sqlite3.Error) -> StoreError:
-        return store_error(self.path, self.timeout, e)
-
-    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        try:
-            return self.db.execute(sql, args).fetchall()
-        except sqlite3.Error as e:
-            raise self.error(e) from e
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; a SQLite error inside it is rolled back and becomes ours."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            raise self.error(e) from e
-        try:
-            yield self.db
-        except BaseException as e:
-            with contextlib.suppress(sqlite3.Error):  # the first error is the one to report
-                self.db.execute("ROLLBACK")
-            if isinstance(e, sqlite3.Error):
-                raise self.error(e) from e
-            raise
-        try:
-            self.db.execute("COMMIT")
-        except sqlite3.Error as e:
-            raise self.error(e) from e
 
 
 def _ts(value: dt.datetime | None) -> str | None:
@@ -291,19 +218,12 @@ class Entries:
         self._to_json = to_json
         self._from_json = from_json
 
-    def first_seen(self, source_id: str, ids: Iterable[str]) -> dict[str, dt.datetime]:
-        out: dict[str, dt.datetime] = {}
-        wanted = list(ids)
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for entry_id, seen in self._sql.rows(
-                f"SELECT entry_id, first_seen FROM entries WHERE source_id=? AND "  # noqa: S608
-                f"entry_id IN ({marks})",
-                (source_id, *chunk),
-            ):
-                out[entry_id] = dt.datetime.fromisoformat(seen)
-        return out
+    def first_seen(
+        self, source_id: str, ids: Iterable[str] | None = None
+    ) -> dict[str, dt.datetime]:
+        wanted = None if ids is None else list(ids)
+        rows = _by_ids(self._sql.rows, "entry_id, first_seen", source_id, wanted)
+        return {entry_id: dt.datetime.fromisoformat(seen) for entry_id, seen in rows}
 
     def index(self, source_id: str) -> list[IndexRow]:
         """A source's stored entries, newest first (ties by id), without their content (the
@@ -370,36 +290,34 @@ class Entries:
         entries: Iterable[tuple[Entry, dt.datetime]],
     ) -> SaveResult:
         """Insert or update a source's fetched entries inside the caller's transaction."""
-        new = changed = 0
-        for entry, first_seen in entries:
+        pairs = list(entries)
+        ids = [e.id for e, _ in pairs]
+        known = dict(_by_ids(self._sql.rows, "entry_id, content_hash", source_id, ids))
+        seen = _ts(now)
+        new: list[tuple[Any, ...]] = []
+        edited: list[tuple[Any, ...]] = []
+        same: list[tuple[Any, ...]] = []
+        for entry, first_seen in pairs:
             data = json.dumps(self._to_json(entry), ensure_ascii=False, sort_keys=True)
             digest = hashlib.sha256(data.encode()).hexdigest()
-            row = db.execute(
-                "SELECT content_hash FROM entries WHERE source_id=? AND entry_id=?",
-                (source_id, entry.id),
-            ).fetchone()
-            published, seen = _ts(entry.published), _ts(now)
-            if row is None:
-                new += 1
-                db.execute(
-                    "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (source_id, entry.id, _ts(first_seen), seen, published, digest, data),
-                )
-            elif row[0] != digest:
-                changed += 1
-                db.execute(
-                    "UPDATE entries SET last_seen=?, published=?, content_hash=?, "
-                    "data=? WHERE source_id=? AND entry_id=?",
-                    (seen, published, digest, data, source_id, entry.id),
-                )
+            old, published = known.get(entry.id), _ts(entry.published)
+            if old is None:
+                new.append((source_id, entry.id, _ts(first_seen), seen, published, digest, data))
+            elif old != digest:
+                edited.append((seen, published, digest, data, source_id, entry.id))
             else:
-                db.execute(
-                    "UPDATE entries SET last_seen=? WHERE source_id=? AND entry_id=?",
-                    (seen, source_id, entry.id),
-                )
-        if new or changed:
+                same.append((seen, source_id, entry.id))
+            known[entry.id] = digest  # an id twice in one fetch: the second edits the first
+        db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", new)
+        db.executemany(
+            "UPDATE entries SET last_seen=?, published=?, content_hash=?, data=? "
+            "WHERE source_id=? AND entry_id=?",
+            edited,
+        )
+        db.executemany("UPDATE entries SET last_seen=? WHERE source_id=? AND entry_id=?", same)
+        if new or edited:
             _bump_version(db)
-        return SaveResult(new, changed)
+        return SaveResult(len(new), len(edited))
 
     def dump(self) -> Iterator[EntryRow]:
         """Every stored entry as it is stored, in key order, a page at a time."""
@@ -433,6 +351,23 @@ class Entries:
             if n:
                 _bump_version(db)
         return n
+
+
+def _by_ids(
+    read: Callable[[str, tuple[Any, ...]], list[Any]],
+    columns: str,
+    source_id: str,
+    ids: list[str] | None,
+) -> list[Any]:
+    """``columns`` of a source's stored entries with these ids (500 a query), or of all."""
+    sql = f"SELECT {columns} FROM entries WHERE source_id=?"  # noqa: S608
+    if ids is None:
+        return read(sql, (source_id,))
+    rows: list[Any] = []
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        rows += read(f"{sql} AND entry_id IN ({','.join('?' * len(chunk))})", (source_id, *chunk))
+    return rows
 
 
 def _tags(value: str | None) -> tuple[str, ...]:

@@ -208,11 +208,19 @@ class PgEntries:
         self._to_json = to_json
         self._from_json = from_json
 
-    def first_seen(self, source_id: str, ids: Iterable[str]) -> dict[str, dt.datetime]:
-        rows = self._pg.rows(
-            "SELECT entry_id, first_seen FROM entries WHERE source_id=%s AND entry_id = ANY(%s)",
-            (source_id, list(ids)),
-        )
+    def first_seen(
+        self, source_id: str, ids: Iterable[str] | None = None
+    ) -> dict[str, dt.datetime]:
+        if ids is None:
+            rows = self._pg.rows(
+                "SELECT entry_id, first_seen FROM entries WHERE source_id=%s", (source_id,)
+            )
+        else:
+            rows = self._pg.rows(
+                "SELECT entry_id, first_seen FROM entries WHERE source_id=%s "
+                "AND entry_id = ANY(%s)",
+                (source_id, list(ids)),
+            )
         return {r[0]: r[1].astimezone(dt.UTC) for r in rows}
 
     def index(self, source_id: str) -> list[IndexRow]:

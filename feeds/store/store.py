@@ -41,7 +41,8 @@ missing, foreign or from a newer feeds) and writes nothing.
   (stalled past its timeout while another one claimed the source) has its late result refused.
 
 ``store.entries`` — stored entries, keyed by (source id, entry id):
-  ``first_seen(source_id, ids) -> dict[str, datetime]``: when each known id was first seen.
+  ``first_seen(source_id, ids=None) -> dict[str, datetime]``: when each known id was first
+  seen (without ``ids``: every stored entry of the source).
   ``index(source_id) -> list[IndexRow]``: id, published, link, title and tags of a source's
   entries, newest first (ties by id, in code-point order), without their content.
   ``load(keys) -> dict[(source id, entry id), Entry]``: the stored entries (missing ones left
@@ -80,10 +81,8 @@ from feeds.store.parts import (
     SaveResult,
     Sources,
     SourceState,
-    Sql,
-    read_only_uri,
-    store_error,
 )
+from feeds.store.sqlconn import Sql, read_only_uri, store_error
 
 if TYPE_CHECKING:
     from feeds.config.config import StoreConfig
@@ -147,7 +146,9 @@ class SourcesPart(Protocol):
 class EntriesPart(Protocol):
     """``store.entries`` of either backend."""
 
-    def first_seen(self, source_id: str, ids: Iterable[str]) -> dict[str, dt.datetime]: ...
+    def first_seen(
+        self, source_id: str, ids: Iterable[str] | None = None
+    ) -> dict[str, dt.datetime]: ...
     def index(self, source_id: str) -> list[IndexRow]: ...
     def load(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Entry]: ...
     def counts(self) -> dict[str, int]: ...

@@ -68,6 +68,16 @@ def test_a_state_and_its_entries_saved_together_read_back_typed(store_config: St
             ("xinhua", "e1"): entry(1)
         }
         assert store.entries.first_seen("xinhua", ["e1", "nope"]) == {"e1": NOW}
+        assert store.entries.first_seen("xinhua") == {"e1": NOW, "e2": NOW}  # every one
+        assert store.entries.first_seen("nobody") == {}
+
+
+def test_an_id_twice_in_one_save_is_new_then_changed(store_config: StoreConfig) -> None:
+    with open_store(store_config) as store:
+        twice = [(entry(1), NOW), (entry(1, title="第二个"), NOW), (entry(2), NOW), (entry(2), NOW)]
+        result = store.sources.save(state(), NOW, twice)
+        assert (result.new, result.changed) == (2, 1)
+        assert [r.title for r in store.entries.index("xinhua")] == ["条目2", "第二个"]
 
 
 def test_an_edited_entry_is_changed_and_keeps_its_first_seen(store_config: StoreConfig) -> None:
