@@ -142,14 +142,19 @@ class DryWriter:
 
 def entries_digest(entries: Iterable[Entry]) -> str:
     """What a feed's entries are, for its files' fingerprints: every field of each entry (a
-    field added to ``Entry`` counts without a change here; text as it is, the rest as its
-    ``repr``), hashed once per feed and shared by its formats."""
+    field added to ``Entry`` counts without a change here; text as it is, a time in ISO form
+    (just rendered it has pytz's zone, read back a fixed offset: the same bytes), the rest as
+    its ``repr``), hashed once per feed and shared by its formats."""
     h = hashlib.blake2b(digest_size=16)
     values = attrgetter(*(f.name for f in fields(Entry)))
     for e in entries:
-        h.update("\0".join([v if isinstance(v, str) else repr(v) for v in values(e)]).encode())
+        h.update("\0".join([_text(v) for v in values(e)]).encode())
         h.update(b"\n")
     return h.hexdigest()
+
+
+def _text(v: object) -> str:
+    return v if isinstance(v, str) else v.isoformat() if isinstance(v, dt.datetime) else repr(v)
 
 
 def feed_fingerprint(cfg: Config, label: str, fmt: str, plan_repr: str, entries: str) -> str:
