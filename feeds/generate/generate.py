@@ -240,6 +240,7 @@ def render(
         raise ValueError(f"{feed.label}: a feed needs at least one entry")
     keep = fragments is not None and feed.kind == "all"
     take = fragments is not None and not keep
+    links = (prev_archive, next_archive, current)
     units: list[bytes | None] = [
         fragments.take(fmt, e) if take and fragments is not None else None for e in entries
     ]
@@ -254,14 +255,13 @@ def render(
         )
         make: Make = jsonfeed.units
     else:
-        links = (prev_archive, next_archive, current)
         head, tail, make = _xml_parts(cfg, feed, entries, fmt, path, links)
     missing = [i for i, u in enumerate(units) if u is None]
     for start in range(0, len(missing), BATCH):
         batch = missing[start : start + BATCH]
         made = make([entries[i] for i in batch])
         if made is None:  # feedgen wrote a batch otherwise than expected: the whole at once
-            return _xml_whole(cfg, feed, entries, fmt, path, (prev_archive, next_archive, current))
+            return _xml_parts(cfg, feed, entries, fmt, path, links, whole=True)[0]
         for i, unit in zip(batch, made, strict=True):
             units[i] = unit
             if keep and fragments is not None:
@@ -287,14 +287,23 @@ def _xml_parts(
     fmt: str,
     path: str | None,
     links: XmlLinks,
+    *,
+    whole: bool = False,
 ) -> tuple[bytes, bytes, Make]:
     """The document around the entries (head and tail) and how to serialize entries: each
     batch a feedgen document of the same head, cut after each entry's closing tag (text and
-    attributes are escaped, so a tag is never inside one); None if it cannot be cut so."""
+    attributes are escaped, so a tag is never inside one); None if it cannot be cut so.
+    ``whole``: the whole document serialized at once instead (as the head; no tail)."""
     with_media = any(content.picture(e) for e in entries)  # the media namespace only where used
-    whole = _serialize(_head(cfg, feed, entries, fmt, path, links, with_media), fmt)
-    cut = whole.rindex(b"\n  </channel>" if fmt == "rss" else b"\n</feed>") + 1
-    head, tail = whole[:cut], whole[cut:]
+    fg = _head(cfg, feed, entries, fmt, path, links, with_media)
+    for e in entries if whole else ():
+        feedext.add_entry(fg, e, fmt, content.picture(e))
+    doc = _serialize(fg, fmt)
+    style = stylesheet_href(cfg) if cfg.feeds.stylesheet else None
+    if whole:
+        return (_with_stylesheet(doc, style) if style else doc), b"", lambda _: None
+    cut = doc.rindex(b"\n  </channel>" if fmt == "rss" else b"\n</feed>") + 1
+    head, tail = doc[:cut], doc[cut:]
     opening, closing = (
         (b"    <item>", b"</item>\n") if fmt == "rss" else (b"  <entry>", b"</entry>\n")
     )
@@ -303,31 +312,15 @@ def _xml_parts(
         fg = _head(cfg, feed, entries, fmt, path, links, with_media)
         for e in batch:
             feedext.add_entry(fg, e, fmt, content.picture(e))
-        doc = _serialize(fg, fmt)
-        if not (doc.startswith(head) and doc.endswith(tail)):
+        got = _serialize(fg, fmt)
+        if not (got.startswith(head) and got.endswith(tail)):
             return None
-        *out, rest = doc[len(head) : len(doc) - len(tail)].split(closing)
+        *out, rest = got[len(head) : len(got) - len(tail)].split(closing)
         if rest or len(out) != len(batch) or not all(u.startswith(opening) for u in out):
             return None
         return [u + closing for u in out]
 
-    shown = _with_stylesheet(head, stylesheet_href(cfg)) if cfg.feeds.stylesheet else head
-    return shown, tail, make
-
-
-def _xml_whole(
-    cfg: Config,
-    feed: FeedPlan,
-    entries: Sequence[Entry],
-    fmt: str,
-    path: str | None,
-    links: XmlLinks,
-) -> bytes:
-    fg = _head(cfg, feed, entries, fmt, path, links, any(content.picture(e) for e in entries))
-    for e in entries:
-        feedext.add_entry(fg, e, fmt, content.picture(e))
-    data = _serialize(fg, fmt)
-    return _with_stylesheet(data, stylesheet_href(cfg)) if cfg.feeds.stylesheet else data
+    return (_with_stylesheet(head, style) if style else head), tail, make
 
 
 def _serialize(fg: FeedGenerator, fmt: str) -> bytes:

@@ -102,3 +102,27 @@ def test_an_entry_read_back_from_the_cache_has_the_fingerprint_it_had_just_rende
     back = entry_from_json(entry_to_json(fresh))
     assert repr(back.published) != repr(fresh.published)  # what the fingerprint must ignore
     assert entries_digest([back]) == entries_digest([fresh])
+
+
+def test_a_batch_feedgen_writes_otherwise_than_expected_makes_the_whole_feed_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Entries are cut out of a feedgen document of a batch of them; should a feedgen
+    release write a batch so that it cannot be cut, the feed is serialized whole instead."""
+    cfg = cfg_with()
+    feed, ordered = generate.plan(cfg, [entry(i, i) for i in range(1, 6)], Problems())[0]
+    expected = {fmt: generate.render(cfg, feed, ordered, fmt) for fmt in ("rss", "atom")}
+    serialize = generate._serialize
+
+    def with_comment(fg: object, fmt: str) -> bytes:  # a batch that cannot be cut
+        return (
+            serialize(fg, fmt)
+            .replace(b"</item>\n", b"</item>\n<!-- x -->\n")
+            .replace(b"</entry>\n", b"</entry>\n<!-- x -->\n")
+        )
+
+    monkeypatch.setattr(generate, "_serialize", with_comment)
+    for fmt, before in expected.items():
+        got = generate.render(cfg, feed, ordered, fmt)
+        assert got.count(b"<!-- x -->") == 5  # the whole document, as feedgen wrote it
+        assert got.replace(b"<!-- x -->\n", b"") == before
