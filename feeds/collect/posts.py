@@ -189,8 +189,7 @@ class _Walk:
     def entries(self, it: Iterator[os.DirEntry[str]], stack: list[str]) -> None:
         """Every entry of a folder: a plain post (the common case) here, the rest by
         ``entry``; the loop is the walk's cost per post, so it does little else."""
-        # end_chunk empties the chunk in place, so its append stays the one to call
-        add, crc, regular = self.chunk.append, zlib.crc32, stat.S_ISREG
+        add, regular = self.add, stat.S_ISREG
         for entry in it:
             name = entry.name
             # a folder named like a post is no regular file: ``entry`` takes it
@@ -202,9 +201,7 @@ class _Walk:
                     except OSError:
                         st = None
                     if st is not None and regular(st.st_mode):
-                        add((path, st.st_size, st.st_mtime_ns))
-                        if not crc(name.encode()) & CHUNK_MASK:
-                            self.end_chunk()
+                        add(name, path, st.st_size, st.st_mtime_ns)
                         continue
             self.entry(entry, stack)
 

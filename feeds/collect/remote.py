@@ -262,9 +262,9 @@ def _item(e: Any) -> RawItem:
         title=_text(_get(e, "title"), MAX_TITLE),
         title_is_html="html" in (_get(title_detail, "type") or ""),
         link=_url(_get(e, "link")),
-        # dict.get: feedparser's own get() maps a missing "updated" to "published" (and warns)
-        published=_text(dict.get(e, "published")) or _text(dict.get(e, "created")),
-        updated=_text(dict.get(e, "updated")),
+        # _get: feedparser's own get() maps a missing "updated" to "published" (and warns)
+        published=_text(_get(e, "published")) or _text(_get(e, "created")),
+        updated=_text(_get(e, "updated")),
         summary_html=_html(_as_html(_get(e, "summary"), _get(summary_detail, "type"))),
         content_html=_html(content),
         authors=_authors(e),

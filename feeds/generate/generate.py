@@ -7,7 +7,7 @@ time, so identical input gives byte-identical output. This is the only feedgen u
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypedDict, TypeVar
 from urllib.parse import quote, urlsplit
@@ -197,12 +197,28 @@ class Fragments:
     def __init__(self) -> None:
         self._units: dict[tuple[str, int], tuple[Entry, bytes]] = {}
 
-    def take(self, fmt: str, e: Entry) -> bytes | None:
-        kept = self._units.pop((fmt, id(e)), None)
-        return kept[1] if kept is not None and kept[0] is e else None
+    def units(
+        self, key: str, entries: Sequence[Entry], make: Make, *, keep: bool
+    ) -> list[bytes] | None:
+        """Each entry's bytes in document ``key`` (a format, or "page"): kept ones taken
+        (``keep``: the feed of everything, which keeps what it makes instead), the rest made
+        ``BATCH`` at a time. None when ``make`` cannot make a batch."""
+        units: list[bytes | None] = [None if keep else self._take(key, e) for e in entries]
+        missing = [i for i, u in enumerate(units) if u is None]
+        for start in range(0, len(missing), BATCH):
+            batch = missing[start : start + BATCH]
+            made = make([entries[i] for i in batch])
+            if made is None:
+                return None
+            for i, unit in zip(batch, made, strict=True):
+                units[i] = unit
+                if keep:
+                    self._units[(key, id(entries[i]))] = (entries[i], unit)
+        return [u for u in units if u is not None]
 
-    def keep(self, fmt: str, e: Entry, unit: bytes) -> None:
-        self._units[(fmt, id(e))] = (e, unit)
+    def _take(self, key: str, e: Entry) -> bytes | None:
+        kept = self._units.pop((key, id(e)), None)
+        return kept[1] if kept is not None and kept[0] is e else None
 
 
 class Links(TypedDict, total=False):
@@ -238,12 +254,7 @@ def render(
     """
     if not entries:
         raise ValueError(f"{feed.label}: a feed needs at least one entry")
-    keep = fragments is not None and feed.kind == "all"
-    take = fragments is not None and not keep
     links = (prev_archive, next_archive, current)
-    units: list[bytes | None] = [
-        fragments.take(fmt, e) if take and fragments is not None else None for e in entries
-    ]
     if fmt == "json":
         head, tail = jsonfeed.head_and_tail(
             cfg,
@@ -256,24 +267,19 @@ def render(
         make: Make = jsonfeed.units
     else:
         head, tail, make = _xml_parts(cfg, feed, entries, fmt, path, links)
-    missing = [i for i, u in enumerate(units) if u is None]
-    for start in range(0, len(missing), BATCH):
-        batch = missing[start : start + BATCH]
-        made = make([entries[i] for i in batch])
-        if made is None:  # feedgen wrote a batch otherwise than expected: the whole at once
-            return _xml_parts(cfg, feed, entries, fmt, path, links, whole=True)[0]
-        for i, unit in zip(batch, made, strict=True):
-            units[i] = unit
-            if keep and fragments is not None:
-                fragments.keep(fmt, entries[i], unit)
-    parts: list[bytes] = [head]
-    for u in units:  # one copy of a big feed: the document joined once, from its parts
-        if u is not None:
-            if fmt == "json" and len(parts) > 1:
-                parts.append(b",")
-            parts.append(u)
-    parts.append(tail)
-    return b"".join(parts)
+    shared = fragments if fragments is not None else Fragments()
+    units = shared.units(fmt, entries, make, keep=fragments is not None and feed.kind == "all")
+    if units is None:  # feedgen wrote a batch otherwise than expected: the whole at once
+        return _xml_parts(cfg, feed, entries, fmt, path, links, whole=True)[0]
+    # one copy of a big feed: the document joined once, from its parts
+    return b"".join((head, *_separated(units, b"," if fmt == "json" else b""), tail))
+
+
+def _separated(units: list[bytes], sep: bytes) -> Iterator[bytes]:
+    for i, u in enumerate(units):
+        if i and sep:
+            yield sep
+        yield u
 
 
 Make = Callable[[Sequence[Entry]], list[bytes] | None]

@@ -137,15 +137,12 @@ def render(
     their entries' bytes: the page of everything keeps them, the others take them)."""
     lang = escape(plan.lang or cfg.site.language)
     head = "\n".join(head_links(cfg, plan) + variant_links(cfg, plan))
+    shared = fragments if fragments is not None else Fragments()
     keep = fragments is not None and plan.kind == "all"
-    parts: list[bytes] = []
-    for e in entries:
-        unit = fragments.take("page", e) if fragments is not None and not keep else None
-        if unit is None:
-            unit = _article(cfg, e).encode()
-            if keep and fragments is not None:
-                fragments.keep("page", e, unit)
-        parts.append(unit)
+    parts = shared.units(
+        "page", entries, lambda es: [_article(cfg, e).encode() for e in es], keep=keep
+    )
+    assert parts is not None  # noqa: S101 - articles are always made
     # the last mark is ours: only fixed text follows the articles
     before, _, after = _page(cfg, plan, entries, lang, head).rpartition(_ARTICLES)
     return b"".join((before.encode(), b"\n".join(parts), after.encode()))
